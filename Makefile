@@ -1,0 +1,36 @@
+# The two commands of the README: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO_DIR ?= demo-archive
+PORT ?= 8000
+
+.PHONY: env demo test lint postgres bench clean
+
+env: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+# PostgreSQL 15 with pgsphere, for the second catalog backend of the test suite.
+postgres:
+	bash scripts/install-postgres.sh
+
+lint: env
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+test: env postgres lint
+	$(BIN)/pytest -q
+
+demo: env
+	$(BIN)/webbarchive demo $(DEMO_DIR) --port $(PORT)
+
+bench: env
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache

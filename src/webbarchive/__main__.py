@@ -1,0 +1,3 @@
+from webbarchive.cli import main
+
+raise SystemExit(main())

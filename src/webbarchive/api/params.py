@@ -1,0 +1,76 @@
+"""Parsing shared by every router: MAST data URIs and paging."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from webbarchive.api.errors import bad_request
+
+URI_PREFIXES = ("mast:JWST/product/", "mast:jwst/product/")
+MAX_LIMIT = 100_000
+
+
+def filename_from_uri(uri: str | None) -> str:
+    """``mast:JWST/product/<file>`` or a bare file name -> the file name."""
+    if not uri or not uri.strip():
+        raise bad_request(
+            "missing parameter 'uri'",
+            accepted=["mast:JWST/product/<filename>", "<filename>"],
+        )
+    uri = uri.strip()
+    for prefix in URI_PREFIXES:
+        if uri.startswith(prefix):
+            uri = uri[len(prefix) :]
+            break
+    else:
+        if uri.startswith("mast:"):
+            raise bad_request(
+                f"unsupported URI {uri!r}",
+                accepted=["mast:JWST/product/<filename>", "<filename>"],
+            )
+    if not uri or "/" in uri or "\\" in uri or uri in (".", ".."):
+        raise bad_request(
+            f"not a product file name: {uri!r}",
+            accepted=["mast:JWST/product/<filename>", "<filename>"],
+        )
+    return uri
+
+
+def product_uri(filename: str) -> str:
+    return f"mast:JWST/product/{filename}"
+
+
+@dataclass(frozen=True)
+class Page:
+    """A window on a result list. ``paging()`` reports it with the total and
+    whether the limit cut the result, so no list is ever silently truncated."""
+
+    limit: int
+    offset: int = 0
+
+    @classmethod
+    def parse(cls, limit: Any, offset: Any, *, default: int = 1000, maximum: int = MAX_LIMIT) -> Page:
+        try:
+            lim = default if limit in (None, "") else int(limit)
+            off = 0 if offset in (None, "") else int(offset)
+        except (TypeError, ValueError):
+            raise bad_request(
+                f"limit and offset must be integers (got limit={limit!r}, offset={offset!r})",
+                accepted={"limit": f"1..{maximum}", "offset": ">= 0"},
+            ) from None
+        if not 1 <= lim <= maximum or off < 0:
+            raise bad_request(
+                f"limit must be 1..{maximum} and offset >= 0 (got {lim}, {off})",
+                accepted={"limit": f"1..{maximum}", "offset": ">= 0"},
+            )
+        return cls(lim, off)
+
+    def paging(self, total: int, returned: int) -> dict[str, Any]:
+        return {
+            "total": total,
+            "limit": self.limit,
+            "offset": self.offset,
+            "returned": returned,
+            "truncated": self.offset + returned < total,
+        }

@@ -1,0 +1,1 @@
+"""The catalog: schema, database access, queries, sky index and data rights."""

@@ -1,0 +1,56 @@
+"""Opening a catalog database: SQLite (default) or PostgreSQL with pgsphere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+
+from webbarchive.catalog.schema import metadata
+
+DEFAULT_DB = "webbarchive.db"
+
+
+def normalize_url(url: str | None) -> str:
+    """Turn a ``--db`` value into an SQLAlchemy URL.
+
+    Accepts a plain file path (SQLite), ``sqlite:///...`` and
+    ``postgresql://...`` (driven by psycopg 3).
+    """
+    url = url or DEFAULT_DB
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    if "://" in url:
+        return url
+    return f"sqlite:///{Path(url).resolve()}"
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def open_catalog(url: str | None = None, *, create: bool = True) -> Engine:
+    """Return an engine on the catalog at ``url``, creating its tables if asked.
+
+    Importing the modules that define the later tables (accounts, pixels ...)
+    before :func:`metadata.create_all` is what registers them.
+    """
+    import webbarchive.catalog.tables  # noqa: F401  (registers every table)
+
+    sa_url = normalize_url(url)
+    if sa_url.startswith("sqlite"):
+        engine = create_engine(sa_url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        engine = create_engine(sa_url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    if create:
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as conn:
+                conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_sphere"))
+        metadata.create_all(engine)
+    return engine

@@ -1,0 +1,111 @@
+"""Data rights, computed at request time from release dates.
+
+A product is PUBLIC once its release moment has passed:
+``programs.release_override_mjd`` when an admin set one, otherwise the
+product's ``publicReleaseDate_mjd`` (observations: ``t_obs_release``). Nothing
+is stored as a flag, so data turn public at their release moment without a job.
+
+This module is the single place that decides who may see what. Every router
+asks it, through :func:`webbarchive.api.deps.current_user` and the helpers
+below; the accounts capability extends :class:`User` with PIs and collaborators.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
+
+from webbarchive.catalog.schema import observations, products, programs
+
+PUBLIC = "PUBLIC"
+EXCLUSIVE_ACCESS = "EXCLUSIVE_ACCESS"
+MJD_UNIX_EPOCH = 40587.0
+
+
+def now_mjd() -> float:
+    """The current time as MJD (UTC)."""
+    return MJD_UNIX_EPOCH + time.time() / 86400.0
+
+
+@dataclass(frozen=True)
+class User:
+    """Who is asking. ``programs`` are the proposal_ids the user may read
+    (as PI or collaborator); ``admin`` reads everything."""
+
+    name: str | None = None
+    display_name: str | None = None
+    programs: frozenset[str] = field(default_factory=frozenset)
+    admin: bool = False
+
+    @property
+    def anonymous(self) -> bool:
+        return self.name is None
+
+
+ANONYMOUS = User()
+
+
+def rights_for(release_mjd: float | None, at_mjd: float | None = None) -> str:
+    """PUBLIC when the release moment has passed, else EXCLUSIVE_ACCESS.
+
+    A missing release date counts as public, as MAST treats old holdings.
+    """
+    if release_mjd is None:
+        return PUBLIC
+    return PUBLIC if release_mjd <= (at_mjd if at_mjd is not None else now_mjd()) else EXCLUSIVE_ACCESS
+
+
+def _effective_release(release_column, proposal_column) -> ColumnElement:
+    override = (
+        select(programs.c.release_override_mjd)
+        .where(programs.c.proposal_id == proposal_column)
+        .scalar_subquery()
+    )
+    return func.coalesce(override, release_column)
+
+
+def product_release_expr() -> ColumnElement:
+    """SQL for a product's effective public release (MJD)."""
+    return _effective_release(products.c.publicReleaseDate_mjd, products.c.proposal_id)
+
+
+def observation_release_expr() -> ColumnElement:
+    """SQL for an observation's effective public release (MJD)."""
+    return _effective_release(observations.c.t_obs_release, observations.c.proposal_id)
+
+
+def _visible(release: ColumnElement, proposal_column, user: User) -> ColumnElement:
+    if user.admin:
+        return true()
+    public = or_(release.is_(None), release <= now_mjd())
+    if user.programs:
+        return or_(public, proposal_column.in_(sorted(user.programs)))
+    return public
+
+
+def visible_products(user: User) -> ColumnElement:
+    """WHERE clause keeping the products whose data ``user`` may read."""
+    return _visible(product_release_expr(), products.c.proposal_id, user)
+
+
+def visible_observations(user: User) -> ColumnElement:
+    """WHERE clause keeping the observations whose metadata ``user`` may read.
+
+    JWST metadata are public except for a few programs; metaDataRights follows
+    dataRights here until a program asks otherwise.
+    """
+    return _visible(observation_release_expr(), observations.c.proposal_id, user)
+
+
+def may_read(user: User, proposal_id: str | None, release_mjd: float | None) -> bool:
+    """Whether ``user`` may read data of ``proposal_id`` released at ``release_mjd``."""
+    if user.admin or rights_for(release_mjd) == PUBLIC:
+        return True
+    return proposal_id is not None and proposal_id in user.programs
+
+
+def and_visible(clause: ColumnElement | None, visibility: ColumnElement) -> ColumnElement:
+    """Combine a query's own filter with a visibility clause."""
+    return visibility if clause is None else and_(clause, visibility)

@@ -1,0 +1,6 @@
+"""Imports every module that defines catalog tables, so they register on one MetaData.
+
+Add a module here when a capability brings its own tables.
+"""
+
+from webbarchive.catalog import schema  # noqa: F401

@@ -1,0 +1,7 @@
+"""Where the archive's files live. Products keep a storage path; readers open
+it through :func:`open_storage` so a local folder and, later, an S3 bucket look
+the same to the API."""
+
+from webbarchive.storage.local import LocalStorage, open_storage
+
+__all__ = ["LocalStorage", "open_storage"]
