@@ -54,3 +54,51 @@ def catalog_url(request, tmp_path) -> str:
         return str(tmp_path / "catalog.db")
     cluster = request.getfixturevalue("pg_cluster")
     return cluster.create_database(f"t{next(_db_counter)}_{os.getpid()}")
+
+
+# --- archives built once per session -------------------------------------------------
+
+MOCK_SEED = 7
+
+
+@pytest.fixture(scope="session")
+def mock_dir(tmp_path_factory) -> Path:
+    """A small mock archive (``webbarchive mock --scale small --seed 7``)."""
+    from webbarchive.mock import generate
+
+    out = tmp_path_factory.mktemp("mock")
+    generate(out, seed=MOCK_SEED, scale="small", progress=False)
+    return out
+
+
+def _archive_paths(mock_dir: Path) -> list[str]:
+    paths = [str(mock_dir)]
+    if REAL.is_dir():
+        paths.append(str(REAL))
+    return paths
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def archive_url(request, mock_dir, tmp_path_factory) -> str:
+    """The mock archive plus the real files of ../shared (when present), ingested
+    once per backend. Read-only for tests: build your own catalog to mutate."""
+    from webbarchive.ingest.runner import ingest_paths
+
+    if request.param == "sqlite":
+        url = str(tmp_path_factory.mktemp("archive") / "catalog.db")
+    else:
+        url = request.getfixturevalue("pg_cluster").create_database(f"archive_{os.getpid()}")
+    ingest_paths(_archive_paths(mock_dir), db_url=url, workers=2, progress=False)
+    return url
+
+
+@pytest.fixture(scope="session")
+def client(archive_url):
+    """A TestClient on the real app over ``archive_url`` (runs on both backends)."""
+    from fastapi.testclient import TestClient
+
+    from webbarchive.api.app import create_app
+    from webbarchive.config import Settings
+
+    with TestClient(create_app(Settings(db_url=archive_url))) as test_client:
+        yield test_client
