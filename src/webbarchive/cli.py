@@ -55,7 +55,9 @@ def _serve(db: str, host: str, port: int) -> None:
 
     os.environ["WEBBARCHIVE_DB"] = db
     os.environ.setdefault("WEBBARCHIVE_PUBLIC_URL", f"http://{host}:{port}")
-    uvicorn.run("webbarchive.api.app:create_app", factory=True, host=host, port=port, log_level="info")
+    uvicorn.run(
+        "webbarchive.api.app:create_app", factory=True, host=host, port=port, log_level="info"
+    )
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -123,7 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_ingest)
 
     p = sub.add_parser("ingest-mnemonics", help="load an engineering mnemonic table (CSV)")
-    p.add_argument("csv", help="CSV with subsystem,tlmMnemonic,tlmIdentifier,description,sqlDataType,unit")
+    p.add_argument(
+        "csv", help="CSV with subsystem,tlmMnemonic,tlmIdentifier,description,sqlDataType,unit"
+    )
     _add_db(p)
     p.set_defaults(func=_cmd_mnemonics)
 

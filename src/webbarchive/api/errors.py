@@ -38,7 +38,11 @@ class ApiError(Exception):
         self.headers = headers
 
     def body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"status": "ERROR", "error": self.status_code, "message": self.message}
+        body: dict[str, Any] = {
+            "status": "ERROR",
+            "error": self.status_code,
+            "message": self.message,
+        }
         if self.accepted is not None:
             body["accepted"] = self.accepted
         return body

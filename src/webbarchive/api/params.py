@@ -50,7 +50,9 @@ class Page:
     offset: int = 0
 
     @classmethod
-    def parse(cls, limit: Any, offset: Any, *, default: int = 1000, maximum: int = MAX_LIMIT) -> Page:
+    def parse(
+        cls, limit: Any, offset: Any, *, default: int = 1000, maximum: int = MAX_LIMIT
+    ) -> Page:
         try:
             lim = default if limit in (None, "") else int(limit)
             off = 0 if offset in (None, "") else int(offset)

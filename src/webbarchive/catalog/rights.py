@@ -54,7 +54,9 @@ def rights_for(release_mjd: float | None, at_mjd: float | None = None) -> str:
     """
     if release_mjd is None:
         return PUBLIC
-    return PUBLIC if release_mjd <= (at_mjd if at_mjd is not None else now_mjd()) else EXCLUSIVE_ACCESS
+    return (
+        PUBLIC if release_mjd <= (at_mjd if at_mjd is not None else now_mjd()) else EXCLUSIVE_ACCESS
+    )
 
 
 def _effective_release(release_column, proposal_column) -> ColumnElement:
@@ -109,3 +111,15 @@ def may_read(user: User, proposal_id: str | None, release_mjd: float | None) -> 
 def and_visible(clause: ColumnElement | None, visibility: ColumnElement) -> ColumnElement:
     """Combine a query's own filter with a visibility clause."""
     return visibility if clause is None else and_(clause, visibility)
+
+
+ALLOWED = "allowed"
+NEEDS_LOGIN = "needs_login"
+FORBIDDEN = "forbidden"
+
+
+def decide(user: User, proposal_id: str | None, release_mjd: float | None) -> str:
+    """ALLOWED, NEEDS_LOGIN (anonymous asking for exclusive data) or FORBIDDEN."""
+    if may_read(user, proposal_id, release_mjd):
+        return ALLOWED
+    return NEEDS_LOGIN if user.anonymous else FORBIDDEN

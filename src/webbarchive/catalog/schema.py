@@ -4,9 +4,9 @@ One catalog serves every API family. Column names follow CAOM and the MAST
 seeds (``obs_id``, ``s_ra``, ``t_obs_release``, ``productSubGroupDescription``)
 so that routers can hand rows to renderers without renaming.
 
-Units: angles in degrees (ICRS), times in MJD (UTC), wavelengths in metres for
-CAOM ``em_min``/``em_max`` (as MAST reports them) and in microns elsewhere,
-sizes in bytes.
+Units: angles in degrees (ICRS), times in MJD (UTC), wavelengths in nm for
+CAOM ``em_min``/``em_max`` (as MAST's CAOM reports them; the ObsCore view
+converts to metres) and in microns elsewhere, sizes in bytes.
 
 Data rights are *not* stored: they are computed at request time from
 ``t_obs_release`` / ``publicReleaseDate_mjd`` (and a per-program override in
@@ -53,7 +53,9 @@ programs = Table(
 observations = Table(
     "observations",
     metadata,
-    Column("obsid", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column(
+        "obsid", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("obs_id", String(128), nullable=False, unique=True),
     Column("obs_collection", String(16), nullable=False, default="JWST"),
     Column("dataproduct_type", String(16)),  # image, spectrum, cube, measurements
@@ -71,8 +73,8 @@ observations = Table(
     Column("wavelength_region", String(32)),
     Column("instrument_name", String(64)),  # "NIRSPEC/MSA", "MIRI/IFU", "NIRCAM/IMAGE"
     Column("filters", Text),  # "F290LP;G395M"
-    Column("em_min", Float),  # metres
-    Column("em_max", Float),  # metres
+    Column("em_min", Float),  # nm
+    Column("em_max", Float),  # nm
     Column("pol_states", Text),
     Column("obs_title", Text),
     Column("t_obs_release", Float),  # MJD of public release
@@ -99,8 +101,15 @@ Index("ix_observations_release", observations.c.t_obs_release)
 products = Table(
     "products",
     metadata,
-    Column("product_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),  # ArchiveFileID
-    Column("obsid", BigInteger, ForeignKey("observations.obsid", ondelete="CASCADE"), nullable=False),
+    Column(
+        "product_id",
+        BigInteger().with_variant(Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),  # ArchiveFileID
+    Column(
+        "obsid", BigInteger, ForeignKey("observations.obsid", ondelete="CASCADE"), nullable=False
+    ),
     Column("filename", String(255), nullable=False, unique=True),
     Column("path", Text, nullable=False),  # storage key, relative to the storage root
     Column("fileSetName", String(128)),  # "jw01039-o004_t001_miri"
@@ -143,7 +152,12 @@ Index("ix_products_proposal", products.c.proposal_id)
 keywords = Table(
     "keywords",
     metadata,
-    Column("product_id", BigInteger, ForeignKey("products.product_id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "product_id",
+        BigInteger,
+        ForeignKey("products.product_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     Column("name", String(72), primary_key=True),  # lower case, "-" -> "_", as MAST
     Column("hdu", String(32)),  # extension the keyword was read from
     Column("value", Text),
@@ -158,7 +172,9 @@ SKY_INDEX_DEPTH = 10  # ~3.4 arcmin cells
 sky_index = Table(
     "sky_index",
     metadata,
-    Column("obsid", BigInteger, ForeignKey("observations.obsid", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "obsid", BigInteger, ForeignKey("observations.obsid", ondelete="CASCADE"), primary_key=True
+    ),
     Column("hpx", BigInteger, primary_key=True),
 )
 Index("ix_sky_index_hpx", sky_index.c.hpx)
