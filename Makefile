@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_DIR ?= demo-archive
 PORT ?= 8000
 
-.PHONY: env demo test lint postgres bench clean
+.PHONY: env demo test lint system bench clean
 
 env: $(VENV)/.installed
 
@@ -15,15 +15,15 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-# PostgreSQL 15 with pgsphere, for the second catalog backend of the test suite.
-postgres:
-	bash scripts/install-postgres.sh
+# Debian packages of the test suite: PostgreSQL 15 + pgsphere, STILTS.
+system:
+	bash scripts/install-system.sh
 
 lint: env
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
-test: env postgres lint
+test: env system lint
 	$(BIN)/pytest -q
 
 demo: env

@@ -37,8 +37,8 @@ def real_dir(shared_dir: Path) -> Path:
 def pg_cluster():
     if not pgcluster.available():
         if os.environ.get("CI"):
-            pytest.fail("PostgreSQL 15 with pgsphere is not installed (make postgres)")
-        pytest.skip("PostgreSQL 15 with pgsphere is not installed (make postgres)")
+            pytest.fail("PostgreSQL 15 with pgsphere is not installed (make system)")
+        pytest.skip("PostgreSQL 15 with pgsphere is not installed (make system)")
     cluster = pgcluster.Cluster().start()
     yield cluster
     cluster.stop()
