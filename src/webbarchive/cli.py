@@ -113,6 +113,137 @@ def demo_urls(db: str, base: str) -> list[str]:
     return urls
 
 
+def _account_command(func):
+    """Report account errors (unknown user, duplicate name ...) as one line, exit 2."""
+    import functools
+
+    @functools.wraps(func)
+    def run(args: argparse.Namespace) -> int:
+        from webbarchive.catalog.accounts import AccountError
+
+        try:
+            return func(args)
+        except AccountError as exc:
+            print(f"webbarchive {args.command} {args.action}: {exc}", file=sys.stderr)
+            return 2
+
+    return run
+
+
+@_account_command
+def _cmd_users_add(args: argparse.Namespace) -> int:
+    from webbarchive.catalog import accounts
+    from webbarchive.catalog.db import open_catalog
+
+    row = accounts.add_user(
+        open_catalog(args.db),
+        args.name,
+        display_name=args.display_name,
+        email=args.email,
+        admin=args.admin,
+    )
+    print(f"added user {row['name']}" + (" (administrator)" if row["admin"] else ""))
+    return 0
+
+
+@_account_command
+def _cmd_users_list(args: argparse.Namespace) -> int:
+    from webbarchive.catalog import accounts
+    from webbarchive.catalog.db import open_catalog
+
+    for row in accounts.list_users(open_catalog(args.db)):
+        roles = [f"PI of {p}" for p in row["pi_of"]]
+        roles += [f"collaborator on {p}" for p in row["collaborator_of"]]
+        admin = " admin" if row["admin"] else ""
+        print(f"{row['name']}{admin}: {', '.join(roles) or 'no exclusive-access programs'}")
+    return 0
+
+
+@_account_command
+def _cmd_programs(args: argparse.Namespace) -> int:
+    from webbarchive.api.admin import parse_release
+    from webbarchive.catalog import accounts
+    from webbarchive.catalog.db import open_catalog
+
+    engine = open_catalog(args.db)
+    if args.action == "set-pi":
+        accounts.set_pi(engine, args.program, args.user)
+    elif args.action == "grant":
+        accounts.grant(engine, args.program, args.user)
+    elif args.action == "revoke":
+        if not accounts.revoke(engine, args.program, args.user):
+            print(f"{args.user} was not a collaborator of program {args.program}")
+    elif args.action == "set-release":
+        accounts.set_release(engine, args.program, parse_release(args.release))
+    info = accounts.program_access(engine, args.program)
+    if not info["known"]:
+        print(f"note: program {info['proposal_id']} has no files in the catalog yet")
+    release = info["release_override_mjd"]
+    print(
+        f"program {info['proposal_id']}: PI {info['pi'] or '(none)'}; collaborators "
+        f"{', '.join(info['collaborators']) or '(none)'}; release override "
+        f"{'(none)' if release is None else f'MJD {release:.5f}'}"
+    )
+    return 0
+
+
+@_account_command
+def _cmd_token_create(args: argparse.Namespace) -> int:
+    from webbarchive.catalog import accounts
+    from webbarchive.catalog.db import open_catalog
+
+    new = accounts.create_token(open_catalog(args.db), args.user, args.name)
+    print(new.token)
+    print(
+        f"token {new.name!r} for {args.user}: shown once, stored only hashed; it expires after "
+        f"{accounts.INACTIVITY_DAYS:g} days without use or {accounts.LIFETIME_DAYS:g} days "
+        "after creation",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _add_account_commands(sub) -> None:
+    p = sub.add_parser("users", help="accounts that can hold tokens")
+    users_sub = p.add_subparsers(dest="action", required=True)
+    q = users_sub.add_parser("add", help="create an account")
+    q.add_argument("name", help="login name (one word)")
+    q.add_argument("--display-name", default=None)
+    q.add_argument("--email", default=None)
+    q.add_argument("--admin", action="store_true", help="reads everything, runs the admin API")
+    _add_db(q)
+    q.set_defaults(func=_cmd_users_add)
+    q = users_sub.add_parser("list", help="accounts and the programs they may read")
+    _add_db(q)
+    q.set_defaults(func=_cmd_users_list)
+
+    p = sub.add_parser("programs", help="who may read a program's exclusive-access data")
+    programs_sub = p.add_subparsers(dest="action", required=True)
+    for action, text in (
+        ("set-pi", "name the program's PI"),
+        ("grant", "authorize a collaborator"),
+        ("revoke", "withdraw a collaborator"),
+    ):
+        q = programs_sub.add_parser(action, help=text)
+        q.add_argument("program", help="proposal id, e.g. 1039")
+        q.add_argument("user", help="login name")
+        _add_db(q)
+        q.set_defaults(func=_cmd_programs)
+    q = programs_sub.add_parser("set-release", help="override the program's public release")
+    q.add_argument("program", help="proposal id, e.g. 1039")
+    q.add_argument("release", help="MJD, ISO date (2027-03-01[T12:00:00], UTC) or 'none'")
+    _add_db(q)
+    q.set_defaults(func=_cmd_programs)
+
+    p = sub.add_parser("token", help="API tokens")
+    token_sub = p.add_subparsers(dest="action", required=True)
+    q = token_sub.add_parser("create", help="create a token and print it (once)")
+    q.add_argument("--user", required=True, help="login name of the token's owner")
+    q.add_argument("--name", required=True, help="what the token is for, e.g. laptop")
+    _add_db(q)
+    q.set_defaults(func=_cmd_token_create)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="webbarchive", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -152,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.set_defaults(func=_cmd_demo)
+    _add_account_commands(sub)
     return parser
 
 

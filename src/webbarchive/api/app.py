@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from fastapi.responses import ORJSONResponse
 
 from webbarchive import __version__
-from webbarchive.api import errors
+from webbarchive.api import deps, errors
 from webbarchive.catalog.db import open_catalog
 from webbarchive.config import Settings
 
@@ -18,6 +18,8 @@ ROUTER_MODULES = (
     "webbarchive.api.viz",
     "webbarchive.api.spectra",
     "webbarchive.api.download",
+    "webbarchive.api.auth",
+    "webbarchive.api.admin",
 )
 
 
@@ -33,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = open_catalog(settings.db_url)
     errors.install(app)
+    deps.install(app)  # token resolver and rate limits
     for name in ROUTER_MODULES:
         try:
             module = import_module(name)

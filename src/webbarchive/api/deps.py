@@ -7,10 +7,21 @@ authorization layer.
 
 from __future__ import annotations
 
-from fastapi import Request
+from fastapi import FastAPI, Request
 from sqlalchemy import Engine
 
 from webbarchive.catalog.rights import ANONYMOUS, User
+
+#: Where a token may arrive (seed 004, astroquery's MastAuth): the cookie
+#: astroquery sets, and the two Authorization schemes curl scripts and other
+#: clients send.
+TOKEN_COOKIE = "mast_token"
+TOKEN_SCHEMES = ("token", "bearer")
+ACCEPTED_TOKEN_FORMS = [
+    "Authorization: token <token>",
+    "Authorization: Bearer <token>",
+    f"cookie {TOKEN_COOKIE}=<token>",
+]
 
 
 def catalog(request: Request) -> Engine:
@@ -19,9 +30,106 @@ def catalog(request: Request) -> Engine:
 
 
 def current_user(request: Request) -> User:
-    """Who is asking. Anonymous until the accounts capability resolves tokens."""
-    resolver = getattr(request.app.state, "resolve_user", None)
-    return resolver(request) if resolver else ANONYMOUS
+    """Who is asking: anonymous without a token, the token's user with a valid
+    one; an invalid, revoked or expired token is answered 401 saying which."""
+    resolver = getattr(request.app.state, "resolve_user", None) or resolve_user
+    return resolver(request)
+
+
+def presented_token(request: Request) -> str | None:
+    """The token the request carries, or None. A malformed Authorization
+    header is a 401 that lists the accepted forms."""
+    from webbarchive.api.errors import ApiError
+
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.strip().partition(" ")
+        value = value.strip()
+        if scheme.lower() not in TOKEN_SCHEMES or not value:
+            raise ApiError(
+                401,
+                f"unsupported Authorization header (scheme {scheme!r}); send the token as "
+                "one of the accepted forms",
+                accepted=ACCEPTED_TOKEN_FORMS,
+                headers={"WWW-Authenticate": 'Bearer realm="webbarchive"'},
+            )
+        return value
+    cookie = request.cookies.get(TOKEN_COOKIE)
+    return cookie.strip() if cookie and cookie.strip() else None
+
+
+def token_session(request: Request):
+    """``(session, rejection)`` for the request's token, each possibly None,
+    resolved once per request. Used by ``/whoami``, which answers ``anon`` for
+    a bad token instead of failing."""
+    from webbarchive.catalog.accounts import TokenRejected, resolve_token
+
+    cached = getattr(request.state, "token_session", None)
+    if cached is not None:
+        return cached
+    token = presented_token(request)
+    result = (None, None)
+    if token is not None:
+        try:
+            result = (resolve_token(catalog(request), token, now_mjd=_clock(request)), None)
+        except TokenRejected as rejected:
+            result = (None, rejected)
+    request.state.token_session = result
+    return result
+
+
+def _clock(request: Request) -> float | None:
+    """The app's clock (MJD) when a test injected one, else None (wall clock)."""
+    clock = getattr(request.app.state, "clock_mjd", None)
+    return clock() if clock else None
+
+
+def resolve_user(request: Request) -> User:
+    """The token resolver installed on ``app.state.resolve_user``."""
+    from webbarchive.api.errors import ApiError
+
+    session, rejected = token_session(request)
+    if rejected is not None:
+        raise ApiError(
+            401,
+            rejected.message,
+            accepted=ACCEPTED_TOKEN_FORMS,
+            headers={
+                "WWW-Authenticate": f'Bearer realm="webbarchive", error="invalid_token", '
+                f'error_description="{rejected.reason}"'
+            },
+        )
+    return session.user if session is not None else ANONYMOUS
+
+
+def require_login(user: User, what: str = "this endpoint") -> None:
+    """401 unless a user is logged in."""
+    from webbarchive.api.errors import ApiError
+
+    if user.anonymous:
+        raise ApiError(
+            401,
+            f"{what} needs a logged-in user; send a token",
+            accepted=ACCEPTED_TOKEN_FORMS,
+            headers={"WWW-Authenticate": 'Bearer realm="webbarchive"'},
+        )
+
+
+def require_admin(user: User, what: str = "the admin API") -> None:
+    """401 for anonymous, 403 for users who are not administrators."""
+    from webbarchive.api.errors import ApiError
+
+    require_login(user, what)
+    if not user.admin:
+        raise ApiError(403, f"{what} is for archive administrators; {user.name!r} is not one")
+
+
+def install(app: FastAPI) -> None:
+    """Install the token resolver and the rate limiter on ``app``."""
+    from webbarchive.api import ratelimit
+
+    app.state.resolve_user = resolve_user
+    ratelimit.install(app)
 
 
 def authorize(user: User, proposal_id: str | None, release_mjd: float | None, what: str) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, true
 
 from webbarchive.catalog.schema import observations, products, programs
 
@@ -76,6 +76,34 @@ def product_release_expr() -> ColumnElement:
 def observation_release_expr() -> ColumnElement:
     """SQL for an observation's effective public release (MJD)."""
     return _effective_release(observations.c.t_obs_release, observations.c.proposal_id)
+
+
+def rights_expr(release: ColumnElement, at_mjd: float | None = None) -> ColumnElement:
+    """SQL for dataRights ('PUBLIC' / 'EXCLUSIVE_ACCESS') of an effective release
+    expression, evaluated at request time (or at ``at_mjd``)."""
+    at = now_mjd() if at_mjd is None else at_mjd
+    return case(
+        (or_(release.is_(None), release <= literal(at)), literal(PUBLIC)),
+        else_=literal(EXCLUSIVE_ACCESS),
+    )
+
+
+def product_rights_columns() -> list[ColumnElement]:
+    """dataRights and metaDataRights of products, for a SELECT list."""
+    rights = rights_expr(product_release_expr())
+    return [rights.label("dataRights"), rights.label("metaDataRights")]
+
+
+def observation_rights_columns() -> list[ColumnElement]:
+    """dataRights and metaDataRights of observations, for a SELECT list."""
+    rights = rights_expr(observation_release_expr())
+    return [rights.label("dataRights"), rights.label("metaDataRights")]
+
+
+def metadata_rights_for(release_mjd: float | None, at_mjd: float | None = None) -> str:
+    """metaDataRights: JWST metadata are exclusive exactly as long as the data
+    (the archive hides EAP observations' target, footprint and headers)."""
+    return rights_for(release_mjd, at_mjd)
 
 
 def _visible(release: ColumnElement, proposal_column, user: User) -> ColumnElement:

@@ -3,4 +3,5 @@
 Add a module here when a capability brings its own tables.
 """
 
+import webbarchive.catalog.accounts  # noqa: F401  (users, tokens, program access)
 from webbarchive.catalog import schema  # noqa: F401
