@@ -2,6 +2,6 @@
 it through :func:`open_storage` so a local folder and, later, an S3 bucket look
 the same to the API."""
 
-from webbarchive.storage.local import LocalStorage, open_storage
+from webbarchive.storage.local import FileStat, LocalStorage, open_storage
 
-__all__ = ["LocalStorage", "open_storage"]
+__all__ = ["FileStat", "LocalStorage", "open_storage"]

@@ -1,0 +1,164 @@
+"""File downloads: ``GET``/``HEAD /api/v0.1/Download/file?uri=`` as MAST serves them.
+
+astroquery sends HEAD then GET with the uri quoted as ``quote(uri, safe=':/')``
+and resumes with ``Range: bytes=<have>-``; MAST's curl scripts add
+``bundle_name`` and use the ``/jwst`` prefix. Each answer carries
+Content-Length, ``Accept-Ranges: bytes``, an ETag (the catalog's md5),
+``X-Checksum-MD5`` (hex, the whole file) and, on full bodies, ``Content-MD5``
+(base64). A single byte range gets 206; several ranges get the whole file
+(see :mod:`webbarchive.api.http_ranges`). Files are streamed from storage in
+chunks, never read whole.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response, StreamingResponse
+from sqlalchemy import Engine
+
+from webbarchive.api.deps import catalog, current_user, readable_product
+from webbarchive.api.errors import ApiError, not_found
+from webbarchive.api.http_ranges import http_date, parse_range, precondition, range_applies
+from webbarchive.api.params import filename_from_uri
+from webbarchive.catalog.rights import User
+from webbarchive.storage import open_storage
+
+router = APIRouter(tags=["downloads"])
+
+DOWNLOAD_PATHS = ("/api/v0.1/Download/file", "/jwst/api/v0.1/Download/file")
+
+_MEDIA_TYPES = {
+    ".fits": "application/fits",
+    ".fits.gz": "application/gzip",
+    ".gz": "application/gzip",
+    ".json": "application/json",
+    ".csv": "text/csv",
+    ".ecsv": "text/plain",
+    ".asdf": "application/octet-stream",
+}
+
+
+def media_type(filename: str) -> str:
+    lower = filename.lower()
+    for suffix in sorted(_MEDIA_TYPES, key=len, reverse=True):
+        if lower.endswith(suffix):
+            return _MEDIA_TYPES[suffix]
+    return "application/octet-stream"
+
+
+def _content_disposition(filename: str) -> str:
+    ascii_name = "".join(c for c in filename if 32 <= ord(c) < 127 and c not in '"\\')
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+
+
+def _checksum_headers(md5_hex: str | None) -> dict[str, str]:
+    """ETag and checksum headers from the catalog's md5 (hex), when it has one."""
+    if not md5_hex:
+        return {}
+    try:
+        raw = binascii.unhexlify(md5_hex)
+    except (binascii.Error, ValueError):
+        return {}
+    return {
+        "ETag": f'"{md5_hex.lower()}"',
+        "X-Checksum-MD5": md5_hex.lower(),
+        "Content-MD5": base64.b64encode(raw).decode("ascii"),
+    }
+
+
+def _download(request: Request, uri: str | None, engine: Engine, user: User) -> Response:
+    filename = filename_from_uri(uri)
+    row = readable_product(engine, user, filename)
+    storage = open_storage(row["path"])
+    stat = storage.stat(row["path"])
+    if stat is None:
+        raise not_found(
+            f"{filename} is in the catalog but its file is missing from storage; "
+            "the archive operator should re-run 'webbarchive ingest'"
+        )
+    if row["size"] is not None and stat.size != row["size"]:
+        raise ApiError(
+            409,
+            f"{filename} changed on disk since it was ingested ({row['size']} bytes in the "
+            f"catalog, {stat.size} now); its checksum is stale until it is re-ingested",
+        )
+
+    checksums = _checksum_headers(row.get("checksum"))
+    etag = checksums.get("ETag")
+    headers: dict[str, Any] = {
+        "Accept-Ranges": "bytes",
+        "Last-Modified": http_date(stat.mtime),
+        "Content-Disposition": _content_disposition(filename),
+        **{k: v for k, v in checksums.items() if k != "Content-MD5"},
+    }
+    kind = media_type(filename)
+
+    status = precondition(request.headers, etag, stat.mtime)
+    if status is not None:
+        if status == 412:
+            raise ApiError(412, f"precondition failed: {filename} has ETag {etag}")
+        return Response(status_code=304, headers=headers)
+
+    byte_range = None
+    if request.method == "GET" and range_applies(request.headers, etag, stat.mtime):
+        byte_range = parse_range(request.headers.get("range"), stat.size)
+
+    if byte_range is None:
+        headers["Content-Length"] = str(stat.size)
+        if "Content-MD5" in checksums:
+            headers["Content-MD5"] = checksums["Content-MD5"]
+        if request.method == "HEAD":
+            return Response(status_code=200, headers=headers, media_type=kind)
+        return StreamingResponse(
+            storage.iter_bytes(row["path"], 0, stat.size - 1),
+            status_code=200,
+            headers=headers,
+            media_type=kind,
+        )
+
+    headers["Content-Length"] = str(byte_range.length)
+    headers["Content-Range"] = byte_range.content_range()
+    return StreamingResponse(
+        storage.iter_bytes(row["path"], byte_range.first, byte_range.last),
+        status_code=206,
+        headers=headers,
+        media_type=kind,
+    )
+
+
+def download_file(
+    request: Request,
+    uri: str | None = Query(
+        None,
+        description="mast:JWST/product/<filename> or a bare file name",
+        examples=["mast:JWST/product/jw02736-o007_s06355_nirspec_f290lp-g395m_x1d.fits"],
+    ),
+    bundle_name: str | None = Query(
+        None, description="added by MAST curl scripts; accepted and ignored"
+    ),
+    engine: Engine = Depends(catalog),
+    user: User = Depends(current_user),
+) -> Response:
+    """Download one archived file, with byte ranges and conditional requests."""
+    return _download(request, uri, engine, user)
+
+
+for _path in DOWNLOAD_PATHS:
+    router.add_api_route(
+        _path,
+        download_file,
+        methods=["GET", "HEAD"],
+        response_class=Response,
+        summary="Download a file",
+        responses={
+            200: {"content": {"application/fits": {}}, "description": "the whole file"},
+            206: {"description": "one byte range (Range: bytes=a-b, a-, -n)"},
+            304: {"description": "If-None-Match / If-Modified-Since matched"},
+            416: {"description": "malformed or unsatisfiable byte range"},
+        },
+    )
