@@ -20,6 +20,7 @@ ROUTER_MODULES = (
     "webbarchive.api.download",
     "webbarchive.api.auth",
     "webbarchive.api.admin",
+    "webbarchive.api.pixel_search",
 )
 
 

@@ -4,4 +4,5 @@ Add a module here when a capability brings its own tables.
 """
 
 import webbarchive.catalog.accounts  # noqa: F401  (users, tokens, program access)
+import webbarchive.pixels.tables  # noqa: F401  (pixel search: spectra, segments)
 from webbarchive.catalog import schema  # noqa: F401

@@ -1,0 +1,52 @@
+"""Pixel search: ``GET /spectra/api/v0.1/search`` (also ``/viz/api/v0.1/search``).
+
+The seed's syntax (001_a0a2d59d1416d624): ``wavelength=1.2,1.3&flux.gte=10&derSnr.gt=5``;
+``<column>.<op>=value`` with op in gt, gte, lt, lte, eq, ne (min, max = gte, lte)
+on wavelength (microns), flux, fluxErr, derSnr; product filters instrument,
+grating, filter, exp_type, program, target and ra/dec/radius (degrees);
+``productType`` x1d (default), c1d, s2d, s3d; ``limit`` (default 1000) and
+``offset``. Only products the user may read are searched.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from sqlalchemy import Engine
+
+from webbarchive.api.deps import catalog, current_user
+from webbarchive.api.errors import bad_request
+from webbarchive.api.params import Page
+from webbarchive.catalog.rights import User
+from webbarchive.pixels.query import QueryError, parse, search
+
+router = APIRouter(tags=["spectra"])
+
+
+def _search(request: Request, engine: Engine, user: User) -> dict:
+    params = request.query_params
+    page = Page.parse(params.get("limit"), params.get("offset"), default=1000)
+    try:
+        query = parse(params.multi_items())
+    except QueryError as exc:
+        raise bad_request(str(exc), accepted=exc.accepted) from None
+    found = search(engine, query, user, page.limit, page.offset)
+    return {
+        "status": 1,
+        "query": found.query,
+        "results": found.results,
+        "paging": page.paging(found.total, len(found.results)),
+    }
+
+
+@router.get("/spectra/api/v0.1/search", summary="Search spectral pixels (MAST Spectral DB)")
+def spectra_search(
+    request: Request, engine: Engine = Depends(catalog), user: User = Depends(current_user)
+) -> dict:
+    return _search(request, engine, user)
+
+
+@router.get("/viz/api/v0.1/search", summary="Search spectral pixels (viz alias)")
+def viz_search(
+    request: Request, engine: Engine = Depends(catalog), user: User = Depends(current_user)
+) -> dict:
+    return _search(request, engine, user)

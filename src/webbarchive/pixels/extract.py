@@ -1,0 +1,193 @@
+"""Pixels of one spectral product file: x1d, c1d (tables), s2d (images), s3d (cubes).
+
+Every product becomes flat arrays, one element per pixel with a finite
+wavelength: ``x`` (and ``y``, ``z`` where they apply), ``wavelength``
+(microns), ``flux``, ``flux_error``, ``dq``.
+
+- x1d / c1d: ``x`` is the 0-based index along the spectrum; ``y`` is the
+  0-based spectrum index when a file holds several spectra (several EXTRACT1D
+  extensions or rows), else null, as MAST reports it.
+- s2d: ``x``, ``y`` are the 0-based column and row of SCI; the wavelength comes
+  from a WAVELENGTH extension when present, else from the product's gwcs.
+- s3d: ``x``, ``y`` are the spatial pixel, ``z`` the wavelength plane; the
+  wavelength of each plane comes from the cube's WCS (linear ``WAVE`` axis or
+  the ``WCS-TABLE`` of a ``WAVE-TAB`` axis, else the gwcs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from astropy.io import fits
+
+from webbarchive.pixels.dersnr import der_snr
+
+PIXEL_KINDS = {"x1d": "1d", "c1d": "1d", "s2d": "2d", "s3d": "3d"}
+SPECTRUM_EXTENSIONS = ("EXTRACT1D", "COMBINE1D")
+FLUX_ERROR_COLUMNS = ("FLUX_ERROR", "ERROR")
+
+
+@dataclass
+class SpectrumPixels:
+    """The pixels of one product, with its characteristics."""
+
+    kind: str  # 1d, 2d, 3d
+    x: np.ndarray  # int32
+    y: np.ndarray | None  # int32 or None (all null)
+    z: np.ndarray | None
+    wavelength: np.ndarray  # float64, microns, all finite
+    flux: np.ndarray  # float64 (NaN where not finite)
+    flux_error: np.ndarray
+    dq: np.ndarray  # int32
+    derSnr: float | None
+
+    @property
+    def npix(self) -> int:
+        return int(self.wavelength.size)
+
+    def characteristics(self) -> dict:
+        """derSnr, median flux and zone maps (min/max of wavelength and flux)."""
+        finite = self.flux[np.isfinite(self.flux)]
+        return {
+            "pixel_kind": self.kind,
+            "derSnr": self.derSnr,
+            "median_flux": float(np.median(finite)) if finite.size else None,
+            "wavelength_min": float(self.wavelength.min()) if self.npix else None,
+            "wavelength_max": float(self.wavelength.max()) if self.npix else None,
+            "flux_min": float(finite.min()) if finite.size else None,
+            "flux_max": float(finite.max()) if finite.size else None,
+            "npix": self.npix,
+        }
+
+
+def from_arrays(
+    wavelength: np.ndarray,
+    flux: np.ndarray,
+    flux_error: np.ndarray | None = None,
+    dq: np.ndarray | None = None,
+    *,
+    x: np.ndarray | None = None,
+    y: np.ndarray | None = None,
+    z: np.ndarray | None = None,
+    kind: str = "1d",
+    snr_flux: np.ndarray | None = None,
+) -> SpectrumPixels:
+    """Build :class:`SpectrumPixels` from arrays of one spectrum, dropping pixels
+    whose wavelength is not finite. derSnr is computed over ``snr_flux`` (the
+    fluxes in pixel order; default ``flux``)."""
+    wavelength = np.asarray(wavelength, dtype=np.float64).ravel()
+    flux = np.asarray(flux, dtype=np.float64).ravel()
+    n = wavelength.size
+    flux_error = (
+        np.full(n, np.nan) if flux_error is None else np.asarray(flux_error, np.float64).ravel()
+    )
+    dq = np.zeros(n, np.int32) if dq is None else np.asarray(dq).ravel().astype(np.int32)
+    x = np.arange(n, dtype=np.int32) if x is None else np.asarray(x).ravel().astype(np.int32)
+    y = None if y is None else np.asarray(y).ravel().astype(np.int32)
+    z = None if z is None else np.asarray(z).ravel().astype(np.int32)
+    snr = der_snr(flux if snr_flux is None else snr_flux)
+    keep = np.isfinite(wavelength)
+    if not keep.all():
+        wavelength, flux, flux_error, dq, x = (
+            a[keep] for a in (wavelength, flux, flux_error, dq, x)
+        )
+        y = None if y is None else y[keep]
+        z = None if z is None else z[keep]
+    return SpectrumPixels(kind, x, y, z, wavelength, flux, flux_error, dq, snr)
+
+
+def _table_spectra(hdul: fits.HDUList) -> list[tuple[np.ndarray, ...]]:
+    spectra = []
+    for hdu in hdul:
+        if hdu.name not in SPECTRUM_EXTENSIONS or hdu.data is None:
+            continue
+        names = [n.upper() for n in hdu.columns.names]
+        err = next((c for c in FLUX_ERROR_COLUMNS if c in names), None)
+        data = hdu.data
+        wave = np.asarray(data["WAVELENGTH"], np.float64)
+        flux = np.asarray(data["FLUX"], np.float64)
+        error = np.asarray(data[err], np.float64) if err else np.full(wave.shape, np.nan)
+        dq = np.asarray(data["DQ"]) if "DQ" in names else np.zeros(wave.shape, np.int32)
+        if wave.ndim == 2:  # one row per spectrum, array columns (jwst >= 1.18 layout)
+            spectra.extend(zip(wave, flux, error, dq, strict=True))
+        else:
+            spectra.append((wave, flux, error, dq))
+    return spectra
+
+
+def _one_d(hdul: fits.HDUList) -> SpectrumPixels:
+    spectra = _table_spectra(hdul)
+    if not spectra:
+        raise ValueError("no EXTRACT1D or COMBINE1D extension")
+    if len(spectra) == 1:
+        return from_arrays(*spectra[0])
+    y = np.concatenate([np.full(s[0].size, i, np.int32) for i, s in enumerate(spectra)])
+    x = np.concatenate([np.arange(s[0].size, dtype=np.int32) for s in spectra])
+    cols = [np.concatenate([np.asarray(s[k], np.float64) for s in spectra]) for k in range(4)]
+    return from_arrays(*cols, x=x, y=y)
+
+
+def _gwcs(path: str):
+    from stdatamodels.jwst import datamodels
+
+    return datamodels.open(path)
+
+
+def _two_d(hdul: fits.HDUList, path: str) -> SpectrumPixels:
+    sci = np.asarray(hdul["SCI"].data, np.float64)
+    ny, nx = sci.shape[-2:]
+    sci = sci.reshape(ny, nx)
+    if "WAVELENGTH" in hdul:
+        wave = np.asarray(hdul["WAVELENGTH"].data, np.float64).reshape(ny, nx)
+    else:
+        with _gwcs(path) as model:
+            yy, xx = np.mgrid[:ny, :nx]
+            wave = np.asarray(model.meta.wcs(xx, yy)[-1], np.float64)
+    err = np.asarray(hdul["ERR"].data, np.float64).reshape(ny, nx) if "ERR" in hdul else None
+    dq = np.asarray(hdul["DQ"].data).reshape(ny, nx) if "DQ" in hdul else None
+    yy, xx = np.mgrid[:ny, :nx]
+    return from_arrays(wave, sci, err, dq, x=xx, y=yy, kind="2d")
+
+
+def _cube_wavelengths(hdul: fits.HDUList, path: str, nz: int) -> np.ndarray:
+    header = hdul["SCI"].header
+    ctype = str(header.get("CTYPE3", "")).upper()
+    if ctype.startswith("WAVE") and "TAB" not in ctype and "CDELT3" in header:
+        k = np.arange(nz, dtype=np.float64)
+        return header["CRVAL3"] + header["CDELT3"] * (k + 1 - header.get("CRPIX3", 1.0))
+    if "WCS-TABLE" in hdul:
+        return np.asarray(hdul["WCS-TABLE"].data["wavelength"], np.float64).ravel()[:nz]
+    with _gwcs(path) as model:
+        nx = model.data.shape[-1]
+        ny = model.data.shape[-2]
+        k = np.arange(nz, dtype=np.float64)
+        return np.asarray(
+            model.meta.wcs(np.full(nz, nx // 2), np.full(nz, ny // 2), k)[-1], np.float64
+        )
+
+
+def _three_d(hdul: fits.HDUList, path: str) -> SpectrumPixels:
+    sci = np.asarray(hdul["SCI"].data, np.float64)
+    nz, ny, nx = sci.shape
+    wave_z = _cube_wavelengths(hdul, path, nz)
+    zz, yy, xx = np.indices((nz, ny, nx))
+    err = np.asarray(hdul["ERR"].data, np.float64) if "ERR" in hdul else None
+    dq = np.asarray(hdul["DQ"].data) if "DQ" in hdul else None
+    # derSnr of a cube: over the spaxel fluxes in wavelength order, as one spectrum each,
+    # concatenated spaxel by spaxel (second differences then run along wavelength).
+    snr_flux = sci.transpose(1, 2, 0).ravel()
+    return from_arrays(wave_z[zz], sci, err, dq, x=xx, y=yy, z=zz, kind="3d", snr_flux=snr_flux)
+
+
+def extract(path: str, product_type: str) -> SpectrumPixels:
+    """Read the pixels of the product file at ``path`` (x1d, c1d, s2d or s3d)."""
+    kind = PIXEL_KINDS.get(product_type)
+    if kind is None:
+        raise ValueError(f"not a spectral product type: {product_type!r}")
+    with fits.open(path, memmap=False) as hdul:
+        if kind == "1d":
+            return _one_d(hdul)
+        if kind == "2d":
+            return _two_d(hdul, path)
+        return _three_d(hdul, path)

@@ -1,0 +1,231 @@
+"""Keeping the pixel store in step with the catalog: :func:`update`.
+
+Ingest calls ``update(engine, progress)`` at the end of each run. It compares
+the catalog's spectral products (x1d, c1d, s2d, s3d) with
+``spectral_characteristics``: products that are new or whose checksum changed
+are (re)extracted, pixels of products that changed or left the catalog are
+dropped (their segments are rewritten without them). Running it twice changes
+nothing the second time.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import update as sql_update
+from tqdm import tqdm
+
+from webbarchive.catalog.schema import products
+from webbarchive.pixels.extract import PIXEL_KINDS, SpectrumPixels, extract
+from webbarchive.pixels.store import PixelStore, SegmentInfo, SegmentWriter, pixels_root
+from webbarchive.pixels.tables import pixel_segments, spectral_characteristics
+
+log = logging.getLogger(__name__)
+
+#: Merge small segments (incremental ingests) once a product type has this many.
+MAX_SMALL_SEGMENTS = 8
+
+
+@dataclass
+class UpdateSummary:
+    added: int = 0
+    replaced: int = 0
+    dropped: int = 0
+    unchanged: int = 0
+    pixels: int = 0
+    seconds: float = 0.0
+    failed: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        rate = self.pixels / self.seconds if self.seconds else 0.0
+        text = (
+            f"pixel store: {self.added} spectra added, {self.replaced} replaced, "
+            f"{self.dropped} dropped, {self.unchanged} unchanged; {self.pixels:,} pixels "
+            f"written in {self.seconds:.1f} s ({rate:,.0f} pixels/s)"
+        )
+        if self.failed:
+            text += f"; {len(self.failed)} unreadable: " + ", ".join(self.failed[:5])
+        return text
+
+
+def record_segment(
+    engine: Engine,
+    info: SegmentInfo,
+    product_ids: list[int],
+    spectra: list[SpectrumPixels],
+    checksums: dict[int, str],
+) -> None:
+    """Register a freshly written segment and the characteristics of its spectra."""
+    rows = [
+        {
+            "product_id": pid,
+            "checksum": checksums[pid],
+            "productType": info.productType,
+            "segment": info.segment,
+            **spectrum.characteristics(),
+        }
+        for pid, spectrum in zip(product_ids, spectra, strict=True)
+    ]
+    with engine.begin() as conn:
+        seq = conn.execute(
+            select(pixel_segments.c.seq).order_by(pixel_segments.c.seq.desc())
+        ).first()
+        conn.execute(
+            insert(pixel_segments).values(
+                segment=info.segment,
+                productType=info.productType,
+                nrows=info.nrows,
+                wavelength_min=info.wavelength_min,
+                wavelength_max=info.wavelength_max,
+                created_unix=time.time(),
+                seq=(seq[0] + 1) if seq and seq[0] is not None else 0,
+            )
+        )
+        conn.execute(insert(spectral_characteristics), rows)
+
+
+def _drop(engine: Engine, store: PixelStore, product_ids: set[int]) -> None:
+    """Remove the pixels and characteristics of ``product_ids``."""
+    if not product_ids:
+        return
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(spectral_characteristics.c.product_id, spectral_characteristics.c.segment)
+        ).all()
+        segment_types = dict(
+            conn.execute(select(pixel_segments.c.segment, pixel_segments.c.productType)).all()
+        )
+    by_segment: dict[str, set[int]] = {}
+    for pid, segment in rows:
+        if pid in product_ids:
+            by_segment.setdefault(segment, set()).add(pid)
+    obsolete = []
+    for segment, pids in by_segment.items():
+        replacement = None
+        if segment in segment_types:
+            replacement = store.without(segment, pids, segment_types[segment])
+        with engine.begin() as conn:
+            conn.execute(delete(pixel_segments).where(pixel_segments.c.segment == segment))
+            conn.execute(
+                delete(spectral_characteristics).where(
+                    spectral_characteristics.c.product_id.in_(sorted(pids))
+                )
+            )
+            if replacement is not None:
+                _register_rewrite(conn, replacement, segment)
+        obsolete.append(segment)
+    for segment in obsolete:
+        store.delete(segment)
+
+
+def _register_rewrite(conn, info: SegmentInfo, old_segment: str) -> None:
+    seq = conn.execute(select(pixel_segments.c.seq).order_by(pixel_segments.c.seq.desc())).first()
+    conn.execute(
+        insert(pixel_segments).values(
+            segment=info.segment,
+            productType=info.productType,
+            nrows=info.nrows,
+            wavelength_min=info.wavelength_min,
+            wavelength_max=info.wavelength_max,
+            created_unix=time.time(),
+            seq=(seq[0] + 1) if seq and seq[0] is not None else 0,
+        )
+    )
+    conn.execute(
+        sql_update(spectral_characteristics)
+        .where(spectral_characteristics.c.segment == old_segment)
+        .values(segment=info.segment)
+    )
+
+
+def compact(engine: Engine, store: PixelStore) -> int:
+    """Merge small segments of each product type into one; returns how many merged."""
+    import pyarrow as pa
+
+    from webbarchive.pixels.store import SEGMENT_ROWS
+
+    merged = 0
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(pixel_segments.c.segment, pixel_segments.c.productType, pixel_segments.c.nrows)
+        ).all()
+    for product_type in sorted({r.productType for r in rows}):
+        small = [
+            r.segment for r in rows if r.productType == product_type and r.nrows < SEGMENT_ROWS // 4
+        ]
+        if len(small) < MAX_SMALL_SEGMENTS:
+            continue
+        info = store.write(product_type, pa.concat_tables([store.read(s) for s in small]))
+        with engine.begin() as conn:
+            conn.execute(delete(pixel_segments).where(pixel_segments.c.segment.in_(small)))
+            _register_rewrite(conn, info, small[0])
+            conn.execute(
+                sql_update(spectral_characteristics)
+                .where(spectral_characteristics.c.segment.in_(small))
+                .values(segment=info.segment)
+            )
+        for segment in small:
+            store.delete(segment)
+        merged += len(small)
+    return merged
+
+
+def update(engine: Engine, progress: bool = True) -> UpdateSummary:
+    """Bring the pixel store of the catalog behind ``engine`` up to date."""
+    import webbarchive.catalog.tables  # noqa: F401  (makes sure our tables exist)
+    from webbarchive.catalog.schema import metadata
+
+    metadata.create_all(engine, tables=[spectral_characteristics, pixel_segments])
+    start = time.perf_counter()
+    summary = UpdateSummary()
+    store = PixelStore(pixels_root(engine))
+    with engine.connect() as conn:
+        catalog = {
+            r.product_id: r
+            for r in conn.execute(
+                select(
+                    products.c.product_id, products.c.path, products.c.checksum, products.c.suffix
+                ).where(products.c.suffix.in_(sorted(PIXEL_KINDS)))
+            )
+        }
+        stored = dict(
+            conn.execute(
+                select(spectral_characteristics.c.product_id, spectral_characteristics.c.checksum)
+            ).all()
+        )
+    changed = {
+        pid
+        for pid, checksum in stored.items()
+        if pid in catalog and catalog[pid].checksum != checksum
+    }
+    gone = {pid for pid in stored if pid not in catalog}
+    new = sorted(pid for pid in catalog if pid not in stored or pid in changed)
+    summary.unchanged = len(stored) - len(changed) - len(gone)
+    _drop(engine, store, changed | gone)
+    summary.dropped = len(gone)
+
+    checksums = {pid: catalog[pid].checksum for pid in new}
+    writer = SegmentWriter(
+        store, lambda info, pids, spectra: record_segment(engine, info, pids, spectra, checksums)
+    )
+    for pid in tqdm(new, desc="pixels", unit="product", disable=not progress):
+        row = catalog[pid]
+        try:
+            spectrum = extract(row.path, row.suffix)
+        except Exception as exc:  # one unreadable file must not stop the others
+            log.warning("no pixels from %s: %s", row.path, exc)
+            summary.failed.append(str(row.path))
+            continue
+        writer.add(row.suffix, pid, spectrum)
+        summary.pixels += spectrum.npix
+        if pid in changed:
+            summary.replaced += 1
+        else:
+            summary.added += 1
+    writer.close()
+    compact(engine, store)
+    summary.seconds = time.perf_counter() - start
+    return summary

@@ -1,0 +1,223 @@
+"""The pixel store: immutable, wavelength-sorted Parquet segments beside the catalog.
+
+Layout (Hive-style partitions, readable as one table by DuckDB, Spark, Trino)::
+
+    <root>/productType=x1d/seg-<unix-ms>-<random>.parquet
+    <root>/productType=s2d/...
+
+Each segment holds the pixels of whole spectra, sorted by wavelength, in row
+groups of :data:`ROW_GROUP_ROWS`, so Parquet's per-row-group min/max
+statistics are tight zone maps on wavelength (and loose ones on flux). Columns:
+``product_id`` (int32), ``x``, ``y``, ``z`` (int32, null where they do not
+apply), ``wavelength`` (microns, float64), ``flux``, ``flux_error`` (float64,
+null when not finite), ``dq`` (int32), ``derSnr`` (the spectrum's, float64,
+repeated so that a scan needs no join).
+
+Where the root is: ``<file>.db.pixels/`` beside a SQLite catalog; for
+PostgreSQL ``$WEBBARCHIVE_PIXELS/<host>_<port>_<database>/`` with
+``$WEBBARCHIVE_PIXELS`` defaulting to ``~/.local/share/webbarchive/pixels``.
+The catalog table ``pixel_segments`` lists the live segments: readers take
+the file list from there, so a segment being written or replaced is never
+half-seen (files are written under a temporary name and renamed).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import Engine
+
+from webbarchive.pixels.extract import SpectrumPixels
+
+ROW_GROUP_ROWS = 65_536
+#: Pixels per segment written in one go; update() flushes when a buffer reaches it.
+SEGMENT_ROWS = 8_000_000
+COMPRESSION = "snappy"
+DEFAULT_PG_ROOT = Path.home() / ".local" / "share" / "webbarchive" / "pixels"
+
+SCHEMA = pa.schema(
+    [
+        ("product_id", pa.int32()),
+        ("x", pa.int32()),
+        ("y", pa.int32()),
+        ("z", pa.int32()),
+        ("wavelength", pa.float64()),
+        ("flux", pa.float64()),
+        ("flux_error", pa.float64()),
+        ("dq", pa.int32()),
+        ("derSnr", pa.float64()),
+    ]
+)
+
+
+def pixels_root(engine: Engine) -> Path:
+    """Folder of the pixel store of the catalog behind ``engine``."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        database = url.database
+        if not database or database == ":memory:":
+            raise ValueError("an in-memory SQLite catalog has no place for a pixel store")
+        return Path(database).resolve().with_name(Path(database).name + ".pixels")
+    base = Path(os.environ.get("WEBBARCHIVE_PIXELS", DEFAULT_PG_ROOT))
+    return base / f"{url.host or 'local'}_{url.port or 5432}_{url.database}"
+
+
+def _nullable(values: np.ndarray) -> pa.Array:
+    """Float column with nulls where not finite (SQL comparisons then fail, as they
+    should; DuckDB would otherwise order NaN above every number)."""
+    finite = np.isfinite(values)
+    return pa.array(values, mask=None if finite.all() else ~finite)
+
+
+@dataclass
+class SegmentInfo:
+    segment: str  # relative to the root: "productType=x1d/seg-....parquet"
+    productType: str
+    nrows: int
+    wavelength_min: float | None
+    wavelength_max: float | None
+    product_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _Buffer:
+    product_ids: list[int] = field(default_factory=list)
+    spectra: list[SpectrumPixels] = field(default_factory=list)
+    rows: int = 0
+
+
+class PixelStore:
+    """Read and write segments under ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def path(self, segment: str) -> Path:
+        return self.root / segment
+
+    def new_segment_name(self, product_type: str) -> str:
+        stamp = int(time.time() * 1000)
+        return f"productType={product_type}/seg-{stamp}-{secrets.token_hex(4)}.parquet"
+
+    def write(self, product_type: str, table: pa.Table) -> SegmentInfo:
+        """Sort ``table`` by wavelength and write it as a new segment."""
+        if table.num_rows:
+            order = np.argsort(table.column("wavelength").to_numpy(), kind="stable")
+            table = table.take(pa.array(order))
+        name = self.new_segment_name(product_type)
+        target = self.path(name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".parquet.partial")
+        pq.write_table(
+            table,
+            partial,
+            row_group_size=ROW_GROUP_ROWS,
+            compression=COMPRESSION,
+            write_statistics=True,
+        )
+        os.replace(partial, target)
+        wave = table.column("wavelength").to_numpy()  # sorted
+        ids = np.unique(table.column("product_id").to_numpy()) if table.num_rows else []
+        return SegmentInfo(
+            name,
+            product_type,
+            table.num_rows,
+            float(wave[0]) if wave.size else None,
+            float(wave[-1]) if wave.size else None,
+            [int(i) for i in ids],
+        )
+
+    def read(self, segment: str) -> pa.Table:
+        return pq.read_table(self.path(segment), schema=SCHEMA)
+
+    def without(self, segment: str, product_ids: set[int], product_type: str) -> SegmentInfo | None:
+        """Rewrite ``segment`` without the pixels of ``product_ids`` (copy on write);
+        None when nothing is left."""
+        table = self.read(segment)
+        keep = ~np.isin(table.column("product_id").to_numpy(), np.fromiter(product_ids, np.int64))
+        if not keep.any():
+            return None
+        return self.write(product_type, table.filter(pa.array(keep)))
+
+    def delete(self, segment: str) -> None:
+        self.path(segment).unlink(missing_ok=True)
+
+
+def to_table(product_ids: list[int], spectra: list[SpectrumPixels]) -> pa.Table:
+    """One Arrow table (SCHEMA) for several spectra."""
+    for pid in product_ids:
+        if not 0 <= pid < 2**31:
+            raise ValueError(f"product_id {pid} does not fit the store's int32 column")
+    counts = [s.npix for s in spectra]
+    total = sum(counts)
+    ids = np.repeat(np.asarray(product_ids, np.int32), counts)
+    snr = np.repeat(
+        np.asarray([np.nan if s.derSnr is None else s.derSnr for s in spectra], np.float64),
+        counts,
+    )
+
+    def optional_int(attr: str) -> pa.Array:
+        if all(getattr(s, attr) is None for s in spectra):
+            return pa.nulls(total, pa.int32())
+        values = np.concatenate(
+            [
+                np.full(s.npix, -1, np.int32) if getattr(s, attr) is None else getattr(s, attr)
+                for s in spectra
+            ]
+        )
+        return pa.array(values, mask=values < 0)
+
+    def cat(attr: str, dtype) -> np.ndarray:
+        return np.concatenate([getattr(s, attr) for s in spectra]).astype(dtype, copy=False)
+
+    return pa.Table.from_arrays(
+        [
+            pa.array(ids),
+            pa.array(cat("x", np.int32)),
+            optional_int("y"),
+            optional_int("z"),
+            pa.array(cat("wavelength", np.float64)),
+            _nullable(cat("flux", np.float64)),
+            _nullable(cat("flux_error", np.float64)),
+            pa.array(cat("dq", np.int32)),
+            _nullable(snr),
+        ],
+        schema=SCHEMA,
+    )
+
+
+class SegmentWriter:
+    """Buffers spectra per product type and writes a segment per
+    :data:`SEGMENT_ROWS` pixels; ``on_segment`` records each in the catalog."""
+
+    def __init__(self, store: PixelStore, on_segment, segment_rows: int = SEGMENT_ROWS) -> None:
+        self.store = store
+        self.on_segment = on_segment
+        self.segment_rows = segment_rows
+        self.buffers: dict[str, _Buffer] = {}
+
+    def add(self, product_type: str, product_id: int, spectrum: SpectrumPixels) -> None:
+        buffer = self.buffers.setdefault(product_type, _Buffer())
+        buffer.product_ids.append(product_id)
+        buffer.spectra.append(spectrum)
+        buffer.rows += spectrum.npix
+        if buffer.rows >= self.segment_rows:
+            self._flush(product_type)
+
+    def _flush(self, product_type: str) -> None:
+        buffer = self.buffers.pop(product_type, None)
+        if buffer is None or not buffer.spectra:
+            return
+        info = self.store.write(product_type, to_table(buffer.product_ids, buffer.spectra))
+        self.on_segment(info, buffer.product_ids, buffer.spectra)
+
+    def close(self) -> None:
+        for product_type in list(self.buffers):
+            self._flush(product_type)

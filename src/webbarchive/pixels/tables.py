@@ -1,0 +1,52 @@
+"""Catalog tables of the pixel store: one row per spectrum, one per segment file.
+
+``spectral_characteristics`` (MAST's ``dbo.SpectralCharacteristics``) holds the
+per-spectrum numbers that let the catalog prune spectra before any pixel is
+read: derSnr, the median flux, and zone maps (min/max of wavelength and flux).
+It carries no foreign key to ``products`` on purpose: when ingest deletes a
+product, its row must survive until :func:`webbarchive.pixels.index.update`
+drops the pixels it points at (queries join ``products``, so an orphan is
+never shown).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Float, Index, Integer, String, Table
+
+from webbarchive.catalog.schema import metadata
+
+spectral_characteristics = Table(
+    "spectral_characteristics",
+    metadata,
+    Column("product_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("checksum", String(32), nullable=False),  # products.checksum when extracted
+    Column("productType", String(8), nullable=False),  # x1d, c1d, s2d, s3d
+    Column("pixel_kind", String(2), nullable=False),  # 1d, 2d, 3d
+    Column("derSnr", Float),  # DER_SNR (Stoehr et al. 2008); null when undefined
+    Column("median_flux", Float),
+    Column("wavelength_min", Float),  # microns, over stored pixels
+    Column("wavelength_max", Float),
+    Column("flux_min", Float),  # finite fluxes only
+    Column("flux_max", Float),
+    Column("npix", BigInteger, nullable=False),  # pixels stored (finite wavelength)
+    Column("segment", String(64)),  # file name of the segment holding the pixels
+)
+Index(
+    "ix_spectral_characteristics_type_wave",
+    spectral_characteristics.c.productType,
+    spectral_characteristics.c.wavelength_min,
+)
+Index("ix_spectral_characteristics_segment", spectral_characteristics.c.segment)
+
+#: Segment files (immutable Parquet, sorted by wavelength) of the pixel store.
+pixel_segments = Table(
+    "pixel_segments",
+    metadata,
+    Column("segment", String(64), primary_key=True),  # "<productType>/<name>.parquet"
+    Column("productType", String(8), nullable=False),
+    Column("nrows", BigInteger, nullable=False),
+    Column("wavelength_min", Float),
+    Column("wavelength_max", Float),
+    Column("created_unix", Float),
+    Column("seq", Integer),  # write order: results are returned segment by segment
+)
