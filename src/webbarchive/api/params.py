@@ -9,6 +9,7 @@ from webbarchive.api.errors import bad_request
 
 URI_PREFIXES = ("mast:JWST/product/", "mast:jwst/product/")
 MAX_LIMIT = 100_000
+MAX_OFFSET = 2**62
 
 
 def filename_from_uri(uri: str | None) -> str:
@@ -29,7 +30,15 @@ def filename_from_uri(uri: str | None) -> str:
                 f"unsupported URI {uri!r}",
                 accepted=["mast:JWST/product/<filename>", "<filename>"],
             )
-    if not uri or "/" in uri or "\\" in uri or uri in (".", ".."):
+    # Control characters (NUL above all: PostgreSQL rejects it in text) are
+    # never part of a product file name.
+    if (
+        not uri
+        or "/" in uri
+        or "\\" in uri
+        or uri in (".", "..")
+        or any(ord(c) < 32 or ord(c) == 127 for c in uri)
+    ):
         raise bad_request(
             f"not a product file name: {uri!r}",
             accepted=["mast:JWST/product/<filename>", "<filename>"],
@@ -61,10 +70,11 @@ class Page:
                 f"limit and offset must be integers (got limit={limit!r}, offset={offset!r})",
                 accepted={"limit": f"1..{maximum}", "offset": ">= 0"},
             ) from None
-        if not 1 <= lim <= maximum or off < 0:
+        # The offset bound keeps it within a 64-bit SQL integer.
+        if not 1 <= lim <= maximum or not 0 <= off <= MAX_OFFSET:
             raise bad_request(
                 f"limit must be 1..{maximum} and offset >= 0 (got {lim}, {off})",
-                accepted={"limit": f"1..{maximum}", "offset": ">= 0"},
+                accepted={"limit": f"1..{maximum}", "offset": f"0..{MAX_OFFSET}"},
             )
         return cls(lim, off)
 
