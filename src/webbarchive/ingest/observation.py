@@ -1,0 +1,261 @@
+"""CAOM observation parameters, derived from the keywords of an observation's products.
+
+:func:`product_fields` turns one product's keywords (``{name: typed value}``,
+as stored in ``keywords``) into its contribution; :func:`aggregate` merges the
+contributions of all products of an observation. The writer recomputes an
+observation from the catalog every time one of its products changes, so the
+observation row never depends on the order files were ingested in.
+
+Units: MJD for times, seconds for ``t_exptime``, nm for ``em_min``/``em_max``
+(as MAST's CAOM), degrees for positions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from webbarchive.ingest.classify import intent, mode
+
+#: JWST's exclusive access period (days) for these program categories.
+EXCLUSIVE_ACCESS_DAYS = {"GO": 365.25, "GTO": 365.25, "AR": 365.25}
+#: Sequence number MAST reports for JWST observations.
+NO_SEQUENCE = -999
+
+# Keywords the derivation reads: the writer loads only these from the catalog.
+KEYWORDS_USED = (
+    "targ_ra", "targ_dec", "ra_ref", "dec_ref", "expstart", "expend", "date_beg_mjd",
+    "date_end_mjd", "mjd_beg", "mjd_end", "effexptm", "xposure", "duration", "filter",
+    "grating", "pupil", "channel", "band", "targprop", "targname", "targtype", "program",
+    "pi_name", "title", "category", "expripar", "exp_type", "template", "instrume",
+    "datamodl", "cal_ver",
+)  # fmt: skip
+
+# NIRSpec grating/filter ranges (um), from the JDox NIRSpec dispersers table.
+_NIRSPEC_RANGES_UM = {
+    ("PRISM", "CLEAR"): (0.60, 5.30),
+    ("G140M", "F070LP"): (0.70, 1.27), ("G140H", "F070LP"): (0.81, 1.27),
+    ("G140M", "F100LP"): (0.97, 1.89), ("G140H", "F100LP"): (0.97, 1.89),
+    ("G235M", "F170LP"): (1.66, 3.17), ("G235H", "F170LP"): (1.66, 3.17),
+    ("G395M", "F290LP"): (2.87, 5.27), ("G395H", "F290LP"): (2.87, 5.27),
+}  # fmt: skip
+# MIRI MRS sub-bands (um), JDox MRS table: channel -> SHORT/MEDIUM/LONG (A/B/C).
+_MRS_RANGES_UM = {
+    "1": {"SHORT": (4.90, 5.74), "MEDIUM": (5.66, 6.63), "LONG": (6.53, 7.65)},
+    "2": {"SHORT": (7.51, 8.77), "MEDIUM": (8.67, 10.13), "LONG": (10.02, 11.70)},
+    "3": {"SHORT": (11.55, 13.47), "MEDIUM": (13.34, 15.57), "LONG": (15.41, 17.98)},
+    "4": {"SHORT": (17.70, 20.95), "MEDIUM": (20.69, 24.48), "LONG": (24.19, 27.90)},
+}
+_MIRI_LRS_UM = (5.0, 14.0)
+# Fractional bandwidth of imaging filters by width class (JDox: W ~ R4, M ~ R10, N ~ R100).
+_WIDTH = {"W": 0.25, "W2": 0.50, "M": 0.10, "N": 0.01, "LP": None}
+_FILTER = re.compile(r"^F(\d{3,4})(W2|W|M|N|LP)$")
+
+
+def _str(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _num(value: Any) -> float | None:
+    try:
+        return None if value is None or isinstance(value, str) and not value else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def proposal_id(program: Any) -> str | None:
+    """``"01039"`` -> ``"1039"`` (MAST writes proposal_id without zero padding)."""
+    digits = re.sub(r"\D", "", str(program or ""))
+    return str(int(digits)) if digits else None
+
+
+def filter_range_um(name: str, instrument: str | None) -> tuple[float, float] | None:
+    """Approximate bandpass (um) of an imaging filter from its name (``F200W``)."""
+    match = _FILTER.match(name.upper())
+    if not match or match.group(2) == "LP":
+        return None
+    digits = match.group(1)
+    # NIRCam/NIRISS write hundredths of a micron (F200W), MIRI tenths (F1130W).
+    centre = int(digits) / (10.0 if (instrument or "").upper() == "MIRI" else 100.0)
+    half = centre * _WIDTH[match.group(2)] / 2.0
+    return centre - half, centre + half
+
+
+def wavelength_range_nm(kw: Mapping[str, Any]) -> tuple[float | None, float | None]:
+    """em_min/em_max (nm) from the optical elements, or (None, None) if unknown."""
+    inst = (_str(kw.get("instrume")) or "").upper()
+    exp_type = (_str(kw.get("exp_type")) or "").upper()
+    grating, filt = _str(kw.get("grating")), _str(kw.get("filter"))
+    rng: tuple[float, float] | None = None
+    if inst == "NIRSPEC" and grating and filt:
+        rng = _NIRSPEC_RANGES_UM.get((grating.upper(), filt.upper()))
+    elif exp_type == "MIR_MRS":
+        ranges = []
+        for channel in str(kw.get("channel") or ""):
+            for band in str(kw.get("band") or "").upper().split("-"):
+                if r := _MRS_RANGES_UM.get(channel, {}).get(band):
+                    ranges.append(r)
+        if ranges:
+            rng = (min(r[0] for r in ranges), max(r[1] for r in ranges))
+    elif exp_type.startswith("MIR_LRS"):
+        rng = _MIRI_LRS_UM
+    if rng is None:
+        for element in (_str(kw.get("pupil")), filt):
+            if element and (rng := filter_range_um(element, inst)):
+                break
+    if rng is None:
+        return None, None
+    return round(rng[0] * 1000.0, 3), round(rng[1] * 1000.0, 3)
+
+
+def filters_of(kw: Mapping[str, Any]) -> str | None:
+    """MAST's ``filters``: optical elements joined by ``;`` (``F290LP;G395M``)."""
+    if (_str(kw.get("exp_type")) or "").upper() == "MIR_MRS":
+        channel, band = _str(kw.get("channel")), _str(kw.get("band"))
+        return f"CH{channel}-{band}" if channel and band else None
+    parts = [_str(kw.get("filter"))]
+    pupil, grating = _str(kw.get("pupil")), _str(kw.get("grating"))
+    if pupil and pupil.upper() != "CLEAR":
+        parts.append(pupil)
+    parts.append(grating)
+    cleaned = [p.upper() for p in parts if p and p.upper() not in ("N/A", "NONE", "ANY")]
+    return ";".join(dict.fromkeys(cleaned)) or None
+
+
+def release_mjd(kw: Mapping[str, Any]) -> float | None:
+    """Public release (MJD): end of exposure + 12 months for GO/GTO/AR, + 0 otherwise."""
+    end = _num(kw.get("date_end_mjd")) or _num(kw.get("expend"))
+    if end is None:
+        return None
+    category = (_str(kw.get("category")) or "").upper()
+    return end + EXCLUSIVE_ACCESS_DAYS.get(category, 0.0)
+
+
+def product_fields(kw: Mapping[str, Any]) -> dict[str, Any]:
+    """One product's contribution to its observation (CAOM names)."""
+    exp_type = _str(kw.get("exp_type"))
+    instrument_name, dataproduct_type = mode(exp_type, _str(kw.get("instrume")))
+    em_min, em_max = wavelength_range_nm(kw)
+    expripar = (_str(kw.get("expripar")) or "").upper()
+    return {
+        "s_ra": _num(kw.get("targ_ra"))
+        if kw.get("targ_ra") is not None
+        else _num(kw.get("ra_ref")),
+        "s_dec": _num(kw.get("targ_dec"))
+        if kw.get("targ_dec") is not None
+        else _num(kw.get("dec_ref")),
+        "t_min": _num(kw.get("expstart"))
+        or _num(kw.get("date_beg_mjd"))
+        or _num(kw.get("mjd_beg")),
+        "t_max": _num(kw.get("expend")) or _num(kw.get("date_end_mjd")) or _num(kw.get("mjd_end")),
+        "t_exptime": _num(kw.get("effexptm"))
+        or _num(kw.get("xposure"))
+        or _num(kw.get("duration")),
+        "em_min": em_min,
+        "em_max": em_max,
+        "filters": filters_of(kw),
+        "target_name": _str(kw.get("targprop")) or _str(kw.get("targname")),
+        "mtFlag": (_str(kw.get("targtype")) or "").upper() == "MOVING",
+        "proposal_id": proposal_id(kw.get("program")),
+        "proposal_pi": _str(kw.get("pi_name")),
+        "obs_title": _str(kw.get("title")),
+        "proposal_type": _str(kw.get("category")),
+        "obsType": ("PARALLEL" if expripar.startswith("PARALLEL") else "PRIME")
+        if expripar
+        else None,
+        "intentType": intent(exp_type),
+        "exp_type": exp_type,
+        "template": _str(kw.get("template")),
+        "instrument_name": instrument_name,
+        "dataproduct_type": dataproduct_type,
+        "t_obs_release": release_mjd(kw),
+    }
+
+
+# Preferred product for dataURL/jpegURL, best first (the seed: s3d for an MRS cube).
+_REPRESENTATIVE = ("s3d", "i2d", "s2d", "x1d", "c1d", "cal", "calints", "rate", "uncal")
+
+
+def aggregate(obs_id: str, products: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The observation row from its products.
+
+    Each product mapping holds its ``product_fields`` plus ``suffix``,
+    ``filename``, ``productType``, ``calib_level``. Science products decide;
+    auxiliary files (MSA, association) only fill what nothing else knows.
+    """
+    items = list(products)
+    science = [p for p in items if p.get("productType") == "SCIENCE"] or items
+
+    def first(name: str) -> Any:
+        for p in science:
+            if p.get(name) is not None:
+                return p[name]
+        for p in items:
+            if p.get(name) is not None:
+                return p[name]
+        return None
+
+    def values(name: str) -> list:
+        return [p[name] for p in science if p.get(name) is not None]
+
+    t_min, t_max = values("t_min"), values("t_max")
+    em_min, em_max = values("em_min"), values("em_max")
+    releases = [p["t_obs_release"] for p in items if p.get("t_obs_release") is not None]
+    filters = sorted({f for f in values("filters")})
+    exptimes = values("t_exptime")
+    # Products of one observation describe the same exposures (a cube and its
+    # spectrum): the longest product exposure stands for the observation.
+    row = {
+        "obs_id": obs_id,
+        "obs_collection": "JWST",
+        "project": "JWST",
+        "provenance_name": "CALJWST",
+        "wavelength_region": "INFRARED",
+        "sequence_number": NO_SEQUENCE,
+        "calib_level": max((p.get("calib_level") or 0 for p in science), default=None) or None,
+        "dataproduct_type": first("dataproduct_type"),
+        "instrument_name": first("instrument_name"),
+        "target_name": first("target_name"),
+        "s_ra": first("s_ra"),
+        "s_dec": first("s_dec"),
+        "t_min": min(t_min) if t_min else None,
+        "t_max": max(t_max) if t_max else None,
+        "t_exptime": max(exptimes) if exptimes else None,
+        "em_min": min(em_min) if em_min else None,
+        "em_max": max(em_max) if em_max else None,
+        "filters": ";".join(filters) if filters else None,
+        "mtFlag": any(p.get("mtFlag") for p in science),
+        "proposal_id": first("proposal_id"),
+        "proposal_pi": first("proposal_pi"),
+        "obs_title": first("obs_title"),
+        "proposal_type": first("proposal_type"),
+        "obsType": first("obsType"),
+        "intentType": first("intentType"),
+        "exp_type": first("exp_type"),
+        "template": first("template"),
+        # The latest release of any product: nothing leaks before all is public.
+        "t_obs_release": max(releases) if releases else None,
+    }
+    if row["instrument_name"] == "NIRSPEC" and any(p.get("suffix") == "msa" for p in items):
+        row["instrument_name"] = "NIRSPEC/MSA"  # an MSA file alone carries no EXP_TYPE
+    rep = _representative(science)
+    if rep is not None:
+        stem = rep["filename"].rsplit(".fits", 1)[0]
+        row["dataURL"] = f"mast:JWST/product/{rep['filename']}"
+        row["jpegURL"] = f"mast:JWST/product/{stem}.jpg"
+    else:
+        row["dataURL"] = row["jpegURL"] = None
+    return row
+
+
+def _representative(products: list[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    ranked = [p for p in products if p.get("productType") == "SCIENCE"]
+    for suffix in _REPRESENTATIVE:
+        for p in sorted(ranked, key=lambda p: p["filename"]):
+            if p.get("suffix") == suffix:
+                return p
+    return sorted(ranked, key=lambda p: p["filename"])[0] if ranked else None

@@ -1,0 +1,273 @@
+"""Read one file into plain row dicts (runs in the reader processes).
+
+:func:`read_product` never touches the catalog and never raises for a bad
+file: it returns a :class:`ReadResult` that is either rows to write or the
+precise reason the file was skipped. The main process does all writing.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from astropy.io import fits
+from astropy.utils.exceptions import AstropyWarning
+
+from webbarchive.catalog import sky
+from webbarchive.ingest.classify import NotClassified, classify
+from webbarchive.ingest.headers import decode, keyword_rows, plain_rows
+from webbarchive.ingest.observation import product_fields, proposal_id, release_mjd
+
+_CHUNK = 1 << 20
+_NOT_SCIENCE_EXTENSIONS = {"ASDF", "HDRTAB"}
+
+
+class Unreadable(Exception):
+    """The file cannot be ingested; the message is the reason shown to the user."""
+
+
+@dataclass
+class ReadResult:
+    path: str
+    filename: str
+    size: int
+    mtime: float
+    checksum: str | None = None
+    skipped: str | None = None  # reason, when the file cannot be ingested
+    obs_id: str | None = None
+    product: dict[str, Any] = field(default_factory=dict)
+    keywords: list[dict[str, Any]] = field(default_factory=list)
+    program: dict[str, Any] | None = None
+
+
+def md5sum(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_product(path: str) -> ReadResult:
+    """Read, verify and classify one file. Never raises for bad content."""
+    p = Path(path)
+    stat = p.stat()
+    result = ReadResult(path=str(p), filename=p.name, size=stat.st_size, mtime=stat.st_mtime)
+    try:
+        result.checksum = md5sum(p)
+        if p.name.lower().endswith(".json"):
+            _read_association(p, result)
+        else:
+            _read_fits(p, result)
+    except Unreadable as exc:
+        result.skipped = str(exc)
+    except Exception as exc:  # any other failure of a reader is still a skip with its reason
+        result.skipped = f"unreadable: {type(exc).__name__}: {exc}"
+    return result
+
+
+# --- FITS --------------------------------------------------------------------------
+
+
+def _uncompressed_size(path: Path) -> int:
+    """Size of the FITS stream inside a .gz file; a truncated or corrupt gzip raises."""
+    total = 0
+    try:
+        with gzip.open(path, "rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                total += len(chunk)
+    except (EOFError, OSError, gzip.BadGzipFile) as exc:
+        raise Unreadable(f"corrupt or truncated gzip stream: {exc}") from None
+    return total
+
+
+def _open(path: Path, stream_size: int) -> fits.HDUList:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AstropyWarning)
+        try:
+            hdul = fits.open(path, memmap=False, lazy_load_hdus=False)
+        except AstropyWarning as exc:
+            raise Unreadable(f"not a valid FITS file: {exc}") from None
+        except OSError as exc:
+            raise Unreadable(f"not a valid FITS file: {exc}") from None
+    # astropy reads headers lazily and data on demand: compare every HDU's
+    # declared data span with what the file really holds.
+    for index, hdu in enumerate(hdul):
+        info = hdul.fileinfo(index)
+        end = info["datLoc"] + hdu.size
+        if end > stream_size:
+            name = hdu.name or str(index)
+            hdul.close()
+            raise Unreadable(
+                f"truncated: HDU {index} ({name}) needs {end} bytes, the file has {stream_size}"
+            )
+    return hdul
+
+
+def _science_hdu(hdul: fits.HDUList) -> fits.hdu.base.ExtensionHDU | None:
+    if "SCI" in hdul:
+        return hdul["SCI"]
+    for hdu in hdul[1:]:
+        if hdu.name.upper() not in _NOT_SCIENCE_EXTENSIONS:
+            return hdu
+    return None
+
+
+def _read_fits(path: Path, result: ReadResult) -> None:
+    stream_size = _uncompressed_size(path) if path.name.lower().endswith(".gz") else result.size
+    hdul = _open(path, stream_size)
+    with hdul:
+        primary = hdul[0].header
+        telescope = str(primary.get("TELESCOP", "")).strip()
+        if telescope != "JWST" or not str(primary.get("INSTRUME", "")).strip():
+            raise Unreadable(
+                "not a JWST pipeline product: the primary header lacks TELESCOP='JWST' and "
+                f"INSTRUME (TELESCOP={telescope or 'absent'!s}; community products such as "
+                "msaexp spec.fits or grizli beams files are not catalogued)"
+            )
+        if not str(primary.get("PROGRAM", "")).strip():
+            raise Unreadable("missing required keyword PROGRAM in the primary header")
+        datamodel = primary.get("DATAMODL")
+        try:
+            info = classify(path.name, datamodel)
+        except NotClassified as exc:
+            raise Unreadable(str(exc)) from None
+        science = _science_hdu(hdul)
+        keywords = keyword_rows(
+            primary,
+            science.header if science is not None else None,
+            science.name if science else None,
+        )
+        values = {row["name"]: decode(row["value"]) for row in keywords}
+        footprint, source = _footprint(values, science)
+    _fill(result, info, keywords, values, footprint, source)
+
+
+def _footprint(values: dict[str, Any], science) -> tuple[sky.Polygon | None, str | None]:
+    """The product footprint: S_REGION if sane, else the SCI WCS, else a box on the target."""
+    reference = _reference(values)
+    s_region = values.get("s_region")
+    if isinstance(s_region, str) and s_region.strip():
+        try:
+            return sky.validate(sky.parse_stcs(s_region), reference), "s_region"
+        except sky.FootprintError:
+            pass
+    if science is not None and science.is_image:
+        polygon = _wcs_footprint(science.header)
+        if polygon is not None:
+            try:
+                return sky.validate(polygon, reference), "wcs"
+            except sky.FootprintError:
+                pass
+    if reference is not None:
+        return sky.target_box(*reference), "target"
+    return None, None
+
+
+def _reference(values: dict[str, Any]) -> tuple[float, float] | None:
+    for ra_key, dec_key in (("targ_ra", "targ_dec"), ("ra_ref", "dec_ref")):
+        ra, dec = values.get(ra_key), values.get(dec_key)
+        if isinstance(ra, int | float) and isinstance(dec, int | float) and -90 <= dec <= 90:
+            return float(ra) % 360.0, float(dec)
+    return None
+
+
+def _wcs_footprint(header: fits.Header) -> sky.Polygon | None:
+    from astropy.wcs import WCS
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            wcs = WCS(header)
+            if not wcs.has_celestial:
+                return None
+            celestial = wcs.celestial
+            nx = header.get(f"NAXIS{celestial.wcs.lng + 1}" if wcs.naxis == 2 else "NAXIS1")
+            ny = header.get(f"NAXIS{celestial.wcs.lat + 1}" if wcs.naxis == 2 else "NAXIS2")
+            if not nx or not ny:
+                return None
+            corners = celestial.calc_footprint(axes=(int(nx), int(ny)))
+    except Exception:  # a broken WCS only means this fallback does not apply
+        return None
+    return [(float(ra), float(dec)) for ra, dec in corners]
+
+
+def _fill(result: ReadResult, info, keywords, values, footprint, source) -> None:
+    fields = product_fields(values)
+    result.obs_id = info.obs_id
+    result.keywords = keywords
+    result.product = {
+        **info.as_row(),
+        "filename": result.filename,
+        "path": result.path,
+        "type": "D",
+        "dataproduct_type": fields["dataproduct_type"],
+        "datamodel": values.get("datamodl"),
+        "instrument": values.get("instrume"),
+        "exp_type": fields["exp_type"],
+        "template": fields["template"],
+        "prvversion": values.get("cal_ver"),
+        "proposal_id": fields["proposal_id"],
+        "s_ra": fields["s_ra"] if fields["s_ra"] is not None else _centre(footprint, 0),
+        "s_dec": fields["s_dec"] if fields["s_dec"] is not None else _centre(footprint, 1),
+        "s_region": sky.to_stcs(footprint) if footprint else None,
+        "footprint_source": source,
+        "t_min": fields["t_min"],
+        "t_max": fields["t_max"],
+        "size": result.size,
+        "checksum": result.checksum,
+        "mtime": result.mtime,
+        "publicReleaseDate_mjd": release_mjd(values),
+    }
+    if fields["proposal_id"]:
+        result.program = {
+            "proposal_id": fields["proposal_id"],
+            "proposal_pi": fields["proposal_pi"],
+            "obs_title": fields["obs_title"],
+            "proposal_type": fields["proposal_type"],
+        }
+
+
+def _centre(footprint: sky.Polygon | None, index: int) -> float | None:
+    return sky.centroid(footprint)[index] if footprint else None
+
+
+# --- association files -----------------------------------------------------------------
+
+
+def _read_association(path: Path, result: ReadResult) -> None:
+    try:
+        asn = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        raise Unreadable(f"not valid JSON: {exc}") from None
+    products = asn.get("products") if isinstance(asn, dict) else None
+    if not products or not isinstance(products, list) or not isinstance(products[0], dict):
+        raise Unreadable("not a JWST association: no 'products' list")
+    name = products[0].get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise Unreadable("not a JWST association: its first product has no 'name'")
+    try:
+        info = classify(path.name)
+    except NotClassified as exc:
+        raise Unreadable(str(exc)) from None
+    scalars = {k: v for k, v in asn.items() if isinstance(v, str | int | float | bool) or v is None}
+    scalars["members"] = sum(len(p.get("members", [])) for p in products if isinstance(p, dict))
+    keywords = plain_rows(scalars, "ASN")
+    values = {row["name"]: decode(row["value"]) for row in keywords}
+    # The association belongs to the observation its (first) product makes.
+    info = type(info)(**{**info.__dict__, "obs_id": name.strip().lower()})
+    values.setdefault("program", asn.get("program"))
+    _fill(result, info, keywords, values, None, None)
+    result.product["proposal_id"] = proposal_id(asn.get("program"))
+
+
+def stat_key(path: str) -> tuple[int, float]:
+    """(size, mtime) used to recognise an unchanged file without reading it."""
+    st = os.stat(path)
+    return st.st_size, st.st_mtime

@@ -1,0 +1,136 @@
+"""``webbarchive ingest``: walk paths, read files in parallel, write the catalog.
+
+Reader processes (``workers``, default: the number of cores) open, verify and
+parse files into plain rows; the main process is the only writer, which keeps
+SQLite's single-writer lock uncontended and every file in one transaction.
+A file whose size and mtime match the catalog is not even opened.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from tqdm import tqdm
+
+from webbarchive.catalog.db import open_catalog
+from webbarchive.catalog.rights import now_mjd
+from webbarchive.ingest import writer
+from webbarchive.ingest.discover import discover
+from webbarchive.ingest.reader import ReadResult, read_product
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did; ``skipped`` lists ``(path, reason)``."""
+
+    ingested: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    bytes: int = 0  # bytes of the candidate files (read or recognised)
+
+    @property
+    def files(self) -> int:
+        return len(self.ingested) + len(self.replaced) + len(self.unchanged) + len(self.skipped)
+
+    def summary(self, verbose: bool = False) -> str:
+        seconds = max(self.seconds, 1e-9)
+        lines = [
+            f"ingested {len(self.ingested)}, unchanged {len(self.unchanged)}, "
+            f"replaced {len(self.replaced)}, skipped {len(self.skipped)}, "
+            f"ignored {len(self.ignored)} (not *.fits, *.fits.gz or *_asn.json)",
+            f"{self.files} files, {self.bytes / 1e6:.1f} MB in {self.seconds:.2f} s: "
+            f"{self.files / seconds:.1f} files/s, {self.bytes / 1e6 / seconds:.1f} MB/s",
+        ]
+        for path, reason in self.skipped:
+            lines.append(f"  skipped {path}: {reason}")
+        if verbose:
+            lines.extend(f"  ignored {path}" for path in self.ignored)
+        return "\n".join(lines)
+
+
+def ingest_paths(
+    paths: list[str], db_url: str | None, workers: int | None = None, progress: bool = True
+) -> IngestReport:
+    """Catalog every JWST product under ``paths`` into the catalog at ``db_url``."""
+    started = time.perf_counter()
+    engine = open_catalog(db_url)
+    report = IngestReport()
+    found = discover(paths)
+    report.ignored = found.ignored
+    report.skipped.extend((path, "no such file or directory") for path in found.missing)
+
+    known = writer.known_files(engine)
+    to_read = []
+    for path in found.candidates:
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            report.skipped.append((path, f"cannot stat: {exc.strerror}"))
+            continue
+        report.bytes += st.st_size
+        if known.get(path) == (st.st_size, st.st_mtime):
+            report.unchanged.append(path)
+        else:
+            to_read.append(path)
+
+    workers = workers or os.cpu_count() or 1
+    bar = tqdm(total=len(to_read), unit="file", desc="ingest", disable=not progress)
+    try:
+        for result, start_mjd in _read_all(to_read, workers):
+            _record(engine, report, result, start_mjd)
+            bar.update(1)
+    finally:
+        bar.close()
+    writer.inherit_auxiliary_releases(engine)
+    _update_pixel_index(engine, progress)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _read_all(paths: list[str], workers: int):
+    """Yield ``(ReadResult, start_mjd)`` in the order of ``paths``."""
+    if workers <= 1 or len(paths) <= 1:
+        for path in paths:
+            start = now_mjd()
+            yield read_product(path), start
+        return
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        start = now_mjd()
+        for result in pool.map(read_product, paths, chunksize=4):
+            yield result, start
+            start = now_mjd()
+
+
+def _record(engine: Engine, report: IngestReport, result: ReadResult, start_mjd: float) -> None:
+    if result.skipped:
+        report.skipped.append((result.path, result.skipped))
+        return
+    try:
+        outcome = writer.write(engine, result, start_mjd)
+    except Exception as exc:  # the transaction rolled back: the catalog is as before
+        report.skipped.append((result.path, f"could not be written: {type(exc).__name__}: {exc}"))
+        return
+    {
+        writer.INGESTED: report.ingested,
+        writer.REPLACED: report.replaced,
+        writer.UNCHANGED: report.unchanged,
+    }[outcome].append(result.path)
+
+
+def _update_pixel_index(engine: Engine, progress: bool) -> None:
+    """Let pixel search (another capability, optional) index what changed."""
+    try:
+        module = importlib.import_module("webbarchive.pixels.index")
+    except ModuleNotFoundError as exc:
+        if exc.name and "webbarchive.pixels" in exc.name:
+            return
+        raise
+    module.update(engine, progress=progress)

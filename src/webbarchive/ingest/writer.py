@@ -1,0 +1,233 @@
+"""Writing read files into the catalog (the main process is the only writer).
+
+Each file is written in ONE transaction: its program, its product row, its
+keywords, and the recomputed aggregates and sky cells of its observation. A
+failure rolls all of it back, so the catalog never holds half a product.
+
+Identity: ``products.filename`` is unique across the archive (as at MAST). A
+file whose name is already catalogued:
+
+- same checksum: unchanged (only ``mtime``/``size`` are refreshed so the next
+  run recognises it from ``stat`` alone; ``path`` moves to the new location
+  only when the catalogued path no longer exists);
+- different checksum (at the same or another path): the new file replaces the
+  product in place (same ``product_id``), its keywords are rewritten and its
+  observation recomputed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+
+from webbarchive.catalog import sky
+from webbarchive.catalog.rights import now_mjd
+from webbarchive.catalog.schema import keywords, observations, products, programs, sky_index
+from webbarchive.ingest.headers import decode
+from webbarchive.ingest.observation import KEYWORDS_USED, aggregate, product_fields
+from webbarchive.ingest.reader import ReadResult
+
+INGESTED, REPLACED, UNCHANGED = "ingested", "replaced", "unchanged"
+_FOOTPRINT_PREFERENCE = ("s_region", "wcs", "target")
+_KEYWORD_BATCH = 5000
+
+
+def known_files(engine: Engine) -> dict[str, tuple[int, float]]:
+    """``{path: (size, mtime)}`` of every catalogued file."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(products.c.path, products.c.size, products.c.mtime))
+        return {path: (size, mtime) for path, size, mtime in rows}
+
+
+def write(engine: Engine, result: ReadResult, start_mjd: float) -> str:
+    """Write one read file; return INGESTED, REPLACED or UNCHANGED."""
+    with engine.begin() as conn:
+        existing = (
+            conn.execute(
+                select(
+                    products.c.product_id, products.c.obsid, products.c.path, products.c.checksum
+                ).where(products.c.filename == result.filename)
+            )
+            .mappings()
+            .first()
+        )
+        if existing is not None and existing["checksum"] == result.checksum:
+            _refresh(conn, existing, result)
+            return UNCHANGED
+        if result.program:
+            _upsert_program(conn, result.program)
+        obsid = _observation_id(conn, result.obs_id)
+        row = {
+            **result.product,
+            "obsid": obsid,
+            "ingestStartDate_mjd": start_mjd,
+            "ingestCompletionDate_mjd": now_mjd(),
+        }
+        if existing is None:
+            product_id = conn.execute(insert(products).values(**row)).inserted_primary_key[0]
+        else:
+            product_id = existing["product_id"]
+            conn.execute(delete(keywords).where(keywords.c.product_id == product_id))
+            conn.execute(update(products).where(products.c.product_id == product_id).values(**row))
+        rows = [{**k, "product_id": product_id} for k in result.keywords]
+        for start in range(0, len(rows), _KEYWORD_BATCH):
+            conn.execute(insert(keywords), rows[start : start + _KEYWORD_BATCH])
+        recompute_observation(conn, obsid)
+        if existing is not None and existing["obsid"] != obsid:
+            recompute_observation(conn, existing["obsid"])
+        return INGESTED if existing is None else REPLACED
+
+
+def _refresh(conn: Connection, existing: Any, result: ReadResult) -> None:
+    values: dict[str, Any] = {"size": result.size, "mtime": result.mtime}
+    if existing["path"] != result.path:
+        if os.path.exists(existing["path"]):
+            return  # a second copy elsewhere: the catalogued one stays authoritative
+        values["path"] = result.path
+    conn.execute(
+        update(products).where(products.c.product_id == existing["product_id"]).values(**values)
+    )
+
+
+def _upsert_program(conn: Connection, program: dict[str, Any]) -> None:
+    current = (
+        conn.execute(select(programs).where(programs.c.proposal_id == program["proposal_id"]))
+        .mappings()
+        .first()
+    )
+    if current is None:
+        conn.execute(insert(programs).values(**program))
+        return
+    changes = {k: v for k, v in program.items() if v is not None and current[k] != v}
+    if changes:  # release_override_mjd is the admin's: never touched here
+        conn.execute(
+            update(programs)
+            .where(programs.c.proposal_id == program["proposal_id"])
+            .values(**changes)
+        )
+
+
+def _observation_id(conn: Connection, obs_id: str) -> int:
+    obsid = conn.execute(
+        select(observations.c.obsid).where(observations.c.obs_id == obs_id)
+    ).scalar()
+    if obsid is None:
+        obsid = conn.execute(
+            insert(observations).values(obs_id=obs_id, obs_collection="JWST")
+        ).inserted_primary_key[0]
+    return int(obsid)
+
+
+def recompute_observation(conn: Connection, obsid: int) -> None:
+    """Rebuild an observation's CAOM parameters and sky cells from its products;
+    delete it when no product is left."""
+    members = (
+        conn.execute(
+            select(
+                products.c.product_id,
+                products.c.filename,
+                products.c.suffix,
+                products.c.productType,
+                products.c.calib_level,
+                products.c.s_region,
+                products.c.footprint_source,
+                products.c.publicReleaseDate_mjd,
+            ).where(products.c.obsid == obsid)
+        )
+        .mappings()
+        .all()
+    )
+    if not members:
+        conn.execute(delete(sky_index).where(sky_index.c.obsid == obsid))
+        conn.execute(delete(observations).where(observations.c.obsid == obsid))
+        return
+    values: dict[int, dict[str, Any]] = defaultdict(dict)
+    for product_id, name, value in conn.execute(
+        select(keywords.c.product_id, keywords.c.name, keywords.c.value).where(
+            keywords.c.product_id.in_([m["product_id"] for m in members]),
+            keywords.c.name.in_(KEYWORDS_USED),
+        )
+    ):
+        values[product_id][name] = decode(value)
+    contributions = []
+    for m in members:
+        fields = product_fields(values[m["product_id"]])
+        fields["t_obs_release"] = m["publicReleaseDate_mjd"]
+        contributions.append({**fields, **dict(m)})
+    obs_id = conn.execute(
+        select(observations.c.obs_id).where(observations.c.obsid == obsid)
+    ).scalar_one()
+    row = aggregate(obs_id, contributions)
+    polygon, source = _observation_footprint(contributions)
+    row["s_region"] = sky.to_stcs(polygon) if polygon else None
+    row["footprint_source"] = source
+    if polygon and (row["s_ra"] is None or row["s_dec"] is None):
+        row["s_ra"], row["s_dec"] = sky.centroid(polygon)
+    row.pop("obs_id")
+    conn.execute(update(observations).where(observations.c.obsid == obsid).values(**row))
+    conn.execute(delete(sky_index).where(sky_index.c.obsid == obsid))
+    cells = sky.index_rows(obsid, polygon)
+    if cells:
+        conn.execute(insert(sky_index), cells)
+
+
+def _observation_footprint(members: list[dict[str, Any]]) -> tuple[sky.Polygon | None, str | None]:
+    """Convex hull of the products' footprints of the best kind available
+    (S_REGION, then WCS, then target box), science products first."""
+    science = [m for m in members if m["productType"] == "SCIENCE"] or members
+    for source in _FOOTPRINT_PREFERENCE:
+        polygons = []
+        for m in science:
+            if m["footprint_source"] == source and m["s_region"]:
+                try:
+                    polygons.append(sky.parse_stcs(m["s_region"]))
+                except sky.FootprintError:
+                    continue
+        if polygons:
+            hull = sky.convex_hull(polygons)
+            try:
+                return sky.validate(hull), source
+            except sky.FootprintError:
+                continue
+    return None, None
+
+
+def inherit_auxiliary_releases(engine: Engine) -> int:
+    """Give auxiliary files without exposure times (MSA, associations) the
+    latest release of their program's science products, so they never become
+    public before the data they describe. Returns how many changed."""
+    changed = 0
+    with engine.begin() as conn:
+        latest = dict(
+            conn.execute(
+                select(products.c.proposal_id, products.c.publicReleaseDate_mjd)
+                .where(products.c.productType == "SCIENCE")
+                .where(products.c.publicReleaseDate_mjd.is_not(None))
+                .order_by(products.c.publicReleaseDate_mjd)
+            ).all()
+        )
+        aux = conn.execute(
+            select(
+                products.c.product_id,
+                products.c.obsid,
+                products.c.proposal_id,
+                products.c.publicReleaseDate_mjd,
+            ).where(products.c.productType != "SCIENCE", products.c.t_max.is_(None))
+        ).all()
+        touched = set()
+        for product_id, obsid, proposal, release in aux:
+            target = latest.get(proposal)
+            if target is not None and release != target:
+                conn.execute(
+                    update(products)
+                    .where(products.c.product_id == product_id)
+                    .values(publicReleaseDate_mjd=target)
+                )
+                touched.add(obsid)
+                changed += 1
+        for obsid in touched:
+            recompute_observation(conn, obsid)
+    return changed
