@@ -131,6 +131,7 @@ products = Table(
     Column("s_ra", Float),
     Column("s_dec", Float),
     Column("s_region", Text),
+    Column("footprint_source", String(16)),  # s_region | wcs | target (as observations)
     Column("t_min", Float),
     Column("t_max", Float),
     Column("size", BigInteger, nullable=False),  # bytes
