@@ -1,0 +1,40 @@
+"""The EAP archive, built once per backend for the module that asks for it."""
+
+from __future__ import annotations
+
+import itertools
+import os
+
+import pytest
+
+from tests.auth.eap import build_eap_archive
+
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def eap_archive(request, tmp_path_factory):
+    files = tmp_path_factory.mktemp("eap")
+    if request.param == "sqlite":
+        url = str(files / "catalog.db")
+    else:
+        url = request.getfixturevalue("pg_cluster").create_database(
+            f"eap{next(_counter)}_{os.getpid()}"
+        )
+    archive = build_eap_archive(url, files / "files")
+    yield archive
+    archive.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def eap_client(eap_archive):
+    """The real app over the EAP archive, rate limits off (tested on their own)."""
+    from fastapi.testclient import TestClient
+
+    from webbarchive.api.app import create_app
+    from webbarchive.config import Settings
+
+    app = create_app(Settings(db_url=eap_archive.url))
+    app.state.rate_limiter = None
+    with TestClient(app) as client:
+        yield client

@@ -1,0 +1,250 @@
+"""An archive with one program in its exclusive access period, for the auth tests.
+
+Two programs, each with one observation and one x1d file written here with
+astropy: program 1111 is public, program 9999 is EAP because an admin moved
+its release far into the future (``release_override_mjd``), so the test does
+not depend on the wall clock. Every EAP value carries a sentinel string
+(:data:`EAP_SENTINELS`) that must never appear in what a user without rights
+receives. Users: ``pi`` (PI of 9999), ``collab`` (collaborator), ``stranger``,
+``admin``; ``expired`` holds a token 61 days old.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+from sqlalchemy import Engine, insert
+
+from webbarchive.catalog import accounts
+from webbarchive.catalog.db import open_catalog
+from webbarchive.catalog.rights import now_mjd
+from webbarchive.catalog.schema import (
+    SKY_INDEX_DEPTH,
+    keywords,
+    observations,
+    products,
+    programs,
+    sky_index,
+)
+
+EAP_PROGRAM = "9999"
+PUBLIC_PROGRAM = "1111"
+EAP_OBS_ID = "jw09999-o042_t001_nirspec_g395m-f290lp"
+EAP_FILE = EAP_OBS_ID + "_x1d.fits"
+PUBLIC_OBS_ID = "jw01111-o001_t001_nirspec_g395m-f290lp"
+PUBLIC_FILE = PUBLIC_OBS_ID + "_x1d.fits"
+EAP_TARGET = "EAPSECRET-TARGET"
+EAP_KEYWORD_VALUE = "EAPSECRET-KEYWORD"
+#: Footprint corner coordinates no public row shares.
+EAP_RA, EAP_DEC = 201.424242, -43.131313
+PUBLIC_RA, PUBLIC_DEC = 53.16, -27.78
+EAP_FLUX = 31415.75  # exact in float32, so it renders as "31415.75"
+PUBLIC_FLUX = 2.5
+
+#: Strings that reveal the EAP observation when they appear in a response.
+EAP_SENTINELS = (
+    "jw09999",  # file names, obs_id, fileSetName
+    EAP_TARGET,
+    EAP_KEYWORD_VALUE,
+    "201.4242",  # footprint / s_ra
+    "-43.1313",
+    "31415.75",  # pixels
+)
+FAR_FUTURE_MJD = 99_999.0  # year 2132
+PAST_MJD = 59_000.0  # 2020
+
+
+@dataclass
+class EapArchive:
+    url: str
+    engine: Engine
+    tokens: dict[str, str] = field(default_factory=dict)
+
+
+def _write_x1d(path: Path, target: str, flux: float, keyword_value: str) -> None:
+    primary = fits.PrimaryHDU()
+    primary.header["TELESCOP"] = "JWST"
+    primary.header["INSTRUME"] = "NIRSPEC"
+    primary.header["TARGNAME"] = target
+    primary.header["OBSLABEL"] = keyword_value
+    wavelength = np.linspace(2.9, 5.2, 50)
+    table = fits.BinTableHDU.from_columns(
+        [
+            fits.Column("WAVELENGTH", "D", unit="um", array=wavelength),
+            fits.Column("FLUX", "D", unit="Jy", array=np.full(50, flux)),
+            fits.Column("FLUX_ERROR", "D", unit="Jy", array=np.full(50, flux / 100)),
+            fits.Column("DQ", "J", array=np.zeros(50, dtype=np.int32)),
+        ],
+        name="EXTRACT1D",
+    )
+    fits.HDUList([primary, table]).writeto(path, overwrite=True)
+
+
+def _polygon(ra: float, dec: float) -> str:
+    d = 0.001
+    return (
+        f"POLYGON {ra - d:.6f} {dec - d:.6f} {ra + d:.6f} {dec - d:.6f} "
+        f"{ra + d:.6f} {dec + d:.6f} {ra - d:.6f} {dec + d:.6f}"
+    )
+
+
+def _add_observation(
+    engine: Engine,
+    files: Path,
+    *,
+    proposal_id: str,
+    obs_id: str,
+    filename: str,
+    target: str,
+    ra: float,
+    dec: float,
+    flux: float,
+    keyword_value: str,
+) -> None:
+    import cdshealpix.nested
+    from astropy import units as u
+
+    path = files / filename
+    _write_x1d(path, target, flux, keyword_value)
+    data = path.read_bytes()
+    with engine.begin() as conn:
+        conn.execute(
+            insert(programs).values(
+                proposal_id=proposal_id, proposal_pi="Doe, Jane", obs_title=f"{target} program"
+            )
+        )
+        obsid = conn.execute(
+            insert(observations).values(
+                obs_id=obs_id,
+                obs_collection="JWST",
+                dataproduct_type="spectrum",
+                calib_level=3,
+                intentType="science",
+                target_name=target,
+                s_ra=ra,
+                s_dec=dec,
+                s_region=_polygon(ra, dec),
+                t_min=59800.0,
+                t_max=59800.1,
+                t_exptime=1000.0,
+                instrument_name="NIRSPEC/MSA",
+                filters="F290LP;G395M",
+                em_min=2870.0,
+                em_max=5270.0,
+                obs_title=f"{target} program",
+                t_obs_release=PAST_MJD,
+                proposal_pi="Doe, Jane",
+                proposal_id=proposal_id,
+                exp_type="NRS_MSASPEC",
+            )
+        ).inserted_primary_key[0]
+        product_id = conn.execute(
+            insert(products).values(
+                obsid=obsid,
+                filename=filename,
+                path=str(path),
+                fileSetName=obs_id,
+                productLevel="3",
+                calib_level=3,
+                suffix="x1d",
+                productType="SCIENCE",
+                productGroupDescription="Minimum Recommended Products",
+                productSubGroupDescription="X1D",
+                description="spectrum",
+                type="D",
+                dataproduct_type="spectrum",
+                datamodel="MultiSpecModel",
+                instrument="NIRSPEC",
+                exp_type="NRS_MSASPEC",
+                prvversion="1.14.0",
+                proposal_id=proposal_id,
+                s_ra=ra,
+                s_dec=dec,
+                s_region=_polygon(ra, dec),
+                t_min=59800.0,
+                t_max=59800.1,
+                size=len(data),
+                checksum=hashlib.md5(data).hexdigest(),
+                mtime=path.stat().st_mtime,
+                ingestStartDate_mjd=59801.0,
+                ingestCompletionDate_mjd=59801.0,
+                publicReleaseDate_mjd=PAST_MJD,
+            )
+        ).inserted_primary_key[0]
+        for name, value in (
+            ("targname", target),
+            ("obslabel", keyword_value),
+            ("instrume", "NIRSPEC"),
+            ("program", proposal_id.zfill(5)),
+        ):
+            conn.execute(
+                insert(keywords).values(
+                    product_id=product_id, name=name, hdu="PRIMARY", value=json.dumps(value)
+                )
+            )
+        cell = int(
+            np.ravel(
+                cdshealpix.nested.lonlat_to_healpix(
+                    np.atleast_1d(ra) * u.deg, np.atleast_1d(dec) * u.deg, SKY_INDEX_DEPTH
+                )
+            )[0]
+        )
+        conn.execute(insert(sky_index).values(obsid=obsid, hpx=cell))
+
+
+def _index_pixels(engine: Engine) -> None:
+    """Fill the pixel store so pixel search has EAP pixels to (not) find."""
+    try:
+        from webbarchive.pixels.index import update
+    except ImportError:  # pixel search not in this checkout
+        return
+    update(engine, progress=False)
+
+
+def build_eap_archive(url: str, files: Path) -> EapArchive:
+    """Fill the empty catalog at ``url`` (files written under ``files``)."""
+    files.mkdir(parents=True, exist_ok=True)
+    engine = open_catalog(url)
+    _add_observation(
+        engine,
+        files,
+        proposal_id=PUBLIC_PROGRAM,
+        obs_id=PUBLIC_OBS_ID,
+        filename=PUBLIC_FILE,
+        target="PUBLIC-TARGET",
+        ra=PUBLIC_RA,
+        dec=PUBLIC_DEC,
+        flux=PUBLIC_FLUX,
+        keyword_value="public-label",
+    )
+    _add_observation(
+        engine,
+        files,
+        proposal_id=EAP_PROGRAM,
+        obs_id=EAP_OBS_ID,
+        filename=EAP_FILE,
+        target=EAP_TARGET,
+        ra=EAP_RA,
+        dec=EAP_DEC,
+        flux=EAP_FLUX,
+        keyword_value=EAP_KEYWORD_VALUE,
+    )
+    accounts.set_release(engine, EAP_PROGRAM, FAR_FUTURE_MJD)
+    _index_pixels(engine)
+    archive = EapArchive(url=url, engine=engine)
+    for name in ("pi", "collab", "stranger", "expired", "admin"):
+        accounts.add_user(engine, name, display_name=name.title(), admin=name == "admin")
+    accounts.set_pi(engine, EAP_PROGRAM, "pi")
+    accounts.grant(engine, EAP_PROGRAM, "collab")
+    accounts.grant(engine, EAP_PROGRAM, "expired")  # rights do not outlive the token
+    for name in ("pi", "collab", "stranger", "admin"):
+        archive.tokens[name] = accounts.create_token(engine, name, "tests").token
+    archive.tokens["expired"] = accounts.create_token(
+        engine, "expired", "old", now_mjd=now_mjd() - 61.0
+    ).token
+    return archive
