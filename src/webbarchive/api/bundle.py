@@ -1,0 +1,45 @@
+"""``POST /api/v0.1/Download/bundle.sh``: the curl script astroquery's
+``download_products(..., curl_flag=True)`` asks for (form body
+``uri=<dataURI>&uri=...``). See :mod:`webbarchive.mast.bundle` for its form."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import PlainTextResponse
+from sqlalchemy import Engine
+
+from webbarchive.api.deps import catalog, current_user
+from webbarchive.api.errors import bad_request
+from webbarchive.catalog.rights import User
+from webbarchive.mast import bundle
+
+router = APIRouter(tags=["downloads"])
+MAX_URIS = 100_000
+
+
+@router.post(
+    "/api/v0.1/Download/bundle.sh",
+    response_class=PlainTextResponse,
+    summary="curl script downloading the given files (form field uri, repeated)",
+)
+async def bundle_sh(
+    request: Request, engine: Engine = Depends(catalog), user: User = Depends(current_user)
+) -> PlainTextResponse:
+    form = await request.form()
+    uris = [str(u) for u in form.getlist("uri")]
+    uris += [p for u in request.query_params.getlist("uri") for p in u.split(",")]
+    if not uris:
+        raise bad_request(
+            "no files: send the form field 'uri' once per file",
+            accepted="uri=mast:JWST/product/<filename>&uri=...",
+        )
+    if len(uris) > MAX_URIS:
+        raise bad_request(f"at most {MAX_URIS} files per script (got {len(uris)})")
+    with engine.connect() as conn:
+        files = bundle.resolve(conn, user, uris)
+    name, text = bundle.script(files, user, str(request.base_url))
+    return PlainTextResponse(
+        text,
+        media_type="text/x-shellscript",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
