@@ -1,0 +1,232 @@
+"""GET /spectra/api/v0.1/search against a brute-force numpy filter over the same spectra."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from tests.pixels.synthetic import PAST_MJD, brute_force, build_archive
+
+from webbarchive.api.app import create_app
+from webbarchive.catalog.rights import User
+from webbarchive.config import Settings
+from webbarchive.pixels.query import parse, search
+
+SEARCH = "/spectra/api/v0.1/search"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def pixels_env(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WEBBARCHIVE_PIXELS", str(tmp_path_factory.mktemp("pg-pixels")))
+        # these tests send hundreds of searches; the rate limit has its own tests
+        patch.setenv("WEBBARCHIVE_RATE_LIMITS", "pixel_search=off")
+        yield
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def archive(request, tmp_path_factory, pixels_env):
+    return build_archive(request, tmp_path_factory, "pixelsearch")
+
+
+@pytest.fixture(scope="module")
+def api(archive):
+    with TestClient(create_app(Settings(db_url=archive.url))) as client:
+        yield client
+
+
+def public(item) -> bool:
+    return item.release_mjd <= PAST_MJD
+
+
+def _key(r: dict) -> tuple:
+    return (r["fileName"], r["x"], r["y"], r.get("z"), r["wavelength"], r["flux"])
+
+
+def _all(api, query: str) -> tuple[list[tuple], dict]:
+    reply = api.get(f"{SEARCH}?{query}&limit=100000")
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body["status"] == 1
+    rows = sorted(_key(r) for r in body["results"])
+    assert body["paging"]["total"] == len(rows)
+    assert body["paging"]["truncated"] is False
+    return rows, body
+
+
+def _normalize(rows):
+    return sorted(rows, key=lambda t: (t[0], t[1], t[2] or 0, t[3] or 0))
+
+
+CASES = [
+    # the seed's example
+    (
+        "wavelength=1.2,1.3&flux.gte=10&derSnr.gt=5",
+        [
+            ("wavelength", "gte", 1.2),
+            ("wavelength", "lte", 1.3),
+            ("flux", "gte", 10),
+            ("derSnr", "gt", 5),
+        ],
+    ),
+    # open ranges, min/max spelling, strict operators
+    ("wavelength=4.9,", [("wavelength", "gte", 4.9)]),
+    ("wavelength=,0.7&flux.lt=20", [("wavelength", "lte", 0.7), ("flux", "lt", 20)]),
+    (
+        "wavelength.min=9&wavelength.max=9.5&fluxErr.lte=2",
+        [("wavelength", "gte", 9), ("wavelength", "lte", 9.5), ("fluxErr", "lte", 2)],
+    ),
+    (
+        "wavelength.gt=2&wavelength.lt=2.2&derSnr.ne=0&flux.ne=15",
+        [
+            ("wavelength", "gt", 2),
+            ("wavelength", "lt", 2.2),
+            ("derSnr", "ne", 0),
+            ("flux", "ne", 15),
+        ],
+    ),
+    ("flux.gte=150", [("flux", "gte", 150)]),
+    (
+        "derSnr.lt=8&wavelength=3,3.5",
+        [("derSnr", "lt", 8), ("wavelength", "gte", 3), ("wavelength", "lte", 3.5)],
+    ),
+]
+
+
+@pytest.mark.parametrize("query,predicates", CASES, ids=[c[0] for c in CASES])
+def test_matches_brute_force(api, archive, query, predicates):
+    rows, _ = _all(api, query)
+    expected = brute_force(archive.items, predicates, visible=public)
+    assert rows == _normalize(expected)
+
+
+def test_seed_query_finds_something_and_reports_sql(api, archive):
+    rows, body = _all(api, "wavelength=1.2,1.3&flux.gte=10&derSnr.gt=5")
+    assert rows, "the synthetic archive is built so that the seed query matches pixels"
+    # the SQL that ran, with its values shown
+    assert "wavelength >= 1.2" in body["query"] and "derSnr > 5.0" in body["query"]
+    first = body["results"][0]
+    assert set(first) == {"fileName", "x", "y", "wavelength", "flux", "derSnr", "uri"}
+    assert first["uri"] == f"mast:JWST/product/{first['fileName']}"
+    assert first["y"] is None and first["derSnr"] > 5
+
+
+def test_eq_on_an_exact_value(api, archive):
+    item = next(i for i in archive.items if public(i) and i.suffix == "x1d")
+    k = int(np.flatnonzero(np.isfinite(item.flux))[7])
+    flux = float(item.flux[k])
+    rows, _ = _all(api, f"flux.eq={flux!r}")
+    assert rows == _normalize(brute_force(archive.items, [("flux", "eq", flux)], visible=public))
+    assert (item.filename, int(item.x[k]), None, None, float(item.wavelength[k]), flux) in rows
+    snr = item.der_snr
+    rows, _ = _all(api, f"derSnr.eq={snr!r}&wavelength=1,2")
+    assert {r[0] for r in rows} == {item.filename} or not rows
+
+
+FILTERS = [
+    ("instrument=MIRI", lambda i: i.instrument == "MIRI"),
+    ("instrument=nirspec&grating=G395M", lambda i: i.grating == "G395M"),
+    ("filter=f100lp,P750L", lambda i: i.filter in ("F100LP", "P750L")),
+    ("exp_type=NRS_MSASPEC", lambda i: i.exp_type == "NRS_MSASPEC"),
+    ("program=jw01002", lambda i: i.program == "1002"),
+    ("target=target-2", lambda i: i.target == "TARGET-2"),
+    ("ra=14.0&dec=-5.0&radius=0.1", lambda i: i.target == "TARGET-2"),
+]
+
+
+@pytest.mark.parametrize("filters,keep", FILTERS, ids=[f[0] for f in FILTERS])
+def test_product_filters(api, archive, filters, keep):
+    rows, _ = _all(api, f"flux.gte=10&{filters}")
+    expected = brute_force(archive.items, [("flux", "gte", 10)], visible=public, keep=keep)
+    assert expected, "each filter case must select something"
+    assert rows == _normalize(expected)
+
+
+def test_paging_concatenates_to_the_full_result(api):
+    query = "wavelength=1,3&flux.gte=5"
+    full = api.get(f"{SEARCH}?{query}&limit=100000").json()
+    total = full["paging"]["total"]
+    assert total > 200
+    pages, offset = [], 0
+    while True:
+        body = api.get(f"{SEARCH}?{query}&limit=97&offset={offset}").json()
+        assert body["paging"]["total"] == total
+        assert body["paging"]["truncated"] == (offset + body["paging"]["returned"] < total)
+        if not body["results"]:
+            break
+        pages.extend(body["results"])
+        offset += 97
+    assert pages == full["results"]  # same rows, same order
+    default = api.get(f"{SEARCH}?{query}").json()["paging"]
+    assert default["limit"] == 1000 and default["returned"] == min(1000, total)
+
+
+def test_exclusive_access_products_never_appear(api, archive):
+    rows, _ = _all(api, "flux.gte=0")
+    hidden = {i.filename for i in archive.items if not public(i)}
+    assert hidden and not ({r[0] for r in rows} & hidden)
+    # ... but their PI sees them, through the same rights layer
+    pi = User(name="pi", programs=frozenset({"2000"}))
+    found = search(archive.engine, parse([("flux.gte", "0")]), pi, 100000, 0)
+    assert hidden <= {r["fileName"] for r in found.results}
+    expected = brute_force(archive.items, [("flux", "gte", 0)])
+    assert found.total == len(expected)
+
+
+def test_s2d_and_s3d_pixels(api, archive):
+    rows, _ = _all(api, "productType=s2d&wavelength=1.2,2.3&flux.gte=10")
+    expected = brute_force(
+        archive.items,
+        [("wavelength", "gte", 1.2), ("wavelength", "lte", 2.3), ("flux", "gte", 10)],
+        product_type="s2d",
+        visible=public,
+    )
+    assert expected and rows == _normalize(expected)
+    assert all(r[2] is not None for r in rows)
+    rows, body = _all(api, "productType=s3d&wavelength=5.1,5.2&flux.gt=1")
+    expected = brute_force(
+        archive.items,
+        [("wavelength", "gte", 5.1), ("wavelength", "lte", 5.2), ("flux", "gt", 1)],
+        product_type="s3d",
+        visible=public,
+    )
+    assert expected and rows == _normalize(expected)
+    assert "z" in body["results"][0]
+
+
+def test_viz_alias_answers_the_same(api):
+    query = "wavelength=1.2,1.3&flux.gte=10&derSnr.gt=5"
+    assert (
+        api.get(f"/viz/api/v0.1/search?{query}").json()["results"]
+        == api.get(f"{SEARCH}?{query}").json()["results"]
+    )
+
+
+@pytest.mark.parametrize(
+    "query,words",
+    [
+        ("magnitude.gt=3", ["magnitude", "wavelength"]),
+        ("flux.like=3", ["like", "gte"]),
+        ("flux.gte=ten", ["ten", "number"]),
+        ("flux.gte=nan", ["finite"]),
+        ("wavelength=1.2", ["range", "wavelength.eq"]),
+        ("productType=i2d", ["i2d"]),
+        ("limit=0", ["limit"]),
+        ("offset=-1", ["offset"]),
+        ("ra=10", ["dec"]),
+        ("instrument=", ["instrument"]),
+    ],
+)
+def test_bad_input_is_a_400_that_says_what_is_accepted(api, query, words):
+    reply = api.get(f"{SEARCH}?{query}")
+    assert reply.status_code == 400, reply.text
+    body = reply.json()
+    text = body["message"] + str(body.get("accepted", ""))
+    for word in words:
+        assert word in text
+
+
+def test_values_never_reach_sql_as_text(api, archive):
+    reply = api.get(f"{SEARCH}?target=x'); DROP TABLE products; --&flux.gte=0")
+    assert reply.status_code == 200 and reply.json()["results"] == []
+    assert api.get(f"{SEARCH}?flux.gte=0&limit=1").json()["paging"]["total"] > 0
