@@ -21,6 +21,9 @@ ROUTER_MODULES = (
     "webbarchive.api.auth",
     "webbarchive.api.admin",
     "webbarchive.api.pixel_search",
+    "webbarchive.api.mashup",
+    "webbarchive.api.missions",
+    "webbarchive.api.bundle",
 )
 
 
