@@ -1,0 +1,126 @@
+"""Running translated ADQL: read-only, with a statement timeout and a row limit.
+
+PostgreSQL: a READ ONLY transaction with ``statement_timeout`` and ``jit=off``
+(JIT compiles cheap spatial plans for hundreds of ms after a bad estimate).
+SQLite: ``PRAGMA query_only`` and a progress handler that aborts past the
+deadline; the ``wa_*`` geometry functions are registered on the connection.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from webbarchive.vo import geometry
+from webbarchive.vo.adql import AdqlError, OutputColumn, Translation, translate
+from webbarchive.vo.metadata import TableDef
+
+DEFAULT_TIMEOUT_S = 60.0
+_pg_ready: set[str] = set()
+_pg_lock = threading.Lock()
+
+
+class QueryTimeout(RuntimeError):
+    pass
+
+
+@dataclass
+class QueryResult:
+    columns: list[OutputColumn]
+    rows: list[tuple]
+    overflow: bool  # MAXREC cut the result
+    maxrec: int
+    sql: str
+
+
+def dialect_of(engine: Engine) -> str:
+    return "postgresql" if engine.dialect.name == "postgresql" else "sqlite"
+
+
+def prepare_postgres(engine: Engine) -> None:
+    """Create the SQL helpers and the spatial expression index, once per database.
+
+    The GiST index on ``spoint(radians(s_ra), radians(s_dec))`` is exactly the
+    expression ADQL point predicates translate to, so the planner uses it.
+    """
+    key = str(engine.url)
+    if key in _pg_ready:
+        return
+    with _pg_lock:
+        if key in _pg_ready:
+            return
+        with engine.begin() as conn:
+            conn.execute(text("SELECT pg_advisory_xact_lock(80808)"))
+            conn.exec_driver_sql(geometry.POSTGRES_DDL)
+            conn.exec_driver_sql(
+                "CREATE INDEX IF NOT EXISTS ix_observations_spoint ON observations "
+                "USING gist (spoint(radians(s_ra), radians(s_dec)))"
+            )
+        _pg_ready.add(key)
+
+
+def run_query(
+    engine: Engine,
+    adql: str,
+    ctx: Any,
+    *,
+    maxrec: int,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    uploads: list[TableDef] | None = None,
+) -> QueryResult:
+    """Translate and run ``adql``; raise :class:`AdqlError` for bad queries."""
+    dialect = dialect_of(engine)
+    if dialect == "postgresql":
+        prepare_postgres(engine)
+    tr: Translation = translate(adql, dialect, ctx, maxrec=maxrec, uploads=uploads)
+    rows = _execute(engine, dialect, tr.sql, timeout_s)
+    overflow = len(rows) > maxrec
+    return QueryResult(tr.columns, rows[:maxrec], overflow, maxrec, tr.sql)
+
+
+def _execute(engine: Engine, dialect: str, sql: str, timeout_s: float) -> list[tuple]:
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        if dialect == "postgresql":
+            import psycopg
+
+            try:
+                with raw.cursor() as cur:
+                    cur.execute("SET TRANSACTION READ ONLY")
+                    cur.execute(f"SET LOCAL statement_timeout = {int(timeout_s * 1000)}")
+                    cur.execute("SET LOCAL jit = off")
+                    cur.execute(sql)
+                    rows = cur.fetchall()
+            except psycopg.errors.QueryCanceled:
+                conn.rollback()
+                raise QueryTimeout(f"query exceeded the {timeout_s:g} s time limit") from None
+            except psycopg.Error as exc:
+                conn.rollback()
+                message = str(exc).strip().splitlines()[0]
+                raise AdqlError(f"the database rejected the query: {message}") from None
+            conn.rollback()
+            return rows
+        import sqlite3
+
+        geometry.register_sqlite(raw)
+        deadline = time.monotonic() + timeout_s
+        raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10000)
+        cur = raw.cursor()
+        try:
+            cur.execute("PRAGMA query_only = ON")
+            cur.execute(sql)
+            return cur.fetchall()
+        except sqlite3.OperationalError as exc:
+            if "interrupted" in str(exc):
+                raise QueryTimeout(f"query exceeded the {timeout_s:g} s time limit") from None
+            raise AdqlError(f"the database rejected the query: {exc}") from None
+        except sqlite3.Error as exc:
+            raise AdqlError(f"the database rejected the query: {exc}") from None
+        finally:
+            cur.close()
+            raw.set_progress_handler(None, 0)
+            raw.execute("PRAGMA query_only = OFF")

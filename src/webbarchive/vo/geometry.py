@@ -1,0 +1,452 @@
+"""Exact spherical geometry for ADQL on backends without pgsphere (SQLite).
+
+Shapes travel through SQL as short strings in STC-S-like form, the same
+form the catalog stores ``s_region`` in (degrees, ICRS)::
+
+    POINT ra dec
+    CIRCLE ra dec radius
+    POLYGON ra1 dec1 ra2 dec2 ...      (great-circle edges, < a hemisphere)
+
+A frame word after the shape name (``ICRS``) is accepted and ignored. The
+predicates below are registered as SQL functions on every SQLite connection
+that runs a translated ADQL query (:func:`register_sqlite`); on PostgreSQL the
+same ADQL turns into pgsphere operators instead (see :mod:`webbarchive.vo.adql`).
+
+Polygon tests project gnomonically about the polygon's centre: great circles
+become straight lines there, so planar point-in-polygon and segment crossing
+are exact for shapes smaller than a hemisphere.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+_FRAMES = {"ICRS", "FK5", "J2000", "UNKNOWNFRAME", "GEOCENTER", "BARYCENTER", "TOPOCENTER"}
+
+
+def unit_vector(ra_deg: float, dec_deg: float) -> np.ndarray:
+    ra, dec = math.radians(ra_deg), math.radians(dec_deg)
+    return np.array([math.cos(dec) * math.cos(ra), math.cos(dec) * math.sin(ra), math.sin(dec)])
+
+
+def angular_distance_deg(ra1: float, dec1: float, ra2: float, dec2: float) -> float:
+    """Great-circle distance in degrees (haversine: accurate at small separations)."""
+    ra1, dec1, ra2, dec2 = map(math.radians, (ra1, dec1, ra2, dec2))
+    s = (
+        math.sin((dec2 - dec1) / 2) ** 2
+        + math.cos(dec1) * math.cos(dec2) * math.sin((ra2 - ra1) / 2) ** 2
+    )
+    return math.degrees(2 * math.asin(min(1.0, math.sqrt(s))))
+
+
+@dataclass(frozen=True)
+class Point:
+    ra: float
+    dec: float
+
+
+@dataclass(frozen=True)
+class Circle:
+    ra: float
+    dec: float
+    radius: float
+
+
+@dataclass(frozen=True)
+class Polygon:
+    vertices: tuple[tuple[float, float], ...]
+
+    @property
+    def centre(self) -> np.ndarray:
+        c = sum(unit_vector(ra, dec) for ra, dec in self.vertices)
+        return c / np.linalg.norm(c)
+
+
+Shape = Point | Circle | Polygon
+
+
+@lru_cache(maxsize=4096)
+def parse_shape(text: str | None) -> Shape | None:
+    """Read a shape string (see module doc); None for NULL or unreadable input."""
+    if not text:
+        return None
+    words = text.replace(",", " ").replace("(", " ").replace(")", " ").split()
+    if not words:
+        return None
+    kind = words[0].upper()
+    rest = words[1:]
+    while rest and rest[0].upper() in _FRAMES:
+        rest = rest[1:]
+    try:
+        numbers = [float(w) for w in rest]
+    except ValueError:
+        return None
+    if kind == "POINT" and len(numbers) == 2:
+        return Point(*numbers)
+    if kind == "CIRCLE" and len(numbers) == 3:
+        return Circle(*numbers)
+    if kind == "POLYGON" and len(numbers) >= 6 and len(numbers) % 2 == 0:
+        pairs = tuple(zip(numbers[::2], numbers[1::2], strict=True))
+        if len(pairs) > 3 and pairs[0] == pairs[-1]:
+            pairs = pairs[:-1]  # closed rings repeat the first vertex
+        return Polygon(pairs)
+    return None
+
+
+def box_polygon(ra: float, dec: float, width: float, height: float) -> Polygon:
+    """ADQL BOX as the polygon of its corners (centre +- half width/height,
+    the width measured along the parallel through the centre)."""
+    half_h = height / 2
+    half_w = width / 2 / max(math.cos(math.radians(dec)), 1e-9)
+    return Polygon(
+        (
+            (ra - half_w, dec - half_h),
+            (ra + half_w, dec - half_h),
+            (ra + half_w, dec + half_h),
+            (ra - half_w, dec + half_h),
+        )
+    )
+
+
+def _project(centre: np.ndarray, v: np.ndarray) -> tuple[float, float] | None:
+    """Gnomonic projection of unit vector ``v`` on the plane tangent at ``centre``."""
+    d = float(np.dot(centre, v))
+    if d <= 1e-12:
+        return None
+    east = np.cross([0.0, 0.0, 1.0], centre)
+    if np.linalg.norm(east) < 1e-12:  # centre at a pole
+        east = np.array([0.0, 1.0, 0.0])
+    east /= np.linalg.norm(east)
+    north = np.cross(centre, east)
+    return float(np.dot(v, east) / d), float(np.dot(v, north) / d)
+
+
+def _planar(poly: Polygon, centre: np.ndarray) -> list[tuple[float, float]] | None:
+    out = []
+    for ra, dec in poly.vertices:
+        p = _project(centre, unit_vector(ra, dec))
+        if p is None:
+            return None
+        out.append(p)
+    return out
+
+
+def _inside_planar(x: float, y: float, ring: list[tuple[float, float]]) -> bool:
+    inside = False
+    n = len(ring)
+    for i in range(n):
+        x1, y1 = ring[i]
+        x2, y2 = ring[(i + 1) % n]
+        if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
+            inside = not inside
+    return inside
+
+
+def point_in_polygon(ra: float, dec: float, poly: Polygon) -> bool:
+    centre = poly.centre
+    ring = _planar(poly, centre)
+    p = _project(centre, unit_vector(ra, dec))
+    if ring is None or p is None:
+        return False
+    return _inside_planar(p[0], p[1], ring)
+
+
+def _distance_to_arc(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
+    """Angular distance (degrees) from ``p`` to the great-circle arc ``a``-``b``."""
+    n = np.cross(a, b)
+    norm = np.linalg.norm(n)
+    ends = min(
+        math.degrees(math.acos(max(-1.0, min(1.0, float(np.dot(p, a)))))),
+        math.degrees(math.acos(max(-1.0, min(1.0, float(np.dot(p, b)))))),
+    )
+    if norm < 1e-15:
+        return ends
+    n /= norm
+    # The foot of p on the great circle lies on the arc when it is between a and b.
+    foot = p - np.dot(p, n) * n
+    if np.linalg.norm(foot) < 1e-15:
+        return ends
+    foot /= np.linalg.norm(foot)
+    if np.dot(np.cross(a, foot), n) >= 0 and np.dot(np.cross(foot, b), n) >= 0:
+        return abs(math.degrees(math.asin(max(-1.0, min(1.0, float(np.dot(p, n)))))))
+    return ends
+
+
+def _segments_cross(p1, p2, q1, q2) -> bool:
+    def orient(a, b, c) -> float:
+        return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+
+    d1, d2 = orient(q1, q2, p1), orient(q1, q2, p2)
+    d3, d4 = orient(p1, p2, q1), orient(p1, p2, q2)
+    return (d1 * d2 < 0) and (d3 * d4 < 0)
+
+
+def _edges(poly: Polygon) -> list[tuple[np.ndarray, np.ndarray]]:
+    vs = [unit_vector(ra, dec) for ra, dec in poly.vertices]
+    return [(vs[i], vs[(i + 1) % len(vs)]) for i in range(len(vs))]
+
+
+def _min_edge_distance(ra: float, dec: float, poly: Polygon) -> float:
+    p = unit_vector(ra, dec)
+    return min(_distance_to_arc(p, a, b) for a, b in _edges(poly))
+
+
+def _polygons_cross(a: Polygon, b: Polygon) -> bool:
+    centre = a.centre + b.centre
+    if np.linalg.norm(centre) < 1e-12:
+        return False
+    centre /= np.linalg.norm(centre)
+    ra_, rb_ = _planar(a, centre), _planar(b, centre)
+    if ra_ is None or rb_ is None:
+        return False
+    for i in range(len(ra_)):
+        for j in range(len(rb_)):
+            if _segments_cross(ra_[i], ra_[(i + 1) % len(ra_)], rb_[j], rb_[(j + 1) % len(rb_)]):
+                return True
+    return False
+
+
+def contains(inner: Shape | None, outer: Shape | None) -> bool | None:
+    """ADQL CONTAINS(inner, outer): whether ``inner`` lies within ``outer``."""
+    if inner is None or outer is None:
+        return None
+    if isinstance(inner, Point):
+        if isinstance(outer, Point):
+            return inner == outer
+        if isinstance(outer, Circle):
+            return angular_distance_deg(inner.ra, inner.dec, outer.ra, outer.dec) <= outer.radius
+        return point_in_polygon(inner.ra, inner.dec, outer)
+    if isinstance(inner, Circle):
+        if isinstance(outer, Point):
+            return False
+        if isinstance(outer, Circle):
+            d = angular_distance_deg(inner.ra, inner.dec, outer.ra, outer.dec)
+            return d + inner.radius <= outer.radius
+        return (
+            point_in_polygon(inner.ra, inner.dec, outer)
+            and _min_edge_distance(inner.ra, inner.dec, outer) >= inner.radius
+        )
+    # inner is a polygon: spherical caps under 90 degrees are convex, so
+    # vertices inside a circle put the great-circle edges inside it too.
+    if isinstance(outer, Point):
+        return False
+    if isinstance(outer, Circle):
+        return all(
+            angular_distance_deg(ra, dec, outer.ra, outer.dec) <= outer.radius
+            for ra, dec in inner.vertices
+        )
+    return all(point_in_polygon(ra, dec, outer) for ra, dec in inner.vertices) and not (
+        _polygons_cross(inner, outer)
+    )
+
+
+def intersects(a: Shape | None, b: Shape | None) -> bool | None:
+    """ADQL INTERSECTS(a, b): whether the two shapes share any point."""
+    if a is None or b is None:
+        return None
+    if isinstance(a, Point):
+        return contains(a, b)
+    if isinstance(b, Point):
+        return contains(b, a)
+    if isinstance(a, Circle) and isinstance(b, Circle):
+        return angular_distance_deg(a.ra, a.dec, b.ra, b.dec) <= a.radius + b.radius
+    if isinstance(a, Polygon) and isinstance(b, Circle):
+        a, b = b, a
+    if isinstance(a, Circle):  # b is a polygon
+        return point_in_polygon(a.ra, a.dec, b) or _min_edge_distance(a.ra, a.dec, b) <= a.radius
+    return (
+        any(point_in_polygon(ra, dec, b) for ra, dec in a.vertices)
+        or any(point_in_polygon(ra, dec, a) for ra, dec in b.vertices)
+        or _polygons_cross(a, b)
+    )
+
+
+def area_deg2(shape: Shape | None) -> float | None:
+    """ADQL AREA in square degrees (polygons via spherical excess)."""
+    if shape is None:
+        return None
+    if isinstance(shape, Point):
+        return 0.0
+    if isinstance(shape, Circle):
+        steradians = 2 * math.pi * (1 - math.cos(math.radians(shape.radius)))
+        return steradians * (180 / math.pi) ** 2
+    vs = [unit_vector(ra, dec) for ra, dec in shape.vertices]
+    centre = shape.centre
+    total = 0.0
+    # Fan of triangles from the centre; Van Oosterom-Strackee triangle formula.
+    for i in range(len(vs)):
+        a, b = vs[i], vs[(i + 1) % len(vs)]
+        num = float(np.dot(centre, np.cross(a, b)))
+        den = 1 + float(np.dot(centre, a) + np.dot(a, b) + np.dot(b, centre))
+        total += 2 * math.atan2(num, den)
+    return abs(total) * (180 / math.pi) ** 2
+
+
+def fov_deg(shape: Shape | None) -> float | None:
+    """Diameter (degrees) of the smallest centred circle holding ``shape``:
+    ObsCore's s_fov."""
+    if shape is None:
+        return None
+    if isinstance(shape, Point):
+        return 0.0
+    if isinstance(shape, Circle):
+        return 2 * shape.radius
+    c = shape.centre
+    ra_c = math.degrees(math.atan2(c[1], c[0])) % 360
+    dec_c = math.degrees(math.asin(max(-1.0, min(1.0, c[2]))))
+    return 2 * max(angular_distance_deg(ra_c, dec_c, ra, dec) for ra, dec in shape.vertices)
+
+
+def centre_radius(shape: Shape) -> tuple[float, float, float]:
+    """A circle (ra, dec, radius in degrees) enclosing ``shape``, for index lookups."""
+    if isinstance(shape, Point):
+        return shape.ra, shape.dec, 0.0
+    if isinstance(shape, Circle):
+        return shape.ra, shape.dec, shape.radius
+    c = shape.centre
+    ra_c = math.degrees(math.atan2(c[1], c[0])) % 360
+    dec_c = math.degrees(math.asin(max(-1.0, min(1.0, c[2]))))
+    radius = max(angular_distance_deg(ra_c, dec_c, ra, dec) for ra, dec in shape.vertices)
+    return ra_c, dec_c, radius
+
+
+# --- SQL functions ---------------------------------------------------------------
+
+
+def _fmt(x: float) -> str:
+    return repr(float(x))
+
+
+def _sql_point(ra, dec):
+    return None if ra is None or dec is None else f"POINT {_fmt(ra)} {_fmt(dec)}"
+
+
+def _sql_circle(ra, dec, r):
+    if ra is None or dec is None or r is None:
+        return None
+    return f"CIRCLE {_fmt(ra)} {_fmt(dec)} {_fmt(r)}"
+
+
+def _sql_polygon(*coords):
+    if any(c is None for c in coords):
+        return None
+    return "POLYGON " + " ".join(_fmt(c) for c in coords)
+
+
+def _sql_box(ra, dec, w, h):
+    if None in (ra, dec, w, h):
+        return None
+    poly = box_polygon(ra, dec, w, h)
+    return "POLYGON " + " ".join(f"{_fmt(a)} {_fmt(b)}" for a, b in poly.vertices)
+
+
+def _sql_contains(a, b):
+    r = contains(parse_shape(a), parse_shape(b))
+    return None if r is None else int(r)
+
+
+def _sql_intersects(a, b):
+    r = intersects(parse_shape(a), parse_shape(b))
+    return None if r is None else int(r)
+
+
+def _sql_distance(ra1, dec1, ra2, dec2):
+    if None in (ra1, dec1, ra2, dec2):
+        return None
+    return angular_distance_deg(ra1, dec1, ra2, dec2)
+
+
+def _sql_coord(which: int):
+    def coord(text):
+        shape = parse_shape(text)
+        if isinstance(shape, Point):
+            return shape.ra if which == 1 else shape.dec
+        return None
+
+    return coord
+
+
+def _sql_shape_fov(text):
+    return fov_deg(parse_shape(text))
+
+
+def _sql_area(text):
+    return area_deg2(parse_shape(text))
+
+
+SQLITE_FUNCTIONS = {
+    ("wa_point", 2): _sql_point,
+    ("wa_circle", 3): _sql_circle,
+    ("wa_polygon", -1): _sql_polygon,
+    ("wa_box", 4): _sql_box,
+    ("wa_contains", 2): _sql_contains,
+    ("wa_intersects", 2): _sql_intersects,
+    ("wa_distance", 4): _sql_distance,
+    ("wa_coord1", 1): _sql_coord(1),
+    ("wa_coord2", 1): _sql_coord(2),
+    ("wa_area", 1): _sql_area,
+    ("wa_fov", 1): _sql_shape_fov,
+}
+
+
+def register_sqlite(dbapi_connection) -> None:
+    """Make the ``wa_*`` geometry functions available on a sqlite3 connection."""
+    for (name, nargs), fn in SQLITE_FUNCTIONS.items():
+        dbapi_connection.create_function(name, nargs, fn, deterministic=True)
+
+
+#: PostgreSQL helpers: STC-S text -> pgsphere, s_fov, and the two shims that
+#: Debian's pgsphere 1.1 lacks. Created once per database (idempotent).
+POSTGRES_DDL = r"""
+CREATE OR REPLACE FUNCTION wa_vertices(r text) RETURNS float8[]
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE w text[]; i int := 2; n int; out float8[] := '{}';
+BEGIN
+  IF r IS NULL THEN RETURN NULL; END IF;
+  w := regexp_split_to_array(trim(regexp_replace(r, '[(),]', ' ', 'g')), '\s+');
+  IF upper(w[1]) <> 'POLYGON' THEN RETURN NULL; END IF;
+  n := array_length(w, 1);
+  WHILE i <= n AND w[i] !~ '^[-+0-9.]' LOOP i := i + 1; END LOOP;
+  WHILE i + 1 <= n LOOP out := out || w[i]::float8 || w[i+1]::float8; i := i + 2; END LOOP;
+  n := array_length(out, 1);
+  IF n > 6 AND out[1] = out[n-1] AND out[2] = out[n] THEN out := out[1:n-2]; END IF;
+  RETURN out;
+EXCEPTION WHEN others THEN RETURN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION wa_region(r text) RETURNS spoly
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE v float8[] := wa_vertices(r); s text := ''; k int;
+BEGIN
+  IF v IS NULL OR array_length(v, 1) < 6 THEN RETURN NULL; END IF;
+  FOR k IN 1..array_length(v, 1) - 1 BY 2 LOOP
+    s := s || CASE WHEN s = '' THEN '' ELSE ',' END || '(' || v[k] || 'd,' || v[k+1] || 'd)';
+  END LOOP;
+  RETURN spoly('{' || s || '}');
+EXCEPTION WHEN others THEN RETURN NULL;
+END $$;
+CREATE OR REPLACE FUNCTION wa_fov(r text) RETURNS float8
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE v float8[] := wa_vertices(r); x float8 := 0; y float8 := 0; z float8 := 0;
+        best float8 := 0; c spoint; k int;
+BEGIN
+  IF v IS NULL OR array_length(v, 1) < 6 THEN RETURN NULL; END IF;
+  FOR k IN 1..array_length(v, 1) - 1 BY 2 LOOP
+    x := x + cos(radians(v[k+1])) * cos(radians(v[k]));
+    y := y + cos(radians(v[k+1])) * sin(radians(v[k]));
+    z := z + sin(radians(v[k+1]));
+  END LOOP;
+  c := spoint(atan2(y, x), atan2(z, sqrt(x * x + y * y)));
+  FOR k IN 1..array_length(v, 1) - 1 BY 2 LOOP
+    best := greatest(best, spoint(radians(v[k]), radians(v[k+1])) <-> c);
+  END LOOP;
+  RETURN 2 * degrees(best);
+END $$;
+CREATE OR REPLACE FUNCTION spoint_dwithin(p1 spoint, p2 spoint, r float8) RETURNS boolean
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT p1 <@ scircle(p2, r) $$;
+CREATE OR REPLACE FUNCTION square_degrees(sr float8) RETURNS float8
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT sr * (180.0/pi())^2 $$;
+"""
