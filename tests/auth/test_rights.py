@@ -1,0 +1,85 @@
+"""Data rights from release dates at request time, and who may see what."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select, update
+
+from tests.auth.eap import EAP_OBS_ID, EAP_PROGRAM, PUBLIC_OBS_ID, build_eap_archive
+from webbarchive.catalog import accounts
+from webbarchive.catalog.rights import (
+    ANONYMOUS,
+    EXCLUSIVE_ACCESS,
+    PUBLIC,
+    observation_rights_columns,
+    product_rights_columns,
+    rights_for,
+    visible_observations,
+    visible_products,
+)
+from webbarchive.catalog.schema import observations, products
+
+
+def _count(engine, table, clause) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table).where(clause)).scalar_one()
+
+
+def test_listings_count_only_what_each_user_may_see(eap_archive):
+    engine = eap_archive.engine
+    users = {name: accounts.user_for(engine, name) for name in ("pi", "collab", "stranger")}
+    users["admin"] = accounts.user_for(engine, "admin")
+    assert users["pi"].programs == {EAP_PROGRAM} and users["admin"].admin
+    expected = {"anonymous": 1, "stranger": 1, "pi": 2, "collab": 2, "admin": 2}
+    for who, count in expected.items():
+        user = users.get(who, ANONYMOUS)
+        assert _count(engine, products, visible_products(user)) == count, who
+        assert _count(engine, observations, visible_observations(user)) == count, who
+
+
+def test_rights_columns(eap_archive):
+    with eap_archive.engine.connect() as conn:
+        rows = dict(
+            (r[0], (r[1], r[2]))
+            for r in conn.execute(select(observations.c.obs_id, *observation_rights_columns()))
+        )
+        files = dict(
+            (r[0], r[1])
+            for r in conn.execute(select(products.c.fileSetName, *product_rights_columns()))
+        )
+    assert rows[EAP_OBS_ID] == (EXCLUSIVE_ACCESS, EXCLUSIVE_ACCESS)
+    assert rows[PUBLIC_OBS_ID] == (PUBLIC, PUBLIC)
+    assert files == {EAP_OBS_ID: EXCLUSIVE_ACCESS, PUBLIC_OBS_ID: PUBLIC}
+
+
+def test_rights_for_release_moment():
+    assert rights_for(None) == PUBLIC  # no release date: old public holdings
+    assert rights_for(60000.0, at_mjd=59999.999) == EXCLUSIVE_ACCESS
+    assert rights_for(60000.0, at_mjd=60000.0) == PUBLIC  # public at the release moment
+
+
+def test_release_from_header_and_override(catalog_url, tmp_path):
+    archive = build_eap_archive(catalog_url, tmp_path / "files")
+    engine = archive.engine
+    # Clearing the admin override: the header release (2020) applies -> public.
+    accounts.set_release(engine, EAP_PROGRAM, None)
+    assert _count(engine, products, visible_products(ANONYMOUS)) == 2
+    # A header release in the future (no override) makes the product exclusive.
+    with engine.begin() as conn:
+        conn.execute(
+            update(products)
+            .where(products.c.proposal_id == EAP_PROGRAM)
+            .values(publicReleaseDate_mjd=99_000.0)
+        )
+    assert _count(engine, products, visible_products(ANONYMOUS)) == 1
+    # An override in the past is an early release: it wins over the header.
+    accounts.set_release(engine, EAP_PROGRAM, 59_000.0)
+    assert _count(engine, products, visible_products(ANONYMOUS)) == 2
+    # Revoking a collaborator removes their access at once.
+    accounts.set_release(engine, EAP_PROGRAM, 99_000.0)
+    assert accounts.revoke(engine, EAP_PROGRAM, "collab")
+    collab = accounts.user_for(engine, "collab")
+    assert _count(engine, products, visible_products(collab)) == 1
+    with pytest.raises(accounts.AccountError, match="is the PI"):
+        accounts.revoke(engine, EAP_PROGRAM, "pi")
+    engine.dispose()
