@@ -98,9 +98,10 @@ def _open(path: Path, stream_size: int) -> fits.HDUList:
             raise Unreadable(f"not a valid FITS file: {exc}") from None
     # astropy reads headers lazily and data on demand: compare every HDU's
     # declared data span with what the file really holds.
+    # (``HDUList.fileinfo`` would serialise every header again: read the offset
+    # astropy recorded while parsing.)
     for index, hdu in enumerate(hdul):
-        info = hdul.fileinfo(index)
-        end = info["datLoc"] + hdu.size
+        end = hdu._data_offset + hdu.size
         if end > stream_size:
             name = hdu.name or str(index)
             hdul.close()
