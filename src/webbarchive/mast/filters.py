@@ -78,10 +78,14 @@ def parse_filters(raw: Any) -> list[MashupFilter]:
                 if not ({"min", "max"} & set(value)):
                     raise FilterError(f"{name}: a range is {{'min': x, 'max': y}} (got {value!r})")
                 f.ranges.append((_number(value.get("min"), name), _number(value.get("max"), name)))
+            elif isinstance(value, str) and "*" in value and not f.free_text:
+                # Mast.mast_query passes values through unchanged: a wildcard
+                # there means what build_filter_set would send as freeText.
+                f.free_text = value.replace("*", "%")
             elif value is not None:
                 f.values.append(value)
         free = entry.get("freeText")
-        if free not in (None, ""):
+        if free not in (None, "") and not f.free_text:
             f.free_text = str(free).replace("*", "%")
         parsed.append(f)
     return parsed
