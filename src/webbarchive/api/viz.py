@@ -119,10 +119,17 @@ def _calib_level(level: str | None) -> int | None:
     return value
 
 
-def _paged_headers(response: Response, page: Page, total: int, returned: int) -> None:
-    paging = page.paging(total, returned)
-    response.headers["X-Total-Count"] = str(total)
-    response.headers["X-Truncated"] = "true" if paging["truncated"] else "false"
+def _json(body: Any, paging: dict[str, Any] | None = None) -> Response:
+    """``body`` as JSON, serialised by orjson directly: FastAPI's response-model
+    path costs ~20 ms on a 5000-row list. ``paging`` becomes the
+    ``X-Total-Count`` / ``X-Truncated`` headers."""
+    headers = None
+    if paging is not None:
+        headers = {
+            "X-Total-Count": str(paging["total"]),
+            "X-Truncated": "true" if paging["truncated"] else "false",
+        }
+    return Response(orjson.dumps(body), media_type="application/json", headers=headers)
 
 
 # --- renderers ---------------------------------------------------------------------
@@ -229,7 +236,7 @@ def parameters(
     uri: str | None = Query(None, description=URI_DOC),
     engine: Engine = Depends(catalog),
     user: User = Depends(current_user),
-) -> dict[str, Any]:
+) -> Response:
     """The CAOM parameters of the observation a product belongs to.
 
     A flat dict with exactly MAST's fields in MAST's order; ``null`` where the
@@ -241,7 +248,7 @@ def parameters(
         observation = queries.observation_of_product(conn, product["obsid"])
     if observation is None:  # a product row always has its observation (foreign key)
         raise not_found(f"no observation for product {product['filename']!r}")
-    return render_parameters(observation)
+    return _json(render_parameters(observation))
 
 
 @router.get("/keywords/search")
@@ -250,7 +257,7 @@ def keywords_search(
     uri: str | None = Query(None, description=URI_DOC),
     engine: Engine = Depends(catalog),
     user: User = Depends(current_user),
-) -> dict[str, Any]:
+) -> Response:
     """Every science-instrument keyword of one product file.
 
     ``ArchiveFileID``, ``filename``, ``fileSetName``, ``productLevel``, then the
@@ -263,13 +270,12 @@ def keywords_search(
     product = _product(engine, user, uri)
     with engine.connect() as conn:
         keywords = queries.product_keywords(conn, product["product_id"])
-    return render_keywords(product, keywords)
+    return _json(render_keywords(product, keywords))
 
 
 @router.get("/products")
 @router.get("/products/", include_in_schema=False)
 def products(
-    response: Response,
     uri: str | None = Query(None, description=URI_DOC),
     level: str | None = Query(
         None, description="calib_level to keep: 1, 2, 3 or 4 (all if absent)"
@@ -278,7 +284,7 @@ def products(
     offset: str | None = Query(None, description="skip this many products first"),
     engine: Engine = Depends(catalog),
     user: User = Depends(current_user),
-) -> dict[str, list[dict[str, Any]]]:
+) -> Response:
     """The products of the observation a product belongs to.
 
     ``{"<obs_id>": [product, ...]}`` by file name, as MAST. Products the
@@ -304,8 +310,7 @@ def products(
         else:
             observation = queries.observation_of_product(conn, product["obsid"])
             obs_id = observation["obs_id"] if observation else product["filename"]
-    _paged_headers(response, page, total, len(rows))
-    return {obs_id: [render_product(row) for row in rows]}
+    return _json({obs_id: [render_product(row) for row in rows]}, page.paging(total, len(rows)))
 
 
 @router.get("/info/keywords")
@@ -330,7 +335,7 @@ def info_keywords(
             f"no JWST keyword named {name.strip().upper()!r} in the stdatamodels schemas; "
             "GET info/keywords without 'name' lists them all"
         )
-    return Response(orjson.dumps(found), media_type="application/json")
+    return _json(found)
 
 
 _DICTIONARY_JSON: bytes | None = None
@@ -348,12 +353,11 @@ def _dictionary_json() -> bytes:
 @router.get("/info/mnemonics")
 @router.get("/info/mnemonics/", include_in_schema=False)
 def info_mnemonics(
-    response: Response,
     name: str | None = Query(None, description="a mnemonic, any case (all if absent)"),
     limit: str | None = Query(None, description="at most this many mnemonics (default 1000)"),
     offset: str | None = Query(None, description="skip this many mnemonics first"),
     engine: Engine = Depends(catalog),
-) -> dict[str, list[dict[str, Any]]]:
+) -> Response:
     """Engineering mnemonic metadata, ``{"data": [...]}``.
 
     Loaded by ``webbarchive ingest-mnemonics FILE.csv``; ``{"data": []}``
@@ -372,5 +376,4 @@ def info_mnemonics(
             _, loaded = queries.mnemonic_rows(conn, None, limit=1)
             if loaded:
                 raise not_found(f"no engineering mnemonic named {name.upper()!r}")
-    _paged_headers(response, page, total, len(rows))
-    return {"data": [render_mnemonic(row) for row in rows]}
+    return _json({"data": [render_mnemonic(row) for row in rows]}, page.paging(total, len(rows)))
