@@ -93,6 +93,8 @@ def _open(path: Path, stream_size: int) -> fits.HDUList:
         try:
             hdul = fits.open(path, memmap=False, lazy_load_hdus=False)
         except AstropyWarning as exc:
+            if "truncated" in str(exc):
+                raise Unreadable(f"truncated: {exc}") from None
             raise Unreadable(f"not a valid FITS file: {exc}") from None
         except OSError as exc:
             raise Unreadable(f"not a valid FITS file: {exc}") from None
