@@ -15,10 +15,8 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Integer,
     and_,
     case,
-    cast,
     exists,
     func,
     not_,
@@ -95,7 +93,7 @@ def keyword_columns(conn: Connection, service: str) -> list[Column]:
     cached = _config_cache.get(key)
     if cached and time.monotonic() - cached[0] < _CACHE_SECONDS:
         return cached[1]
-    fractional = case((keywords.c.num != cast(keywords.c.num, Integer), 1), else_=0)
+    fractional = case((keywords.c.num != func.round(keywords.c.num), 1), else_=0)
     rows = conn.execute(
         select(
             keywords.c.name,

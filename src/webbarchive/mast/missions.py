@@ -20,10 +20,8 @@ import numpy as np
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    Integer,
     and_,
     case,
-    cast,
     exists,
     func,
     not_,
@@ -62,7 +60,7 @@ def keyword_kinds(conn: Connection) -> dict[str, str]:
     hit = _cache.get(key)
     if hit and time.monotonic() - hit[0] < _CACHE_SECONDS:
         return hit[1]
-    fractional = case((keywords.c.num != cast(keywords.c.num, Integer), 1), else_=0)
+    fractional = case((keywords.c.num != func.round(keywords.c.num), 1), else_=0)
     kinds = {}
     for name, n_values, n_numbers, any_fraction in conn.execute(
         select(
