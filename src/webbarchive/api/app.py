@@ -24,6 +24,10 @@ ROUTER_MODULES = (
     "webbarchive.api.mashup",
     "webbarchive.api.missions",
     "webbarchive.api.bundle",
+    "webbarchive.api.vo.tap",
+    "webbarchive.api.vo.scs",
+    "webbarchive.api.vo.sia",
+    "webbarchive.api.vo.ssa",
 )
 
 

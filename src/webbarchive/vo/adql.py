@@ -71,6 +71,10 @@ FORBIDDEN_NODES = (
     exp.Insert, exp.Update, exp.Delete, exp.Create, exp.Drop, exp.Command, exp.Into,
     exp.Alter, exp.With, exp.Pragma, exp.Set, exp.Merge,
 )  # fmt: skip
+OPERATOR_NODES = (
+    exp.Binary, exp.Unary, exp.Connector, exp.Predicate, exp.Case, exp.If, exp.Between,
+    exp.In, exp.Is, exp.Like, exp.Not, exp.Neg, exp.Paren, exp.Distinct,
+)  # fmt: skip
 MAX_PREFILTER_RANGES = 3000
 
 
@@ -119,16 +123,16 @@ def _parse(adql: str) -> exp.Expression:
         raise AdqlError(f"send exactly one SELECT statement (got {len(statements)})")
     root = statements[0]
     if not isinstance(root, exp.Select | exp.SetOperation):
-        raise AdqlError(f"only SELECT queries are allowed (got {root.key.upper()})")
+        raise AdqlError(f"only SELECT queries are allowed, got {adql.strip()[:40]!r}")
     for node in root.walk():
         if isinstance(node, FORBIDDEN_NODES):
             raise AdqlError(f"{node.key.upper()} is not allowed in ADQL queries")
         if isinstance(node, exp.Func):
-            ok = (
-                str(node.this).upper() in ALLOWED_ANONYMOUS
-                if isinstance(node, exp.Anonymous)
-                else type(node) in ALLOWED_FUNCTION_TYPES
-            )
+            if isinstance(node, exp.Anonymous):
+                ok = str(node.this).upper() in ALLOWED_ANONYMOUS
+            else:
+                # Operators (AND, =, BETWEEN, CASE ...) are Func nodes in sqlglot too.
+                ok = type(node) in ALLOWED_FUNCTION_TYPES or isinstance(node, OPERATOR_NODES)
             if not ok:
                 raise AdqlError(
                     f"function {_function_name(node)} is not supported; "
@@ -573,8 +577,8 @@ def _output_columns(
         if isinstance(target, exp.Column):
             tdef = tables_by_alias.get((target.table or "").lower())
             meta = tdef.column(target.name) if tdef else None
-            if meta is not None and name.lower() == meta.name.lower():
-                name = meta.name
+            if meta is not None and name.lower() == meta.bare.lower():
+                name = meta.bare
         if name.startswith("_col_"):
             name = f"col{i}"
         base, n = name, 1

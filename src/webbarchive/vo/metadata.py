@@ -39,6 +39,11 @@ class ColumnDef:
     std: int = 0
 
     @property
+    def bare(self) -> str:
+        """The name without ADQL delimiters (TAP_SCHEMA's reserved ``"size"``)."""
+        return self.name.strip('"')
+
+    @property
     def is_string(self) -> bool:
         return self.datatype in ("char", "unicodeChar")
 
@@ -70,8 +75,8 @@ class TableDef:
         return f"{self.schema}__{self.name}".lower()
 
     def column(self, name: str) -> ColumnDef | None:
-        lowered = name.lower()
-        return next((c for c in self.columns if c.name.lower() == lowered), None)
+        lowered = name.strip('"').lower()
+        return next((c for c in self.columns if c.bare.lower() == lowered), None)
 
 
 def sql_literal(value: Any) -> str:
@@ -104,7 +109,7 @@ def rows_select(columns: list[ColumnDef], rows: list[tuple], dialect: str) -> st
         selects = [
             "SELECT "
             + ", ".join(
-                f'CAST(NULL AS {t}) AS "{c.name.lower()}"'
+                f'CAST(NULL AS {t}) AS "{c.bare.lower()}"'
                 for c, t in zip(columns, casts, strict=True)
             )
             + " WHERE 1 = 0"
@@ -114,7 +119,7 @@ def rows_select(columns: list[ColumnDef], rows: list[tuple], dialect: str) -> st
         for i, row in enumerate(rows):
             if i == 0:
                 parts = [
-                    f'CAST({sql_literal(v)} AS {t}) AS "{c.name.lower()}"'
+                    f'CAST({sql_literal(v)} AS {t}) AS "{c.bare.lower()}"'
                     for c, t, v in zip(columns, casts, row, strict=True)
                 ]
             else:

@@ -43,7 +43,7 @@ COLUMNS_COLUMNS = [
     _col("datatype", "char", "lists the ADQL datatype of columns in the tableset", principal=1),
     _col("arraysize", "char", "lists the size of variable-length columns in the tableset"),
     _col("xtype", "char", "a DALI or custom extended type annotation"),
-    _col("size", "int", "deprecated: use arraysize"),
+    _col('"size"', "int", "deprecated: use arraysize"),
     _col("principal", "int", "a principal column; 1 means 1, 0 means 0"),
     _col("indexed", "int", "an indexed column; 1 means 1, 0 means 0"),
     _col("std", "int", "a standard column; 1 means 1, 0 means 0"),
@@ -61,6 +61,20 @@ KEY_COLUMNS_COLUMNS = [
     _col("from_column", "char", "column in the from_table", principal=1),
     _col("target_column", "char", "column in the target_table", principal=1),
 ]
+
+#: (key_id, from_table, target_table, from_column, target_column, description)
+FOREIGN_KEYS = [
+    ("tables_schema", "TAP_SCHEMA.tables", "TAP_SCHEMA.schemas", "schema_name", "schema_name",
+     "schema of a table"),
+    ("columns_table", "TAP_SCHEMA.columns", "TAP_SCHEMA.tables", "table_name", "table_name",
+     "table of a column"),
+    ("keys_from", "TAP_SCHEMA.keys", "TAP_SCHEMA.tables", "from_table", "table_name",
+     "table holding a foreign key"),
+    ("keys_target", "TAP_SCHEMA.keys", "TAP_SCHEMA.tables", "target_table", "table_name",
+     "table a foreign key points to"),
+    ("key_columns_key", "TAP_SCHEMA.key_columns", "TAP_SCHEMA.keys", "key_id", "key_id",
+     "key of a key column"),
+]  # fmt: skip
 
 SCHEMA_DESCRIPTIONS = {
     "ivoa": "IVOA data models: ObsCore",
@@ -103,23 +117,9 @@ def _tap_schema_rows(name: str) -> list[tuple]:
         return rows
     # keys/key_columns: the TAP_SCHEMA tables relate by name; ObsCore has no keys.
     if name == "keys":
-        return [
-            ("tables_schema", "TAP_SCHEMA.tables", "TAP_SCHEMA.schemas", None, "schema of a table"),
-            ("columns_table", "TAP_SCHEMA.columns", "TAP_SCHEMA.tables", None, "table of a column"),
-            (
-                "key_columns_key",
-                "TAP_SCHEMA.key_columns",
-                "TAP_SCHEMA.keys",
-                None,
-                "key of a column",
-            ),
-        ]
+        return [(k, f, t, None, d) for k, f, t, _fc, _tc, d in FOREIGN_KEYS]
     if name == "key_columns":
-        return [
-            ("tables_schema", "schema_name", "schema_name"),
-            ("columns_table", "table_name", "table_name"),
-            ("key_columns_key", "key_id", "key_id"),
-        ]
+        return [(k, fc, tc) for k, _f, _t, fc, tc, _d in FOREIGN_KEYS]
     raise KeyError(name)
 
 

@@ -1,0 +1,358 @@
+"""TAP 1.1 over ``ivoa.obscore``: /tap/sync, /tap/async (UWS 1.1), VOSI and examples."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+
+from webbarchive.api.deps import catalog, current_user
+from webbarchive.api.vo import error_response, query_context, vo_params, votable_response
+from webbarchive.vo import uws, vosi
+from webbarchive.vo.adql import AdqlError
+from webbarchive.vo.execute import QueryTimeout, run_query
+from webbarchive.vo.formats import accepted_formats, find_format, render
+from webbarchive.vo.uploads import parse_upload_param
+
+router = APIRouter(prefix="/tap", tags=["IVOA TAP"])
+XML = "text/xml"
+
+
+class TapError(ValueError):
+    pass
+
+
+def _tap_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + "/tap"
+
+
+def _store(request: Request) -> uws.JobStore:
+    store = getattr(request.app.state, "uws_jobs", None)
+    if store is None:
+        store = request.app.state.uws_jobs = uws.JobStore()
+    return store
+
+
+def _maxrec(params: dict[str, str]) -> int:
+    value = params.get("MAXREC")
+    if value in (None, ""):
+        return vosi.DEFAULT_MAXREC
+    try:
+        maxrec = int(value)
+    except ValueError:
+        raise TapError(f"MAXREC must be a non-negative integer, got {value!r}") from None
+    if maxrec < 0:
+        raise TapError(f"MAXREC must be a non-negative integer, got {value!r}")
+    return min(maxrec, vosi.HARD_MAXREC)
+
+
+def _check(params: dict[str, str]):
+    lang = params.get("LANG")
+    if not lang:
+        raise TapError("missing parameter LANG (use LANG=ADQL)")
+    if not lang.upper().startswith("ADQL"):
+        raise TapError(f"LANG={lang} is not supported; use LANG=ADQL")
+    request_kind = params.get("REQUEST", "doQuery")
+    if request_kind.lower() != "doquery":
+        raise TapError(f"REQUEST={request_kind} is not supported; use REQUEST=doQuery")
+    if not params.get("QUERY", "").strip():
+        raise TapError("missing parameter QUERY (an ADQL SELECT statement)")
+    fmt_name = params.get("RESPONSEFORMAT") or params.get("FORMAT")
+    fmt = find_format(fmt_name)
+    if fmt is None:
+        raise TapError(
+            f"RESPONSEFORMAT={fmt_name} is not supported; accepted: {', '.join(accepted_formats())}"
+        )
+    return fmt
+
+
+def _execute(engine, ctx, params: dict[str, str], uploads) -> tuple[bytes, str]:
+    fmt = _check(params)
+    result = run_query(engine, params["QUERY"], ctx, maxrec=_maxrec(params), uploads=uploads)
+    body = render(fmt, result.columns, result.rows, overflow=result.overflow)
+    return body, fmt.mime
+
+
+async def _uploads(request: Request, params: dict[str, str]):
+    if not params.get("UPLOAD"):
+        return []
+    parts: dict[str, bytes] = {}
+    if request.method == "POST":
+        form = await request.form()
+        for key, value in form.multi_items():
+            if not isinstance(value, str):
+                parts[key] = await value.read()
+    return parse_upload_param(params["UPLOAD"], parts)
+
+
+@router.api_route("/sync", methods=["GET", "POST"], summary="Synchronous ADQL query")
+async def sync(request: Request) -> Response:
+    """``LANG=ADQL&QUERY=...`` with optional MAXREC, RESPONSEFORMAT (votable,
+    votable/td, votable/b2, csv, tsv, json, fits) and UPLOAD."""
+    params = await vo_params(request)
+    try:
+        uploads = await _uploads(request, params)
+        body, mime = await asyncio.to_thread(
+            _execute, catalog(request), query_context(request), params, uploads
+        )
+    except (TapError, AdqlError) as exc:
+        return error_response(str(exc))
+    except QueryTimeout as exc:
+        return error_response(str(exc), 408)
+    return Response(body, media_type=mime)
+
+
+# --- async (UWS 1.1) -------------------------------------------------------------
+
+
+def _job_url(request: Request, job: uws.Job) -> str:
+    return f"{_tap_url(request)}/async/{job.job_id}"
+
+
+def _owned_job(request: Request, job_id: str) -> uws.Job | None:
+    job = _store(request).get(job_id)
+    if job is None or job.owner != current_user(request).name:
+        return None
+    return job
+
+
+def _not_found(job_id: str) -> Response:
+    return PlainTextResponse(f"no job {job_id!r} (unknown, destroyed or not yours)", 404)
+
+
+def _runner(engine):
+    def run(job: uws.Job) -> tuple[bytes, str]:
+        params, ctx, uploads = job.parameters, job.context["ctx"], job.context["uploads"]
+        return _execute(engine, ctx, params, uploads)
+
+    return run
+
+
+@router.get("/async", summary="UWS job list")
+async def job_list(request: Request) -> Response:
+    params = await vo_params(request)
+    user = current_user(request).name
+    jobs = [j for j in _store(request).list() if j.owner == user]
+    phases = {p.upper() for p in request.query_params.getlist("PHASE")}
+    if phases:
+        jobs = [j for j in jobs if j.phase in phases]
+    if params.get("LAST", "").isdigit():
+        jobs = sorted(jobs, key=lambda j: j.created, reverse=True)[: int(params["LAST"])]
+    return Response(uws.job_list_xml(jobs, f"{_tap_url(request)}/async"), media_type=XML)
+
+
+@router.post("/async", summary="Create a UWS job (PHASE=RUN starts it)")
+async def create_job(request: Request) -> Response:
+    params = await vo_params(request)
+    try:
+        uploads = await _uploads(request, params)
+    except AdqlError as exc:
+        return error_response(str(exc))
+    phase = params.pop("PHASE", "").upper()
+    store = _store(request)
+    job = store.create(
+        current_user(request).name,
+        params,
+        {"ctx": query_context(request), "uploads": uploads},
+    )
+    if phase == "RUN":
+        store.start(job, _runner(catalog(request)))
+    return RedirectResponse(_job_url(request, job), status_code=303)
+
+
+@router.get("/async/{job_id}", summary="UWS job")
+async def get_job(request: Request, job_id: str) -> Response:
+    job = _owned_job(request, job_id)
+    if job is None:
+        return _not_found(job_id)
+    wait = request.query_params.get("WAIT")
+    if wait is not None:
+        seconds = 60.0 if wait.strip() in ("-1", "") else min(float(wait), 60.0)
+        phase = request.query_params.get("PHASE")
+        await asyncio.to_thread(_store(request).wait, job, seconds, phase and phase.upper())
+    return Response(uws.job_xml(job, _job_url(request, job)), media_type=XML)
+
+
+@router.post("/async/{job_id}", summary="UWS job action (ACTION=DELETE)")
+async def post_job(request: Request, job_id: str) -> Response:
+    job = _owned_job(request, job_id)
+    if job is None:
+        return _not_found(job_id)
+    params = await vo_params(request)
+    if params.get("ACTION", "").upper() == "DELETE":
+        _store(request).delete(job_id)
+        return RedirectResponse(f"{_tap_url(request)}/async", status_code=303)
+    return PlainTextResponse("send ACTION=DELETE", 400)
+
+
+@router.delete("/async/{job_id}", summary="Delete a UWS job")
+async def delete_job(request: Request, job_id: str) -> Response:
+    if _owned_job(request, job_id) is None:
+        return _not_found(job_id)
+    _store(request).delete(job_id)
+    return RedirectResponse(f"{_tap_url(request)}/async", status_code=303)
+
+
+@router.get("/async/{job_id}/phase")
+async def get_phase(request: Request, job_id: str) -> Response:
+    job = _owned_job(request, job_id)
+    return _not_found(job_id) if job is None else PlainTextResponse(job.phase)
+
+
+@router.post("/async/{job_id}/phase")
+async def post_phase(request: Request, job_id: str) -> Response:
+    job = _owned_job(request, job_id)
+    if job is None:
+        return _not_found(job_id)
+    phase = (await vo_params(request)).get("PHASE", "").upper()
+    if phase == "RUN":
+        _store(request).start(job, _runner(catalog(request)))
+    elif phase == "ABORT":
+        _store(request).abort(job)
+    else:
+        return PlainTextResponse("PHASE must be RUN or ABORT", 400)
+    return RedirectResponse(_job_url(request, job), status_code=303)
+
+
+@router.get("/async/{job_id}/executionduration")
+async def get_duration(request: Request, job_id: str) -> Response:
+    job = _owned_job(request, job_id)
+    return _not_found(job_id) if job is None else PlainTextResponse(str(job.execution_duration))
+
+
+@router.post("/async/{job_id}/executionduration")
+async def post_duration(request: Request, job_id: str) -> Response:
+    job = _owned_job(request, job_id)
+    if job is None:
+        return _not_found(job_id)
+    value = (await vo_params(request)).get("EXECUTIONDURATION", "")
+    try:
+        seconds = int(value)
+    except ValueError:
+        return PlainTextResponse("EXECUTIONDURATION must be an integer (seconds)", 400)
+    job.execution_duration = max(1, min(seconds, uws.MAX_EXECUTION_DURATION_S))
+    return RedirectResponse(_job_url(request, job), status_code=303)
+
+
+@router.get("/async/{job_id}/destruction")
+async def get_destruction(request: Request, job_id: str) -> Response:
+    job = _owned_job(request, job_id)
+    return _not_found(job_id) if job is None else PlainTextResponse(uws.isoformat(job.destruction))
+
+
+@router.post("/async/{job_id}/destruction")
+async def post_destruction(request: Request, job_id: str) -> Response:
+    job = _owned_job(request, job_id)
+    if job is None:
+        return _not_found(job_id)
+    value = (await vo_params(request)).get("DESTRUCTION", "")
+    try:
+        job.destruction = min(uws.parse_destruction(value), job.created + uws.DEFAULT_LIFETIME_S)
+    except ValueError:
+        return PlainTextResponse("DESTRUCTION must be an ISO 8601 time", 400)
+    return RedirectResponse(_job_url(request, job), status_code=303)
+
+
+@router.get("/async/{job_id}/quote")
+async def get_quote(request: Request, job_id: str) -> Response:
+    job = _owned_job(request, job_id)
+    return _not_found(job_id) if job is None else PlainTextResponse("")
+
+
+@router.get("/async/{job_id}/owner")
+async def get_owner(request: Request, job_id: str) -> Response:
+    job = _owned_job(request, job_id)
+    return _not_found(job_id) if job is None else PlainTextResponse(job.owner or "")
+
+
+@router.get("/async/{job_id}/error")
+async def get_error(request: Request, job_id: str) -> Response:
+    job = _owned_job(request, job_id)
+    if job is None:
+        return _not_found(job_id)
+    if job.error_document is None:
+        return PlainTextResponse(f"job {job_id} has no error (phase {job.phase})", 404)
+    return votable_response(job.error_document)
+
+
+@router.get("/async/{job_id}/parameters")
+async def get_parameters(request: Request, job_id: str) -> Response:
+    job = _owned_job(request, job_id)
+    if job is None:
+        return _not_found(job_id)
+    xml = uws.job_xml(job, _job_url(request, job))
+    start, end = xml.index("<uws:parameters>"), xml.index("</uws:parameters>")
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?><uws:parameters xmlns:uws="{uws.UWS_NS}">'
+        + xml[start + len("<uws:parameters>") : end]
+        + "</uws:parameters>"
+    )
+    return Response(body, media_type=XML)
+
+
+@router.post("/async/{job_id}/parameters")
+async def post_parameters(request: Request, job_id: str) -> Response:
+    job = _owned_job(request, job_id)
+    if job is None:
+        return _not_found(job_id)
+    if job.phase != uws.PENDING:
+        return PlainTextResponse(f"job is {job.phase}; parameters change only when PENDING", 400)
+    job.parameters.update(await vo_params(request))
+    return RedirectResponse(_job_url(request, job), status_code=303)
+
+
+@router.get("/async/{job_id}/results")
+async def get_results(request: Request, job_id: str) -> Response:
+    job = _owned_job(request, job_id)
+    if job is None:
+        return _not_found(job_id)
+    xml = uws.job_xml(job, _job_url(request, job))
+    start, end = xml.index("<uws:results>"), xml.index("</uws:results>")
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?><uws:results xmlns:uws="{uws.UWS_NS}" '
+        f'xmlns:xlink="{uws.XLINK_NS}">'
+        + xml[start + len("<uws:results>") : end]
+        + "</uws:results>"
+    )
+    return Response(body, media_type=XML)
+
+
+@router.get("/async/{job_id}/results/result")
+async def get_result(request: Request, job_id: str) -> Response:
+    job = _owned_job(request, job_id)
+    if job is None:
+        return _not_found(job_id)
+    if job.phase == uws.ERROR and job.error_document is not None:
+        return votable_response(job.error_document)
+    if job.result is None:
+        return PlainTextResponse(f"job {job_id} has no result yet (phase {job.phase})", 404)
+    return Response(job.result, media_type=job.result_mime)
+
+
+# --- VOSI and examples -----------------------------------------------------------
+
+
+@router.get("/availability", summary="VOSI availability")
+async def availability() -> Response:
+    return Response(vosi.availability_xml(), media_type=XML)
+
+
+@router.get("/capabilities", summary="VOSI capabilities (TAPRegExt)")
+async def capabilities(request: Request) -> Response:
+    return Response(vosi.tap_capabilities_xml(_tap_url(request)), media_type=XML)
+
+
+@router.get("/tables", summary="VOSI tables")
+async def tables() -> Response:
+    return Response(vosi.tables_xml(), media_type=XML)
+
+
+@router.get("/examples", summary="DALI examples")
+async def examples(request: Request) -> Response:
+    return Response(vosi.examples_xhtml(_tap_url(request)), media_type="application/xhtml+xml")
+
+
+@router.get("", summary="TAP service root")
+async def root(request: Request) -> Response:
+    return RedirectResponse(f"{_tap_url(request)}/capabilities", status_code=303)
