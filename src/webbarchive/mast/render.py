@@ -24,8 +24,8 @@ class MashupPage:
     @classmethod
     def parse(cls, request: dict[str, Any]) -> MashupPage:
         try:
-            page = int(request.get("page") or 1)
-            pagesize = int(request.get("pagesize") or 50_000)
+            page = int(1 if request.get("page") is None else request["page"])
+            pagesize = int(50_000 if request.get("pagesize") is None else request["pagesize"])
         except (TypeError, ValueError):
             raise MashupError("page and pagesize must be positive integers") from None
         if page < 1 or pagesize < 1:
