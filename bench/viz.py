@@ -4,7 +4,7 @@
 
 Builds a mock archive (``webbarchive mock``), ingests it into a fresh SQLite
 catalog, loads a synthetic mnemonic table through ``ingest-mnemonics``'s
-loader, serves the real app with uvicorn on 127.0.0.1 and times each endpoint
+loader, serves the real app with uvicorn (its own process) on 127.0.0.1 and times each endpoint
 with httpx, cycling over every x1d of the archive. Baselines measured in the
 same run:
 
@@ -21,25 +21,24 @@ from __future__ import annotations
 import argparse
 import csv
 import itertools
+import os
 import socket
+import subprocess
+import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import httpx
-import uvicorn
 from astropy.io import fits
 from sqlalchemy import select
 
 from bench.common import Timing, measure, report
-from webbarchive.api.app import create_app
 from webbarchive.catalog import queries
 from webbarchive.catalog.db import open_catalog
 from webbarchive.catalog.keyword_dictionary import keyword_dictionary
 from webbarchive.catalog.rights import ANONYMOUS, visible_products
 from webbarchive.catalog.schema import products
-from webbarchive.config import Settings
 from webbarchive.ingest.mnemonics import COLUMNS, load_mnemonics
 from webbarchive.ingest.runner import ingest_paths
 from webbarchive.mock import generate
@@ -66,25 +65,47 @@ def _write_mnemonics(path: Path, count: int) -> None:
 
 
 class _Server:
-    """uvicorn serving the real app in a thread."""
+    """``uvicorn`` serving the real app in its own process (so the client's
+    work does not share the server's interpreter)."""
 
     def __init__(self, db_url: str) -> None:
         self.port = _free_port()
-        config = uvicorn.Config(
-            create_app(Settings(db_url=db_url)), host="127.0.0.1", port=self.port, log_level="error"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.env = {**os.environ, "WEBBARCHIVE_DB": db_url}
+        self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> str:
-        self.thread.start()
-        while not self.server.started:
-            time.sleep(0.05)
-        return f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "webbarchive.api.app:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "error",
+            ],
+            env=self.env,
+        )
+        base = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(base + "/docs", timeout=1.0)
+                return base
+            except httpx.TransportError:
+                if self.process.poll() is not None:
+                    raise RuntimeError("uvicorn exited before serving") from None
+                time.sleep(0.2)
+        raise RuntimeError("uvicorn did not start within 60 s")
 
     def __exit__(self, *_exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
 
 
 def run(scale: str, seed: int, repeat: int, workdir: Path) -> str:
