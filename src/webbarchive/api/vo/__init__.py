@@ -53,3 +53,45 @@ def votable_response(body: bytes, status_code: int = 200, mime: str = VOTABLE_MI
 
 def error_response(message: str, status_code: int = 400) -> Response:
     return votable_response(error_votable(message), status_code)
+
+
+async def run_dal_query(request: Request, adql: str, fix_columns, maxrec_text: str | None):
+    """Run a protocol's ADQL and answer a VOTable (errors as ERROR VOTables)."""
+    import asyncio
+
+    from webbarchive.api.deps import catalog
+    from webbarchive.vo.adql import AdqlError
+    from webbarchive.vo.execute import QueryTimeout, run_query
+    from webbarchive.vo.formats import FORMATS, render
+    from webbarchive.vo.vosi import DEFAULT_MAXREC, HARD_MAXREC
+
+    try:
+        maxrec = DEFAULT_MAXREC if not maxrec_text else int(maxrec_text)
+        if maxrec < 0:
+            raise ValueError
+    except ValueError:
+        return error_response(f"MAXREC must be a non-negative integer, got {maxrec_text!r}")
+    maxrec = min(maxrec, HARD_MAXREC)
+    try:
+        result = await asyncio.to_thread(
+            run_query, catalog(request), adql, query_context(request), maxrec=maxrec
+        )
+    except AdqlError as exc:
+        return error_response(str(exc))
+    except QueryTimeout as exc:
+        return error_response(str(exc), 408)
+    body = render(FORMATS[0], fix_columns(result.columns), result.rows, overflow=result.overflow)
+    return votable_response(body)
+
+
+def capabilities_response(request: Request, service_caps: list[str], root: str) -> Response:
+    from webbarchive.vo.vosi import capabilities_xml
+
+    base = str(request.base_url).rstrip("/") + root
+    return Response(capabilities_xml(base, service_caps), media_type="text/xml")
+
+
+def availability_response() -> Response:
+    from webbarchive.vo.vosi import availability_xml
+
+    return Response(availability_xml(), media_type="text/xml")

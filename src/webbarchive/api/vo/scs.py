@@ -1,0 +1,41 @@
+"""Simple Cone Search 1.03 over ivoa.obscore: /scs?RA=&DEC=&SR= (degrees)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from webbarchive.api.vo import (
+    availability_response,
+    capabilities_response,
+    error_response,
+    run_dal_query,
+    vo_params,
+)
+from webbarchive.vo.dal import DalError, scs_adql, scs_columns
+from webbarchive.vo.vosi import simple_capability
+
+router = APIRouter(prefix="/scs", tags=["IVOA cone search"])
+
+
+@router.api_route("", methods=["GET", "POST"], summary="Simple Cone Search")
+async def cone(request: Request) -> Response:
+    params = await vo_params(request)
+    try:
+        adql = scs_adql(params)
+    except DalError as exc:
+        return error_response(str(exc))
+    return await run_dal_query(request, adql, scs_columns, params.get("MAXREC"))
+
+
+@router.get("/capabilities", summary="VOSI capabilities")
+async def capabilities(request: Request) -> Response:
+    url = str(request.base_url).rstrip("/") + "/scs"
+    return capabilities_response(
+        request, [simple_capability("ivo://ivoa.net/std/ConeSearch", url)], "/scs"
+    )
+
+
+@router.get("/availability", summary="VOSI availability")
+async def availability() -> Response:
+    return availability_response()

@@ -1,0 +1,44 @@
+"""SIAv2 over ivoa.obscore: /sia/query with POS, BAND, TIME, POL, FOV, SPATRES,
+EXPTIME, ID, COLLECTION, FACILITY, INSTRUMENT, DPTYPE, CALIB, TARGET, FORMAT,
+MAXREC (see :mod:`webbarchive.vo.dal`)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from webbarchive.api.vo import (
+    availability_response,
+    capabilities_response,
+    error_response,
+    run_dal_query,
+    vo_multi_params,
+)
+from webbarchive.vo.dal import DalError, sia_adql
+from webbarchive.vo.vosi import simple_capability
+
+router = APIRouter(prefix="/sia", tags=["IVOA SIAv2"])
+
+
+@router.api_route("/query", methods=["GET", "POST"], summary="SIAv2 query")
+async def query(request: Request) -> Response:
+    params = await vo_multi_params(request)
+    try:
+        adql = sia_adql(params)
+    except DalError as exc:
+        return error_response(str(exc))
+    maxrec = params.get("MAXREC", [None])[0]
+    return await run_dal_query(request, adql, lambda columns: columns, maxrec)
+
+
+@router.get("/capabilities", summary="VOSI capabilities")
+async def capabilities(request: Request) -> Response:
+    url = str(request.base_url).rstrip("/") + "/sia/query"
+    return capabilities_response(
+        request, [simple_capability("ivo://ivoa.net/std/SIA#query-2.0", url)], "/sia"
+    )
+
+
+@router.get("/availability", summary="VOSI availability")
+async def availability() -> Response:
+    return availability_response()

@@ -1,0 +1,43 @@
+"""SSAP 1.1 over the spectra of ivoa.obscore: /ssa?REQUEST=queryData with POS,
+SIZE, BAND, TIME, FORMAT (see :mod:`webbarchive.vo.dal`)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from webbarchive.api.vo import (
+    availability_response,
+    capabilities_response,
+    error_response,
+    run_dal_query,
+    vo_params,
+)
+from webbarchive.vo.dal import DalError, ssa_adql, ssa_columns
+from webbarchive.vo.vosi import simple_capability
+
+router = APIRouter(prefix="/ssa", tags=["IVOA SSAP"])
+
+
+@router.api_route("", methods=["GET", "POST"], summary="SSAP queryData")
+async def query(request: Request) -> Response:
+    params = await vo_params(request)
+    try:
+        adql = ssa_adql(params)
+    except DalError as exc:
+        return error_response(str(exc))
+    maxrec = params.get("MAXREC") or params.get("TOP")
+    return await run_dal_query(request, adql, ssa_columns, maxrec)
+
+
+@router.get("/capabilities", summary="VOSI capabilities")
+async def capabilities(request: Request) -> Response:
+    url = str(request.base_url).rstrip("/") + "/ssa"
+    return capabilities_response(
+        request, [simple_capability("ivo://ivoa.net/std/SSA", url)], "/ssa"
+    )
+
+
+@router.get("/availability", summary="VOSI availability")
+async def availability() -> Response:
+    return availability_response()
