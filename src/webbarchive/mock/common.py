@@ -273,6 +273,7 @@ def _assign(model, dotted: str, value) -> None:
 
 def set_pointing(model, ra: float, dec: float, roll_deg: float) -> None:
     """RA_REF/DEC_REF/ROLL_REF and V2/V3 reference keywords of the SCI header."""
+    _assign(model, "meta.coordinates.reference_frame", "ICRS")
     wcsinfo = model.meta.wcsinfo
     wcsinfo.ra_ref = ra % 360.0
     wcsinfo.dec_ref = dec

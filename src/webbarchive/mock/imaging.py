@@ -110,8 +110,9 @@ def _image_model(
         ngroups=7, nints=1,
     )  # fmt: skip
     rows, columns = shape
-    model.meta.subarray.xstart, model.meta.subarray.ystart = 1, 1
-    model.meta.subarray.xsize, model.meta.subarray.ysize = columns, rows
+    if not level3:  # a mosaic is not read out of one subarray
+        model.meta.subarray.xstart, model.meta.subarray.ystart = 1, 1
+        model.meta.subarray.xsize, model.meta.subarray.ysize = columns, rows
     data = data.astype(np.float32)
     error = np.full(shape, float(np.nanstd(data[: max(rows // 8, 2)])) + 1e-3, np.float32)
     model.data = data

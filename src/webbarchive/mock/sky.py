@@ -137,6 +137,7 @@ def _small() -> list[Observation]:
         Observation(RA0_GO, 4, J2359, "mos", ("nirspec_g140m_f100lp",), "2026-09-14T02:30:00.000", 75.0, n_sources=2, n_exposures=3),
         # NIRSpec fixed slit (pipeline 1.8.2: absurd S_REGION) and IFU
         Observation(NRS_FS_CAL, 5, IRAS05248, "fs", ("nirspec_g140m_f100lp", "nirspec_g235m_f170lp"), "2022-08-15T07:20:44.000", 266.0, subarray="SUBS200A1", bad_s_region=True),
+        Observation(A2744_DD, 2, ABELL2744, "fs", ("nirspec_prism_clear",), "2022-11-02T03:30:00.000", 41.0, subarray="SUBS200A1", n_exposures=3),
         Observation(GA_NIFS, 21, GS_3073, "ifu", ("nirspec_prism_clear",), "2024-11-02T18:05:30.000", 220.5, n_exposures=4),
         # MIRI MRS and LRS
         Observation(MIRI_LATENT, 4, NGC6552, "mrs", ("miri_mrs_ch3-long",), "2022-07-07T12:04:20.098", 95.3, n_exposures=4),

@@ -164,6 +164,24 @@ def _combined_table(spectrum: Spectrum, n_input: int, pixel_sr: float) -> np.nda
     return table
 
 
+# Column units as the pipeline's extract_1d and combine_1d write them (TUNITn).
+UNITS = {
+    "WAVELENGTH": "um", "FLUX": "Jy", "FLUX_ERROR": "Jy", "ERROR": "Jy", "RF_FLUX": "Jy",
+    "FLUX_VAR_POISSON": "Jy^2", "FLUX_VAR_RNOISE": "Jy^2", "FLUX_VAR_FLAT": "Jy^2",
+    "SURF_BRIGHT": "MJy/sr", "SB_ERROR": "MJy/sr", "BACKGROUND": "MJy/sr",
+    "BKGD_ERROR": "MJy/sr", "RF_SURF_BRIGHT": "MJy/sr", "RF_BACKGROUND": "MJy/sr",
+    "SB_VAR_POISSON": "MJy^2 / sr^2", "SB_VAR_RNOISE": "MJy^2 / sr^2",
+    "SB_VAR_FLAT": "MJy^2 / sr^2", "BKGD_VAR_POISSON": "MJy^2 / sr^2",
+    "BKGD_VAR_RNOISE": "MJy^2 / sr^2", "BKGD_VAR_FLAT": "MJy^2 / sr^2",
+}  # fmt: skip
+
+
+def _set_units(table) -> None:
+    for column in table.columns:
+        if column.name in UNITS:
+            column.unit = UNITS[column.name]
+
+
 @dataclass(frozen=True)
 class Source:
     source_id: int
@@ -196,6 +214,7 @@ def write_x1d(path, obs, mode, setup, timing, spectrum, source, asn_table, pixel
     spec = common.new(model_class)
     spec.meta.date = multi.meta.date  # a nested model is stamped with the clock on creation
     spec.spec_table = _spec_table(model_class, spectrum, pixel_sr)
+    _set_units(spec.spec_table)
     spec.name = {"mos": "NRS_MSASPEC", "fs": "S200A1"}.get(obs.kind, "")
     spec.spectral_order = 1
     spec.dispersion_direction = 1
@@ -210,6 +229,7 @@ def write_c1d(path, obs, mode, setup, timing, spectrum, source, asn_table, n_inp
     model = common.new(datamodels.CombinedSpecModel)
     _meta(model, obs, mode, setup, timing, path.name, asn_table)
     model.spec_table = _combined_table(spectrum, n_input, pixel_sr)
+    _set_units(model.spec_table)
     model.spectral_order = 1
     model.dispersion_direction = 1
     model.source_id = source.source_id
