@@ -1,0 +1,309 @@
+"""Pixel search at archive scale: our store against a B-tree pixel table, same run.
+
+    .venv/bin/python -m bench.pixel_search [--pixels 1e8] [--workdir DIR]
+
+Builds a catalog (SQLite) of ~60,000 x1d spectra per 10^8 pixels on the
+spectral modes of NIRSpec and MIRI (``webbarchive.mock.spectra``), writes their
+pixels to the pixel store (measuring the ingest rate), loads the same pixels
+into a plain table with a B-tree index on wavelength in the same database (the
+baseline), then times the seed query and narrower and wider ones: p50/p95 of
+the first page of 1,000 results and of the total count, on both, with ratios.
+
+Both sides answer the same question: pixels of x1d products the (anonymous)
+user may read, joined to derSnr and file name. Fluxes are drawn at levels where
+the seed's ``flux >= 10`` selects a fraction of the pixels, as at MAST.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sqlite3
+import time
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import insert
+
+from bench.common import Timing, measure, report
+from webbarchive.catalog.db import open_catalog
+from webbarchive.catalog.rights import ANONYMOUS, now_mjd
+from webbarchive.catalog.schema import observations, products, programs
+from webbarchive.pixels.extract import from_arrays
+from webbarchive.pixels.index import record_segment
+from webbarchive.pixels.query import page, parse, prepare
+from webbarchive.pixels.store import PixelStore, SegmentWriter, pixels_root
+
+QUERIES = [
+    ("seed 1.2-1.3um flux>=10 derSnr>5", "wavelength=1.2,1.3&flux.gte=10&derSnr.gt=5"),
+    ("narrow 1.25-1.251um flux>=10 derSnr>5", "wavelength=1.25,1.251&flux.gte=10&derSnr.gt=5"),
+    (
+        "seed + instrument=NIRSPEC grating=G140H",
+        "wavelength=1.2,1.3&flux.gte=10&derSnr.gt=5&instrument=NIRSPEC&grating=G140H",
+    ),
+    ("MIRI 10-12um flux>=10", "wavelength=10,12&flux.gte=10"),
+    ("wide 2-5um flux>=10 derSnr>5", "wavelength=2,5&flux.gte=10&derSnr.gt=5"),
+    ("everywhere flux>=100", "flux.gte=100"),
+]
+
+
+def _modes():
+    try:
+        from webbarchive.mock.spectra import MODES, synthesize
+
+        return MODES, synthesize
+    except ImportError:  # the mock package not there yet: linear grids of the same modes
+        return None, None
+
+
+def spectra(rng: np.random.Generator, n_pixels: int):
+    """Yield (mode name, instrument, grating, filter, wavelength, flux, error, dq)."""
+    modes, synthesize = _modes()
+    if modes is None:
+        grid = {
+            "nirspec_prism_clear": ("NIRSPEC", "PRISM", "CLEAR", 0.6, 5.3, 431),
+            "nirspec_g140h_f100lp": ("NIRSPEC", "G140H", "F100LP", 0.97, 1.89, 3400),
+            "nirspec_g235m_f170lp": ("NIRSPEC", "G235M", "F170LP", 1.66, 3.17, 1300),
+            "nirspec_g395m_f290lp": ("NIRSPEC", "G395M", "F290LP", 2.87, 5.27, 1215),
+            "miri_lrs_p750l": ("MIRI", None, "P750L", 5.0, 14.0, 388),
+            "miri_mrs_ch2-long": ("MIRI", None, None, 10.02, 11.7, 1293),
+        }
+    names = sorted(modes) if modes else sorted(grid)
+    done = 0
+    while done < n_pixels:
+        name = names[rng.integers(len(names))]
+        level = float(10 ** rng.normal(0.5, 0.8))  # median ~3, so flux >= 10 cuts
+        if modes:
+            mode = modes[name]
+            s = synthesize(rng, mode, continuum_jy=level)
+            item = (
+                name,
+                mode.instrument,
+                mode.grating,
+                mode.filter,
+                s.wavelength,
+                s.flux,
+                s.flux_error,
+                s.dq,
+            )
+        else:
+            inst, grating, filt, lo, hi, n = grid[name]
+            wave = np.linspace(lo, hi, n)
+            err = np.full(n, level / rng.uniform(2, 40))
+            item = (
+                name,
+                inst,
+                grating,
+                filt,
+                wave,
+                level + rng.normal(0, 1, n) * err,
+                err,
+                np.zeros(n, np.int32),
+            )
+        done += item[4].size
+        yield item
+
+
+def build(workdir: Path, n_pixels: int, seed: int = 1) -> tuple[str, dict]:
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    url = str(workdir / "catalog.db")
+    engine = open_catalog(url)
+    rng = np.random.default_rng(seed)
+    t0 = time.perf_counter()
+    generated = list(spectra(rng, n_pixels))
+    synth_s = time.perf_counter() - t0
+    n = len(generated)
+    release = now_mjd()
+    with engine.begin() as conn:
+        conn.execute(insert(programs), [{"proposal_id": str(1000 + k)} for k in range(200)])
+        obs, prods, kws = [], [], []
+        for i, (name, inst, grating, filt, *_rest) in enumerate(generated):
+            program = str(1000 + i % 200)
+            # 5% still in their exclusive access period
+            mjd = release + 300 if i % 20 == 0 else release - 300
+            obs.append(
+                {
+                    "obsid": i + 1,
+                    "obs_id": f"jw0{program}-o{i:06d}_t001_{name}",
+                    "proposal_id": program,
+                    "t_obs_release": mjd,
+                    "target_name": f"T{i % 997}",
+                }
+            )
+            prods.append(
+                {
+                    "product_id": i + 1,
+                    "obsid": i + 1,
+                    "filename": f"jw0{program}-o{i:06d}_t001_{name}_x1d.fits",
+                    "path": f"/bench/{i}",
+                    "suffix": "x1d",
+                    "instrument": inst,
+                    "proposal_id": program,
+                    "publicReleaseDate_mjd": mjd,
+                    "size": 1,
+                    "checksum": f"{i:032x}",
+                }
+            )
+            for key, value in (("grating", grating), ("filter", filt)):
+                if value:
+                    kws.append({"product_id": i + 1, "name": key, "value": f'"{value}"'})
+        conn.execute(insert(observations), obs)
+        conn.execute(insert(products), prods)
+        from webbarchive.catalog.schema import keywords
+
+        conn.execute(insert(keywords), kws)
+    checksums = {i + 1: f"{i:032x}" for i in range(n)}
+
+    # Pixel ingest: arrays -> characteristics (DER_SNR ...) -> sorted Parquet segments.
+    store = PixelStore(pixels_root(engine))
+    writer = SegmentWriter(
+        store, lambda info, pids, sp: record_segment(engine, info, pids, sp, checksums)
+    )
+    t0 = time.perf_counter()
+    total = 0
+    for i, (_name, _inst, _g, _f, wave, flux, err, dq) in enumerate(generated):
+        pixels = from_arrays(wave, flux, err, dq)
+        writer.add("x1d", i + 1, pixels)
+        total += pixels.npix
+    writer.close()
+    ingest_s = time.perf_counter() - t0
+    del generated
+
+    # Baseline: the same pixels in a plain table, B-tree on wavelength, same database.
+    t0 = time.perf_counter()
+    print(
+        f"{n:,} spectra, {total:,} pixels written to the store in {ingest_s:.1f} s "
+        f"({total / ingest_s / 1e6:.2f} M pixels/s); loading the baseline table ...",
+        flush=True,
+    )
+    engine.dispose()
+    db = sqlite3.connect(url)
+    db.execute("PRAGMA synchronous=OFF")
+    db.execute(
+        "CREATE TABLE pixel_btree (product_id INTEGER, x INTEGER, y INTEGER, "
+        "wavelength REAL, flux REAL, flux_error REAL)"
+    )
+    import pyarrow.parquet as pq
+
+    for segment in sorted(p for p in store.root.rglob("*.parquet")):
+        for batch in pq.ParquetFile(segment).iter_batches(
+            batch_size=500_000, columns=["product_id", "x", "y", "wavelength", "flux", "flux_error"]
+        ):
+            cols = [batch.column(k).to_pylist() for k in range(6)]
+            db.executemany("INSERT INTO pixel_btree VALUES (?,?,?,?,?,?)", zip(*cols, strict=True))
+    db.commit()
+    load_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    db.execute("CREATE INDEX ix_pixel_btree_wavelength ON pixel_btree (wavelength)")
+    db.execute("ANALYZE")
+    db.commit()
+    db.close()
+    index_s = time.perf_counter() - t0
+    return url, {
+        "spectra": n,
+        "pixels": total,
+        "synthesis_s": synth_s,
+        "ingest_s": ingest_s,
+        "baseline_load_s": load_s,
+        "baseline_index_s": index_s,
+    }
+
+
+def baseline_sql(query: str, count: bool) -> tuple[str, list]:
+    """The same search on the B-tree table, written as MAST's SQL (join for derSnr)."""
+    parsed = parse([tuple(kv.split("=", 1)) for kv in query.split("&")])
+    columns = {
+        "wavelength": "s.wavelength",
+        "flux": "s.flux",
+        "fluxErr": "s.flux_error",
+        "derSnr": 'c."derSnr"',
+    }
+    where = [f"{columns[p.column]} {p.op} ?" for p in parsed.predicates]
+    values: list = [p.value for p in parsed.predicates]
+    where.append(
+        '(p."publicReleaseDate_mjd" IS NULL OR coalesce((SELECT release_override_mjd FROM programs g WHERE g.proposal_id = p.proposal_id), p."publicReleaseDate_mjd") <= ?)'
+    )
+    values.append(now_mjd())
+    for name, vals in parsed.filters.items():
+        if name == "instrument":
+            where.append("upper(p.instrument) = ?")
+            values.append(vals[0].upper())
+        else:
+            where.append(
+                "p.product_id IN (SELECT product_id FROM keywords WHERE name = ? AND upper(value) = ?)"
+            )
+            values += [name, f'"{vals[0].upper()}"']
+    head = (
+        "SELECT count(*)"
+        if count
+        else 'SELECT p.filename, s.x, s.y, s.wavelength, s.flux, c."derSnr"'
+    )
+    sql = (
+        f"{head} FROM pixel_btree s JOIN spectral_characteristics c ON c.product_id = s.product_id "
+        f"JOIN products p ON p.product_id = s.product_id WHERE {' AND '.join(where)}"
+    )
+    return (sql if count else sql + " LIMIT 1000"), values
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--pixels", type=float, default=1e8)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/webbarchive-bench-pixels"))
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--baseline-repeat", type=int, default=5)
+    parser.add_argument("--reuse", action="store_true", help="reuse a catalog built before")
+    args = parser.parse_args(argv)
+
+    if args.reuse and (args.workdir / "catalog.db").exists():
+        url, facts = str(args.workdir / "catalog.db"), {}
+    else:
+        url, facts = build(args.workdir, int(args.pixels))
+        print(
+            f"{facts['spectra']:,} spectra, {facts['pixels']:,} pixels; synthesis "
+            f"{facts['synthesis_s']:.1f} s (not counted); pixel ingest {facts['ingest_s']:.1f} s = "
+            f"{facts['pixels'] / facts['ingest_s'] / 1e6:.2f} M pixels/s (target > 1); "
+            f"baseline load {facts['baseline_load_s']:.1f} s + B-tree {facts['baseline_index_s']:.1f} s"
+        )
+    engine = open_catalog(url)
+    db = sqlite3.connect(url, check_same_thread=False)
+    rows: list[tuple[str, Timing, Timing | None]] = []
+    for label, query in QUERIES:
+        parsed = parse([tuple(kv.split("=", 1)) for kv in query.split("&")])
+        prepared = prepare(engine, parsed, ANONYMOUS)
+        ours_total = prepared.total()
+        page_sql, page_values = baseline_sql(query, count=False)
+        count_sql, count_values = baseline_sql(query, count=True)
+        base_total = db.execute(count_sql, count_values).fetchone()[0]
+        assert ours_total == base_total, (label, ours_total, base_total)
+        ours_page = measure(
+            "page", lambda p=parsed: page(engine, p, ANONYMOUS, 1000, 0), repeat=args.repeat
+        )
+        ours_count = measure(
+            "count", lambda p=parsed: prepare(engine, p, ANONYMOUS).total(), repeat=args.repeat
+        )
+        base_page = measure(
+            "bpage",
+            lambda s=page_sql, v=page_values: db.execute(s, v).fetchall(),
+            repeat=args.baseline_repeat,
+            warmup=1,
+        )
+        base_count = measure(
+            "bcount",
+            lambda s=count_sql, v=count_values: db.execute(s, v).fetchone(),
+            repeat=args.baseline_repeat,
+            warmup=1,
+        )
+        rows.append((f"{label} [page]", ours_page, base_page))
+        rows.append((f"{label} [count={ours_total:,}]", ours_count, base_count))
+        print(report(rows[-2:]).splitlines()[-2], flush=True)
+        print(report(rows[-1:]).splitlines()[-1], flush=True)
+    print()
+    print(report(rows))
+
+
+if __name__ == "__main__":
+    main()
