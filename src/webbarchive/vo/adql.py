@@ -190,7 +190,8 @@ class _Translator:
         self.tables_by_alias = tables_by_alias
 
     def sql(self, node: exp.Expression) -> str:
-        return node.sql(dialect=self.dialect, identify=True)
+        glot = "postgres" if self.dialect == "postgresql" else "sqlite"
+        return node.sql(dialect=glot, identify=True)
 
     def is_region_column(self, node: exp.Expression) -> bool:
         return (
