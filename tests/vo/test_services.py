@@ -186,7 +186,7 @@ def test_pyvo_sia2(live):
         if not (r["em_min"] * 1e-9 <= 2.5e-6 and r["em_max"] * 1e-9 >= 1e-6):
             continue
         words = r["s_region"].split()[2:]
-        ras, decs = np.array(words[::2], float), np.array(words[1::2], float)
+        decs = np.array(words[1::2], float)
         half = (decs.max() - decs.min()) / 2
         gx, gy = np.meshgrid(grid, grid)
         pts = SkyCoord(
