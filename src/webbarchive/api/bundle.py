@@ -7,6 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from webbarchive.api.deps import catalog, current_user
 from webbarchive.api.errors import bad_request
@@ -35,11 +36,15 @@ async def bundle_sh(
         )
     if len(uris) > MAX_URIS:
         raise bad_request(f"at most {MAX_URIS} files per script (got {len(uris)})")
-    with engine.connect() as conn:
-        files = bundle.resolve(conn, user, uris)
+    files = await run_in_threadpool(_resolve, engine, user, uris)
     name, text = bundle.script(files, user, str(request.base_url))
     return PlainTextResponse(
         text,
         media_type="text/x-shellscript",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+def _resolve(engine: Engine, user: User, uris: list[str]) -> list[bundle.BundleFile]:
+    with engine.connect() as conn:
+        return bundle.resolve(conn, user, uris)
