@@ -29,10 +29,16 @@ def der_snr(flux: np.ndarray) -> float | None:
     """
     finite = np.asarray(flux, dtype=np.float64).ravel()
     finite = finite[np.isfinite(finite)]
+    if finite.size < 5:
+        return None
+    return der_snr_of_finite(finite, float(np.median(finite)))
+
+
+def der_snr_of_finite(finite: np.ndarray, signal: float) -> float | None:
+    """DER_SNR of finite fluxes whose median ``signal`` the caller already has."""
     n = finite.size
     if n < 5:
         return None
-    signal = float(np.median(finite))
     noise = NOISE_FACTOR * float(
         np.median(np.abs(2.0 * finite[2 : n - 2] - finite[0 : n - 4] - finite[4:n]))
     )

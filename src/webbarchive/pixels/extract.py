@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from astropy.io import fits
 
-from webbarchive.pixels.dersnr import der_snr
+from webbarchive.pixels.dersnr import der_snr_of_finite
 
 PIXEL_KINDS = {"x1d": "1d", "c1d": "1d", "s2d": "2d", "s3d": "3d"}
 SPECTRUM_EXTENSIONS = ("EXTRACT1D", "COMBINE1D")
@@ -41,6 +41,7 @@ class SpectrumPixels:
     flux_error: np.ndarray
     dq: np.ndarray  # int32
     derSnr: float | None
+    median_flux: float | None = None
 
     @property
     def npix(self) -> int:
@@ -49,10 +50,13 @@ class SpectrumPixels:
     def characteristics(self) -> dict:
         """derSnr, median flux and zone maps (min/max of wavelength and flux)."""
         finite = self.flux[np.isfinite(self.flux)]
+        median = self.median_flux
+        if median is None and finite.size:
+            median = float(np.median(finite))
         return {
             "pixel_kind": self.kind,
             "derSnr": self.derSnr,
-            "median_flux": float(np.median(finite)) if finite.size else None,
+            "median_flux": median,
             "wavelength_min": float(self.wavelength.min()) if self.npix else None,
             "wavelength_max": float(self.wavelength.max()) if self.npix else None,
             "flux_min": float(finite.min()) if finite.size else None,
@@ -86,7 +90,10 @@ def from_arrays(
     x = np.arange(n, dtype=np.int32) if x is None else np.asarray(x).ravel().astype(np.int32)
     y = None if y is None else np.asarray(y).ravel().astype(np.int32)
     z = None if z is None else np.asarray(z).ravel().astype(np.int32)
-    snr = der_snr(flux if snr_flux is None else snr_flux)
+    ordered = flux if snr_flux is None else np.asarray(snr_flux, np.float64).ravel()
+    finite = ordered[np.isfinite(ordered)]
+    median = float(np.median(finite)) if finite.size else None
+    snr = der_snr_of_finite(finite, median) if finite.size else None
     keep = np.isfinite(wavelength)
     if not keep.all():
         wavelength, flux, flux_error, dq, x = (
@@ -94,7 +101,7 @@ def from_arrays(
         )
         y = None if y is None else y[keep]
         z = None if z is None else z[keep]
-    return SpectrumPixels(kind, x, y, z, wavelength, flux, flux_error, dq, snr)
+    return SpectrumPixels(kind, x, y, z, wavelength, flux, flux_error, dq, snr, median)
 
 
 def _table_spectra(hdul: fits.HDUList) -> list[tuple[np.ndarray, ...]]:

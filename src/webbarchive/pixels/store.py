@@ -106,9 +106,9 @@ class PixelStore:
         stamp = int(time.time() * 1000)
         return f"productType={product_type}/seg-{stamp}-{secrets.token_hex(4)}.parquet"
 
-    def write(self, product_type: str, table: pa.Table) -> SegmentInfo:
-        """Sort ``table`` by wavelength and write it as a new segment."""
-        if table.num_rows:
+    def write(self, product_type: str, table: pa.Table, *, is_sorted: bool = False) -> SegmentInfo:
+        """Sort ``table`` by wavelength (unless ``is_sorted``) and write it as a new segment."""
+        if table.num_rows and not is_sorted:
             order = np.argsort(table.column("wavelength").to_numpy(), kind="stable")
             table = table.take(pa.array(order))
         name = self.new_segment_name(product_type)
@@ -120,6 +120,9 @@ class PixelStore:
             partial,
             row_group_size=ROW_GROUP_ROWS,
             compression=COMPRESSION,
+            # floats and random product ids do not compress by dictionary; trying costs
+            # more than the rest of the write
+            use_dictionary=False,
             write_statistics=True,
         )
         os.replace(partial, target)
@@ -150,8 +153,11 @@ class PixelStore:
         self.path(segment).unlink(missing_ok=True)
 
 
-def to_table(product_ids: list[int], spectra: list[SpectrumPixels]) -> pa.Table:
-    """One Arrow table (SCHEMA) for several spectra."""
+def to_table(
+    product_ids: list[int], spectra: list[SpectrumPixels], *, sort: bool = False
+) -> pa.Table:
+    """One Arrow table (SCHEMA) for several spectra, sorted by wavelength if asked
+    (sorting numpy columns is cheaper than reordering the Arrow table)."""
     for pid in product_ids:
         if not 0 <= pid < 2**31:
             raise ValueError(f"product_id {pid} does not fit the store's int32 column")
@@ -163,6 +169,12 @@ def to_table(product_ids: list[int], spectra: list[SpectrumPixels]) -> pa.Table:
         counts,
     )
 
+    wavelength = np.concatenate([s.wavelength for s in spectra]).astype(np.float64, copy=False)
+    order = np.argsort(wavelength, kind="stable") if sort else None
+
+    def arranged(values: np.ndarray) -> np.ndarray:
+        return values if order is None else values[order]
+
     def optional_int(attr: str) -> pa.Array:
         if all(getattr(s, attr) is None for s in spectra):
             return pa.nulls(total, pa.int32())
@@ -172,18 +184,23 @@ def to_table(product_ids: list[int], spectra: list[SpectrumPixels]) -> pa.Table:
                 for s in spectra
             ]
         )
+        values = arranged(values)
         return pa.array(values, mask=values < 0)
 
     def cat(attr: str, dtype) -> np.ndarray:
-        return np.concatenate([getattr(s, attr) for s in spectra]).astype(dtype, copy=False)
+        return arranged(
+            np.concatenate([getattr(s, attr) for s in spectra]).astype(dtype, copy=False)
+        )
 
+    ids = arranged(ids)
+    snr = arranged(snr)
     return pa.Table.from_arrays(
         [
             pa.array(ids),
             pa.array(cat("x", np.int32)),
             optional_int("y"),
             optional_int("z"),
-            pa.array(cat("wavelength", np.float64)),
+            pa.array(arranged(wavelength)),
             _nullable(cat("flux", np.float64)),
             _nullable(cat("flux_error", np.float64)),
             pa.array(cat("dq", np.int32)),
@@ -215,7 +232,8 @@ class SegmentWriter:
         buffer = self.buffers.pop(product_type, None)
         if buffer is None or not buffer.spectra:
             return
-        info = self.store.write(product_type, to_table(buffer.product_ids, buffer.spectra))
+        table = to_table(buffer.product_ids, buffer.spectra, sort=True)
+        info = self.store.write(product_type, table, is_sorted=True)
         self.on_segment(info, buffer.product_ids, buffer.spectra)
 
     def close(self) -> None:
