@@ -1,0 +1,96 @@
+"""Ingest throughput on a medium mock archive, against opening the same files with astropy.
+
+``.venv/bin/python -m bench.ingest [--scale medium] [--workers N] [--db URL]``
+
+Baseline (same run, same files): open every file with astropy and read every
+header of every HDU, sequentially, in one process. Ingest does that plus
+integrity checks, md5, classification, keyword typing, footprints, and the
+catalog writes; it reads in ``workers`` processes. The pixel-search index
+(another capability, called at the end of an ingest) is timed separately so
+the ingest figure is the catalog's own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from astropy.io import fits
+
+from webbarchive.ingest import runner
+from webbarchive.ingest.discover import discover
+
+
+def open_all_headers(paths: list[str]) -> float:
+    """Seconds to open every file and read all its headers with astropy."""
+    start = time.perf_counter()
+    for path in paths:
+        if path.endswith(".json"):
+            Path(path).read_bytes()
+            continue
+        with fits.open(path, memmap=False) as hdul:
+            for hdu in hdul:
+                _ = hdu.header
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="medium", choices=("small", "medium", "large"))
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--workers", type=int, default=None, help="reader processes (default: cores)"
+    )
+    parser.add_argument("--db", default=None, help="catalog URL (default: SQLite in the temp dir)")
+    args = parser.parse_args(argv)
+
+    from webbarchive.mock import generate
+
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+        files = Path(tmp) / "files"
+        print(generate(files, seed=args.seed, scale=args.scale, progress=True))
+        paths = discover([str(files)]).candidates
+        total_mb = sum(Path(p).stat().st_size for p in paths) / 1e6
+
+        baseline = open_all_headers(paths)
+        db = args.db or str(Path(tmp) / "catalog.db")
+        pixel_seconds = []
+        hook = runner._update_pixel_index
+
+        def timed_hook(engine, progress):
+            start = time.perf_counter()
+            hook(engine, progress)
+            pixel_seconds.append(time.perf_counter() - start)
+
+        runner._update_pixel_index = timed_hook
+        try:
+            report = runner.ingest_paths(
+                [str(files)], db_url=db, workers=args.workers, progress=True
+            )
+            again = runner.ingest_paths(
+                [str(files)], db_url=db, workers=args.workers, progress=False
+            )
+        finally:
+            runner._update_pixel_index = hook
+        ingest = report.seconds - pixel_seconds[0]
+        rerun = again.seconds - pixel_seconds[1]
+
+    n = len(paths)
+    print(report.summary().splitlines()[0])
+    print(f"\n{n} files, {total_mb:.1f} MB ({args.scale} mock, seed {args.seed})")
+    print(f"{'case':44s} {'seconds':>8s} {'files/s':>9s} {'MB/s':>8s}")
+    rows = [
+        ("baseline: astropy open + all headers (1 proc)", baseline),
+        (f"ingest (catalog only, {args.workers or 'all'} workers)", ingest),
+        ("re-ingest, nothing changed", rerun),
+        ("pixel index update (other capability)", pixel_seconds[0]),
+    ]
+    for label, seconds in rows:
+        print(f"{label:44s} {seconds:8.2f} {n / seconds:9.1f} {total_mb / seconds:8.1f}")
+    print(f"\ningest / baseline time ratio: {ingest / baseline:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
