@@ -1,0 +1,174 @@
+"""ADQL cone search at 10^6 observations, both backends, against a sequential scan.
+
+    .venv/bin/python -m bench.vo [--n 1000000] [--repeat 20]
+
+Inserts ``n`` synthetic observations uniformly over the sky (one science
+product each, the HEALPix depth-10 cell of each centre in ``sky_index``),
+then times the whole TAP path (translation, rights filter, execution) of
+
+    SELECT obs_id FROM ivoa.obscore
+    WHERE 1 = CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', ra, dec, r))
+
+at random centres, against the same translated query with the spatial index
+out of play (SQLite: no sky_index pre-filter; PostgreSQL: index and bitmap
+scans disabled), and checks both return the same rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import tempfile
+import time
+from pathlib import Path
+
+import astropy.units as u
+import cdshealpix
+import numpy as np
+from sqlalchemy import Engine
+
+from bench.common import Timing, measure, report
+from webbarchive.catalog.db import open_catalog
+from webbarchive.catalog.rights import ANONYMOUS
+from webbarchive.catalog.schema import SKY_INDEX_DEPTH
+from webbarchive.vo import adql as adql_module
+from webbarchive.vo.execute import _execute, dialect_of, prepare_postgres, run_query
+from webbarchive.vo.obscore import QueryContext
+
+CTX = QueryContext(ANONYMOUS, "http://bench")
+
+
+def _synthetic(n: int, seed: int = 3):
+    rng = np.random.default_rng(seed)
+    ra = rng.uniform(0, 360, n)
+    dec = np.degrees(np.arcsin(rng.uniform(-1, 1, n)))  # uniform on the sphere
+    cells = cdshealpix.nested.lonlat_to_healpix(ra * u.deg, dec * u.deg, SKY_INDEX_DEPTH)
+    return ra, dec, cells
+
+
+def fill(engine: Engine, n: int) -> None:
+    ra, dec, cells = _synthetic(n)
+    obs = [
+        (i + 1, f"jw0{i:07d}", "JWST", "image", 3, float(ra[i]), float(dec[i]), "NIRCAM/IMAGE")
+        for i in range(n)
+    ]
+    prods = [
+        (i + 1, i + 1, f"jw0{i:07d}_i2d.fits", "/x", "SCIENCE", 1000, "0" * 32) for i in range(n)
+    ]
+    sky = [(i + 1, int(cells[i])) for i in range(n)]
+    obs_sql = (
+        "observations (obsid, obs_id, obs_collection, dataproduct_type, calib_level, "
+        "s_ra, s_dec, instrument_name)"
+    )
+    prod_sql = 'products (product_id, obsid, filename, path, "productType", size, checksum)'
+    with engine.begin() as conn:
+        raw = conn.connection.driver_connection
+        if dialect_of(engine) == "postgresql":
+            with raw.cursor() as cur:
+                for table, rows in (
+                    (obs_sql, obs),
+                    (prod_sql, prods),
+                    ("sky_index (obsid, hpx)", sky),
+                ):
+                    with cur.copy(f"COPY {table} FROM STDIN") as copy:
+                        for row in rows:
+                            copy.write_row(row)
+                cur.execute("ANALYZE")
+        else:
+            cur = raw.cursor()
+            cur.executemany(f"INSERT INTO {obs_sql} VALUES (?,?,?,?,?,?,?,?)", obs)
+            cur.executemany(f"INSERT INTO {prod_sql} VALUES (?,?,?,?,?,?,?)", prods)
+            cur.executemany("INSERT INTO sky_index (obsid, hpx) VALUES (?,?)", sky)
+            cur.execute("ANALYZE")
+
+
+def _cone(ra: float, dec: float, r: float) -> str:
+    return (
+        "SELECT obs_id FROM ivoa.obscore WHERE 1 = CONTAINS(POINT('ICRS', s_ra, s_dec), "
+        f"CIRCLE('ICRS', {ra}, {dec}, {r}))"
+    )
+
+
+def _seqscan(engine: Engine, adql: str) -> list[tuple]:
+    dialect = dialect_of(engine)
+    saved = adql_module.MAX_PREFILTER_RANGES
+    adql_module.MAX_PREFILTER_RANGES = -1  # no HEALPix pre-filter
+    try:
+        tr = adql_module.translate(adql, dialect, CTX, maxrec=10**7)
+    finally:
+        adql_module.MAX_PREFILTER_RANGES = saved
+    if dialect == "postgresql":
+        with engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            with raw.cursor() as cur:
+                cur.execute("SET LOCAL enable_indexscan = off")
+                cur.execute("SET LOCAL enable_bitmapscan = off")
+                cur.execute("SET LOCAL jit = off")
+                cur.execute(tr.sql)
+                rows = cur.fetchall()
+            conn.rollback()
+        return rows
+    return _execute(engine, dialect, tr.sql, 600)
+
+
+def bench_backend(name: str, url: str, n: int, repeat: int) -> list:
+    engine = open_catalog(url)
+    start = time.perf_counter()
+    fill(engine, n)
+    if dialect_of(engine) == "postgresql":
+        prepare_postgres(engine)  # builds the GiST expression index
+    print(f"{name}: {n} observations inserted and indexed in {time.perf_counter() - start:.1f} s")
+    rng = np.random.default_rng(11)
+    rows = []
+    for radius in (0.05, 0.5, 2.0):
+        centres = [(float(rng.uniform(0, 360)), float(rng.uniform(-60, 60))) for _ in range(8)]
+        queries = [_cone(ra, dec, radius) for ra, dec in centres]
+        counts = []
+        for q in queries:
+            ours = sorted(run_query(engine, q, CTX, maxrec=10**7).rows)
+            base = sorted(_seqscan(engine, q))
+            assert ours == base, f"index and scan disagree for {q}"
+            counts.append(len(ours))
+        ours_cycle, scan_cycle = itertools.cycle(queries), itertools.cycle(queries)
+        ours_t = measure(
+            "ours", lambda c=ours_cycle: run_query(engine, next(c), CTX, maxrec=10**7), repeat
+        )
+        base_t: Timing = measure(
+            "scan", lambda c=scan_cycle: _seqscan(engine, next(c)), max(3, repeat // 5), 1
+        )
+        label = f"{name} cone r={radius} deg (mean {np.mean(counts):.0f} rows)"
+        rows.append((label, ours_t, base_t))
+    engine.dispose()
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--pg", help="postgresql:// URL of an empty catalog database")
+    args = parser.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        results += bench_backend("sqlite", str(Path(tmp) / "bench.db"), args.n, args.repeat)
+    cluster = None
+    pg_url = args.pg
+    if pg_url is None:
+        from tests import pgcluster
+
+        if pgcluster.available():
+            cluster = pgcluster.Cluster().start()
+            pg_url = cluster.create_database("bench_vo")
+    try:
+        if pg_url:
+            results += bench_backend("postgresql", pg_url, args.n, args.repeat)
+        else:
+            print("PostgreSQL with pgsphere not available: skipped")
+    finally:
+        if cluster:
+            cluster.stop()
+    print(report(results))
+
+
+if __name__ == "__main__":
+    main()
