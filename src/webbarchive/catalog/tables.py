@@ -4,5 +4,6 @@ Add a module here when a capability brings its own tables.
 """
 
 import webbarchive.catalog.accounts  # noqa: F401  (users, tokens, program access)
+import webbarchive.dja.tables  # noqa: F401  (DJA: exposures, associations, mosaics)
 import webbarchive.pixels.tables  # noqa: F401  (pixel search: spectra, segments)
 from webbarchive.catalog import schema  # noqa: F401

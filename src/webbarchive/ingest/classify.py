@@ -194,6 +194,8 @@ def classify(filename: str, datamodel: str | None = None) -> Classification:
         obs_id, suffix, level = match.group(1), match.group(2), "3"
     elif match := (_EXPOSURE.match(name) or _GUIDER.match(name)):
         obs_id, suffix, level = match.group(1), match.group(2), "2b"
+    elif mosaic := _dja_mosaic(filename):
+        return mosaic
     else:
         raise NotClassified(
             f"name {filename!r} follows no JWST naming pattern "
@@ -220,6 +222,12 @@ def classify(filename: str, datamodel: str | None = None) -> Classification:
         productSubGroupDescription=subgroup,
         description=description,
     )
+
+
+def _dja_mosaic(filename: str) -> Classification | None:
+    from webbarchive.ingest.mosaics import classify_mosaic  # DJA drizzled mosaics
+
+    return classify_mosaic(filename)
 
 
 def _file_set_name(obs_id: str, level: str) -> str:

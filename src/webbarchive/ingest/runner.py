@@ -91,6 +91,7 @@ def ingest_paths(
         bar.close()
     writer.inherit_auxiliary_releases(engine)
     _update_pixel_index(engine, progress)
+    _update_dja(engine, progress)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -134,3 +135,10 @@ def _update_pixel_index(engine: Engine, progress: bool) -> None:
             return
         raise
     module.update(engine, progress=progress)
+
+
+def _update_dja(engine: Engine, progress: bool) -> None:
+    """Let the DJA tools (associations, mosaics) catalogue what changed."""
+    from webbarchive.dja.build import update
+
+    update(engine, progress=progress)

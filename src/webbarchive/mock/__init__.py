@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from webbarchive.mock import imaging, spectro
+from webbarchive.mock import imaging, mosaics, spectro
 from webbarchive.mock.sky import plan
 
 __all__ = ["MockSummary", "generate", "MANIFEST"]
@@ -54,7 +54,9 @@ class MockSummary:
         )
 
 
-def generate(out: Path, *, seed: int, scale: str = "small", progress: bool = True) -> MockSummary:
+def generate(
+    out: Path, *, seed: int, scale: str = "small", progress: bool = True, dja_mosaics: bool = False
+) -> MockSummary:
     """Write a mock archive into ``out`` and return a summary.
 
     Parameters
@@ -64,6 +66,8 @@ def generate(out: Path, *, seed: int, scale: str = "small", progress: bool = Tru
     scale : "small" (~150 files, the test suite), "medium" (~1,500, ingest benchmark) or
         "large".
     progress : show a tqdm progress bar (one step per observation).
+    dja_mosaics : also write DJA drizzled mosaics (``*_drc_sci/_wht.fits``) over the
+        imaging fields (see :mod:`webbarchive.mock.mosaics`).
     """
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}: use one of {', '.join(SCALES)}")
@@ -82,6 +86,8 @@ def generate(out: Path, *, seed: int, scale: str = "small", progress: bool = Tru
             writer = imaging if obs.kind == "image" else spectro
             entries.extend(writer.write_observation(obs, out, rng))
             bar.set_postfix(files=len(entries))
+    if dja_mosaics:
+        entries.extend(mosaics.write_all(observations, out, seed))
     entries.sort(key=lambda e: e["filename"])
     (out / MANIFEST).write_text(json.dumps(entries, indent=1) + "\n")
     summary = MockSummary(out=out, seed=seed, scale=scale)
