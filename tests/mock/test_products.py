@@ -330,8 +330,12 @@ def test_layouts_match_real_products(mock_dir, manifest, real_dir):
     assert [c.format for c in fits.getdata(ours_x1d, 1).columns] == [
         c.format for c in fits.getdata(real_x1d, 1).columns
     ]
-    # The real s2d also has HDRTAB (per-exposure headers), which the mock does not write.
-    assert _layout(ours_s2d) == [n for n in _layout(real_s2d) if n != "HDRTAB"]
+    # The real s2d also has HDRTAB (per-exposure headers), which the mock does not write,
+    # and keeps its wavelengths in the gwcs, where the mock writes a WAVELENGTH image.
+    assert [n for n in _layout(ours_s2d) if n != "WAVELENGTH"] == [
+        n for n in _layout(real_s2d) if n != "HDRTAB"
+    ]
+    assert fits.getdata(ours_s2d, "WAVELENGTH").shape == fits.getdata(ours_s2d, "SCI").shape
     assert fits.getdata(ours_s2d, "SCI").shape == fits.getdata(real_s2d, "SCI").shape
     assert _layout(ours_i2d) == _layout(real_i2d)
 

@@ -261,6 +261,11 @@ def write_s2d(path, obs, mode, setup, timing, spectrum, source, asn_table, rng) 
     model.var_poisson = (0.8 * model.err**2).astype(np.float32)
     model.var_rnoise = (0.2 * model.err**2).astype(np.float32)
     model.var_flat = np.zeros_like(model.data)
+    # Real s2d files keep their wavelengths in the gwcs of the ASDF extension; the mock
+    # writes no gwcs, so it carries them as the WAVELENGTH image SlitModel also defines.
+    model.wavelength = np.broadcast_to(
+        spectrum.wavelength.astype(np.float32), model.data.shape
+    ).copy()
     model.meta.bunit_data = "MJy"
     model.meta.bunit_err = "MJy"
     model.name = "S200A1" if obs.kind == "fs" else str(1 + source.source_id % 170)
