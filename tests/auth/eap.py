@@ -178,13 +178,29 @@ def _add_observation(
         ).inserted_primary_key[0]
         for name, value in (
             ("targname", target),
+            ("targprop", target),
             ("obslabel", keyword_value),
             ("instrume", "NIRSPEC"),
             ("program", proposal_id.zfill(5)),
+            ("observtn", obs_id[9:12]),
+            ("visit", "001"),
+            ("exp_type", "NRS_MSASPEC"),
+            ("detector", "NRS1"),
+            ("filter", "F290LP"),
+            ("grating", "G395M"),
+            ("pupil", "NONE"),
+            ("date_obs", "2022-07-15"),
+            ("targ_ra", ra),
+            ("targ_dec", dec),
+            ("effexptm", 1000.0),
         ):
             conn.execute(
                 insert(keywords).values(
-                    product_id=product_id, name=name, hdu="PRIMARY", value=json.dumps(value)
+                    product_id=product_id,
+                    name=name,
+                    hdu="PRIMARY",
+                    value=json.dumps(value),
+                    num=value if isinstance(value, float) else None,
                 )
             )
         cell = int(

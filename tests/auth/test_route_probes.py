@@ -25,11 +25,20 @@ registry does not cover: a new endpoint cannot ship unprobed.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 
-from tests.auth.eap import EAP_DEC, EAP_FILE, EAP_PROGRAM, EAP_RA, EAP_SENTINELS, PUBLIC_FILE
+from tests.auth.eap import (
+    EAP_DEC,
+    EAP_FILE,
+    EAP_OBS_ID,
+    EAP_PROGRAM,
+    EAP_RA,
+    EAP_SENTINELS,
+    PUBLIC_FILE,
+    PUBLIC_OBS_ID,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -68,6 +77,14 @@ def _eap_and_public(method: str, path: str, query: str = "uri={file}") -> list[P
         Probe(method, f"{path}?{query.format(file='mast:JWST/product/' + EAP_FILE)}", "eap"),
         Probe(method, f"{path}?{query.format(file=PUBLIC_FILE)}", "public"),
     ]
+
+
+def _dal(method: str, path: str, fields: dict, shows_eap: bool = False) -> Probe:
+    if method == "POST":
+        return Probe("POST", path, "listing", data=fields, shows_eap=shows_eap)
+    from urllib.parse import urlencode
+
+    return Probe("GET", f"{path}?{urlencode(fields)}", "listing", shows_eap=shows_eap)
 
 
 def _slash(path: str) -> list[str]:
@@ -166,6 +183,210 @@ _register(
     ["/portal/Mashup/Mashup.asmx/columnsconfig"],
     lambda path: [Probe("POST", path, "static", data={"colConfigId": "Mast.Caom.Cone"})],
 )
+# --- MastMissions (astroquery MastMissions, JWST) ----------------------------------
+MISSIONS = "/search/jwst/api/v0.1"
+_register(
+    "GET",
+    ["/search/util/api/v0.1/column_list"],
+    lambda path: [Probe("GET", path + "?mission=jwst", "static")],
+)
+_register(
+    "POST",
+    [MISSIONS + "/search"],
+    lambda path: [
+        Probe("POST", path, "listing", json={"conditions": [{"program": 9999}]}, shows_eap=True),
+        Probe(
+            "POST",
+            path,
+            "listing",
+            json={"target": [f"{EAP_RA} {EAP_DEC}"], "radius": 60, "radius_units": "arcseconds"},
+            shows_eap=True,
+        ),
+        Probe("POST", path, "listing", json={"conditions": [{"instrume": "NIRSPEC"}]}),
+    ],
+)
+_register(
+    "POST",
+    [MISSIONS + "/post_list_products"],
+    lambda path: [
+        Probe(
+            "POST",
+            path,
+            "listing",
+            json={"dataset_ids": [EAP_OBS_ID, PUBLIC_OBS_ID]},
+            shows_eap=True,
+        )
+    ],
+)
+_register(
+    "GET",
+    [MISSIONS + "/list_products"],
+    lambda path: [
+        Probe("GET", f"{path}?dataset_ids={EAP_OBS_ID},{PUBLIC_OBS_ID}", "listing", shows_eap=True)
+    ],
+)
+for _method in ("GET", "HEAD"):
+    _register(
+        _method,
+        [MISSIONS + "/retrieve_product"],
+        lambda path, m=_method: (
+            _eap_and_public(m, path, "product_name={file}")[::2]
+            + [Probe(m, f"{path}?product_name={EAP_OBS_ID}/{EAP_FILE}", "eap")]
+        ),
+    )
+# --- curl scripts: forbidden files are listed as unavailable, never located ---------
+_register(
+    "POST",
+    ["/api/v0.1/Download/bundle.sh"],
+    lambda path: [
+        Probe(
+            "POST",
+            path,
+            "listing",
+            data={"uri": [f"mast:JWST/product/{EAP_FILE}", f"mast:JWST/product/{PUBLIC_FILE}"]},
+            shows_eap=True,
+        )
+    ],
+)
+# --- IVOA TAP over ivoa.obscore; async jobs: {job} is the caller's own finished job,
+# {pi_job} the PI's, {doomed} a fresh job of the caller for probes that change it.
+OBSCORE = "SELECT * FROM ivoa.obscore"
+CONE = (
+    "SELECT obs_id, s_ra, s_dec, s_region, target_name FROM ivoa.obscore WHERE "
+    f"1=CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', {EAP_RA}, {EAP_DEC}, 0.1))"
+)
+ANY = (200, 204, 400, 404)
+
+
+def _owned(ok: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+    # The expired token could not create a job: its probes name a missing one,
+    # which is 404 before the token is looked at (nothing to leak either way).
+    return {who: (401, 404) if who == "expired" else ok for who in IDENTITIES}
+
+
+NOT_YOURS = {**dict.fromkeys(IDENTITIES, (404,)), "expired": (401,), "pi": OK}
+
+
+def _tap_sync(path: str, method: str) -> list[Probe]:
+    def query(adql: str, fmt: str) -> Probe:
+        fields = {"REQUEST": "doQuery", "LANG": "ADQL", "QUERY": adql, "FORMAT": fmt}
+        if method == "POST":
+            return Probe("POST", path, "listing", data=fields, shows_eap=True)
+        from urllib.parse import urlencode
+
+        return Probe("GET", f"{path}?{urlencode(fields)}", "listing", shows_eap=True)
+
+    # Text formats only: the leak check reads the body (binary VOTable would hide values).
+    return [query(OBSCORE, "csv"), query(CONE, "votable/td"), query(OBSCORE, "json")]
+
+
+for _method in ("GET", "POST"):
+    _register(_method, ["/tap/sync"], lambda path, m=_method: _tap_sync(path, m))
+for _static in ("", "/availability", "/capabilities", "/examples", "/tables"):
+    _register("GET", ["/tap" + _static], lambda path: [Probe("GET", path, "static")])
+_register("GET", ["/tap/async"], lambda path: [Probe("GET", path, "public")])
+_register(
+    "POST",
+    ["/tap/async"],
+    lambda path: [Probe("POST", path, "public", data={"LANG": "ADQL", "QUERY": OBSCORE})],
+)
+JOB = "/tap/async/{job_id}"
+for _leaf in ("", "/phase", "/quote", "/owner", "/parameters", "/executionduration"):
+    _register(
+        "GET",
+        [JOB + _leaf],
+        lambda path, leaf=_leaf: [
+            Probe("GET", "/tap/async/{job}" + leaf, "explicit", expect=_owned(OK)),
+            Probe("GET", "/tap/async/{pi_job}" + leaf, "explicit", expect=NOT_YOURS),
+        ],
+    )
+_register(
+    "GET",
+    [JOB + "/destruction", JOB + "/error"],
+    lambda path: [
+        Probe("GET", path.replace("{job_id}", "{job}"), "explicit", expect=_owned(ANY)),
+        Probe(
+            "GET",
+            path.replace("{job_id}", "{pi_job}"),
+            "explicit",
+            expect={**NOT_YOURS, "pi": ANY},
+        ),
+    ],
+)
+for _results in (JOB + "/results", JOB + "/results/result"):
+    _register(
+        "GET",
+        [_results],
+        lambda path: [
+            Probe("GET", path.replace("{job_id}", "{job}"), "explicit", expect=_owned(OK)),
+            Probe(
+                "GET",
+                path.replace("{job_id}", "{pi_job}"),
+                "explicit",
+                expect=NOT_YOURS,
+                shows_eap=path.endswith("/result"),
+            ),
+        ],
+    )
+for _method, _leaf, _fields in (
+    ("POST", "", {"ACTION": "DELETE"}),
+    ("DELETE", "", None),
+    ("POST", "/phase", {"PHASE": "ABORT"}),
+    ("POST", "/executionduration", {"EXECUTIONDURATION": "60"}),
+    ("POST", "/destruction", {"DESTRUCTION": "2099-01-01T00:00:00Z"}),
+    ("POST", "/parameters", {"MAXREC": "5"}),
+):
+    _register(
+        _method,
+        [JOB + _leaf],
+        lambda path, m=_method, leaf=_leaf, fields=_fields: [
+            Probe(m, "/tap/async/{doomed}" + leaf, "explicit", data=fields, expect=_owned(ANY)),
+            Probe(
+                m,
+                "/tap/async/{pi_doomed}" + leaf,
+                "explicit",
+                data=fields,
+                expect={**NOT_YOURS, "pi": ANY},
+            ),
+        ],
+    )
+# --- IVOA simple services (cone, images, spectra) ----------------------------------
+for _method in ("GET", "POST"):
+    _register(
+        _method,
+        ["/scs"],
+        lambda path, m=_method: [
+            _dal(m, path, {"RA": EAP_RA, "DEC": EAP_DEC, "SR": 0.1}, shows_eap=True),
+            _dal(m, path, {"RA": EAP_RA + 1, "DEC": EAP_DEC, "SR": 5}, shows_eap=True),
+        ],
+    )
+    _register(
+        _method,
+        ["/sia/query"],
+        lambda path, m=_method: [
+            _dal(m, path, {"POS": f"CIRCLE {EAP_RA} {EAP_DEC} 0.1"}),
+            _dal(m, path, {}),
+        ],
+    )
+    _register(
+        _method,
+        ["/ssa"],
+        lambda path, m=_method: [
+            _dal(
+                m,
+                path,
+                {"REQUEST": "queryData", "POS": f"{EAP_RA},{EAP_DEC}", "SIZE": 0.1},
+                shows_eap=True,
+            ),
+            _dal(m, path, {"REQUEST": "queryData"}, shows_eap=True),
+        ],
+    )
+for _service in ("/scs", "/sia", "/ssa"):
+    _register(
+        "GET",
+        [_service + "/availability", _service + "/capabilities"],
+        lambda path: [Probe("GET", path, "static")],
+    )
 # --- downloads -----------------------------------------------------------------------
 for _method in ("GET", "HEAD"):
     _register(
@@ -292,15 +513,63 @@ def _probes_of_app(client) -> list[tuple[tuple[str, str], Probe]]:
     return [(key, probe) for key in sorted(routes & set(PROBES)) for probe in PROBES[key]]
 
 
+def _readable(response) -> str:
+    """The body as text; binary VOTables are decoded so their values are seen."""
+    text = response.text
+    if "<BINARY" in text and "<VOTABLE" in text:
+        import io
+
+        from astropy.io.votable import parse
+
+        tables = parse(io.BytesIO(response.content)).iter_tables()
+        text += " ".join(" ".join(str(v) for v in row) for t in tables for row in t.array)
+    return text
+
+
+def _tap_job(client, headers: dict[str, str]) -> str:
+    """A finished async TAP job over ivoa.obscore owned by ``headers``' user."""
+    import time
+
+    created = client.post(
+        "/tap/async",
+        data={"LANG": "ADQL", "QUERY": OBSCORE, "PHASE": "RUN", "FORMAT": "csv"},
+        headers=headers,
+        follow_redirects=False,
+    )
+    if created.status_code != 303:
+        return "no-such-job"
+    job = created.headers["location"].rstrip("/").rsplit("/", 1)[1]
+    for _ in range(100):
+        phase = client.get(f"/tap/async/{job}/phase", headers=headers).text
+        if phase not in ("PENDING", "QUEUED", "EXECUTING"):
+            break
+        time.sleep(0.05)
+    return job
+
+
 @pytest.mark.parametrize("who", IDENTITIES)
 def test_probes(eap_client, eap_archive, who):
     failures = []
     probed = 0
+    headers = _headers(eap_archive, who)
+    jobs: dict[str, str] = {}
     for _route, probe in _probes_of_app(eap_client):
+        url = probe.url
+        if "{" in url:
+            if "{job}" in url and "job" not in jobs:
+                jobs["job"] = _tap_job(eap_client, headers)
+            if "{pi_job}" in url and "pi_job" not in jobs:
+                jobs["pi_job"] = _tap_job(eap_client, _headers(eap_archive, "pi"))
+            doomed = _tap_job(eap_client, headers) if "{doomed}" in url else ""
+            pi_doomed = (
+                _tap_job(eap_client, _headers(eap_archive, "pi")) if "{pi_doomed}" in url else ""
+            )
+            url = url.format(doomed=doomed, pi_doomed=pi_doomed, **jobs)
+            probe = replace(probe, url=url)
         response = eap_client.request(
             probe.method,
             probe.url,
-            headers=_headers(eap_archive, who),
+            headers=headers,
             json=probe.json,
             data=probe.data,
         )
@@ -312,12 +581,14 @@ def test_probes(eap_client, eap_archive, who):
                 f"{response.text[:200]}"
             )
             continue
-        seen = response.text + " " + " ".join(f"{k}: {v}" for k, v in response.headers.items())
+        seen = (
+            _readable(response) + " " + " ".join(f"{k}: {v}" for k, v in response.headers.items())
+        )
         sent = probe.url + str(probe.json or "") + str(probe.data or "")
         leaked = [s for s in EAP_SENTINELS if s in seen and s not in sent]
         if who in WITHOUT_RIGHTS and leaked:
             failures.append(f"{where}: leaks {leaked}: {response.text[:200]}")
-        if who in ("pi", "collab", "admin") and probe.shows_eap:
+        if who in ("pi", "collab", "admin") and probe.shows_eap and response.status_code in OK:
             if not any(s in seen for s in EAP_SENTINELS):
                 failures.append(f"{where}: does not show the EAP data it asked for")
         if response.status_code in (401, 403) and probe.method != "HEAD":
