@@ -28,6 +28,7 @@ ROUTER_MODULES = (
     "webbarchive.api.vo.scs",
     "webbarchive.api.vo.sia",
     "webbarchive.api.vo.ssa",
+    "webbarchive.api.dja_imaging",
 )
 
 

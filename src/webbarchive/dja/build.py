@@ -56,10 +56,18 @@ def _exposure_products(conn: Connection) -> dict[int, dict]:
     """The product standing for each level-2 imaging exposure (rate before cal)."""
     query = (
         select(
-            products.c.product_id, products.c.obsid, products.c.filename, products.c.path,
-            products.c.suffix, products.c.checksum, products.c.s_region,
-            products.c.ingestCompletionDate_mjd, products.c.proposal_id,
-            observations.c.obs_id, observations.c.t_min, observations.c.t_exptime,
+            products.c.product_id,
+            products.c.obsid,
+            products.c.filename,
+            products.c.path,
+            products.c.suffix,
+            products.c.checksum,
+            products.c.s_region,
+            products.c.ingestCompletionDate_mjd,
+            products.c.proposal_id,
+            observations.c.obs_id,
+            observations.c.t_min,
+            observations.c.t_exptime,
         )  # fmt: skip
         .join(observations, observations.c.obsid == products.c.obsid)
         .where(products.c.suffix.in_(EXPOSURE_SUFFIXES))
@@ -132,8 +140,16 @@ def _update_exposures(engine: Engine, progress: bool) -> int:
                 select(dja_exposures.c.obsid, dja_exposures.c.product_id, dja_exposures.c.checksum)
             )
         }
-    stale = [o for o in have if o not in wanted or have[o] != (wanted[o]["product_id"], wanted[o]["checksum"])]
-    todo = [row for obsid, row in wanted.items() if have.get(obsid) != (row["product_id"], row["checksum"])]
+    stale = [
+        o
+        for o in have
+        if o not in wanted or have[o] != (wanted[o]["product_id"], wanted[o]["checksum"])
+    ]
+    todo = [
+        row
+        for obsid, row in wanted.items()
+        if have.get(obsid) != (row["product_id"], row["checksum"])
+    ]
     rows = []
     for row in tqdm(todo, desc="dja exposures", unit="file", disable=not progress):
         try:
@@ -207,15 +223,15 @@ def _update_mosaics(engine: Engine, progress: bool) -> int:
         found = [
             dict(r)
             for r in conn.execute(
-                select(*columns).where(
-                    products.c.suffix.in_(MOSAIC_SCI + ("drc_wht", "drz_wht"))
-                )
+                select(*columns).where(products.c.suffix.in_(MOSAIC_SCI + ("drc_wht", "drz_wht")))
             ).mappings()
         ]
         have = {
             r.product_id: (r.checksum, r.wht_product_id)
             for r in conn.execute(
-                select(dja_mosaics.c.product_id, dja_mosaics.c.checksum, dja_mosaics.c.wht_product_id)
+                select(
+                    dja_mosaics.c.product_id, dja_mosaics.c.checksum, dja_mosaics.c.wht_product_id
+                )
             )
         }
     weights = {r["obsid"]: r for r in found if r["suffix"].endswith("_wht")}
@@ -261,9 +277,7 @@ def rebuild_associations(conn: Connection) -> int:
         groups[key].append(row)
     processed = {
         r.assoc_name
-        for r in conn.execute(
-            select(dja_mosaics.c.assoc_name).where(dja_mosaics.c.kind == "assoc")
-        )
+        for r in conn.execute(select(dja_mosaics.c.assoc_name).where(dja_mosaics.c.kind == "assoc"))
     }
     associations, assignments = [], []
     for key, members in groups.items():

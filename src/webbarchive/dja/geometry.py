@@ -55,7 +55,9 @@ class Region:
         if self.kind == "cone":
             t = np.linspace(0, 2 * np.pi, 72, endpoint=False)
             r = math.tan(math.radians(self.size_deg))
-            return list(zip(*from_tangent(r * np.cos(t), r * np.sin(t), self.ra, self.dec), strict=True))
+            return list(
+                zip(*from_tangent(r * np.cos(t), r * np.sin(t), self.ra, self.dec), strict=True)
+            )
         a = math.tan(math.radians(self.size_deg))
         b = math.tan(math.radians(self.half_height_deg))
         s = np.linspace(-1, 1, points_per_side + 1)[:-1]

@@ -71,9 +71,7 @@ def jname(ra_deg: float, dec_deg: float) -> str:
     ra = Angle(ra_deg % 360.0, u.deg).hms
     sign = "m" if dec_deg < 0 else "p"
     dec = Angle(abs(dec_deg), u.deg).dms
-    return (
-        f"j{int(ra.h):02d}{int(ra.m):02d}{int(ra.s):02d}{sign}{int(dec.d):02d}{int(dec.m):02d}"
-    )
+    return f"j{int(ra.h):02d}{int(ra.m):02d}{int(ra.s):02d}{sign}{int(dec.d):02d}{int(dec.m):02d}"
 
 
 def association_name(

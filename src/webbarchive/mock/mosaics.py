@@ -67,7 +67,7 @@ def field_sources(name: str, ra: float, dec: float, seed: int, radius_arcsec: fl
     for index in range(n_gal + n_star):
         star = index >= n_gal
         dx, dy = rng.uniform(-radius_arcsec, radius_arcsec, 2) / 3600.0
-        mag = rng.uniform(19.0, 24.0) if star else 22.0 + 6.0 * rng.power(2.5)
+        mag = rng.uniform(19.0, 24.0) if star else 20.5 + 6.5 * rng.power(1.5)
         out.append(
             Source(
                 ra=(ra + dx / cos_dec) % 360.0,

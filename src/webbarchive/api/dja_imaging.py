@@ -1,0 +1,524 @@
+"""The Dawn JWST Archive imaging tools: ``/assoc``, ``/exposures``, ``/assoc_mosaic``
+and ``/thumb``, at DJA's paths and with DJA's parameters, so scripts written for
+grizli-cutout.herokuapp.com work by changing the host.
+
+Positions: ``ra=&dec=``, ``coords=`` or ``coord=`` (decimal or sexagesimal), read by
+:func:`webbarchive.api.positions.parse_position`. Regions: a cone of ``arcmin``
+(default 1) or ``polygon=rect(ra,dec,arcmin)``, a box of half-width ``arcmin``
+with great-circle edges (spherical: right across RA 0/360 and at the poles,
+unlike DJA's planar queries). Data rights: every query goes through
+:mod:`webbarchive.catalog.rights`; exclusive-access exposures and mosaics are
+hidden from listings, and a thumbnail that only such mosaics could make is 401/403.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import Engine
+
+from webbarchive.api.deps import authorize, catalog, current_user
+from webbarchive.api.errors import ApiError, bad_request
+from webbarchive.api.params import Page, product_uri
+from webbarchive.api.positions import ACCEPTED, Position, parse_position
+from webbarchive.catalog import sky
+from webbarchive.catalog.rights import User
+from webbarchive.dja import cutouts, figures, queries, render, thumbs
+from webbarchive.dja.geometry import MAX_ARCMIN, Region
+from webbarchive.dja.names import short_filter
+from webbarchive.dja.tables import EXPOSURE_COLUMNS
+
+router = APIRouter(tags=["DJA imaging tools"])
+
+DOWNLOAD = "/api/v0.1/Download/file"
+DEFAULT_ARCMIN = 1.0
+DEFAULT_LIMIT = 10_000
+MAX_THUMB_SIZE_ARCSEC = 60.0
+_RECT = re.compile(r"^\s*rect\s*\(([^)]*)\)\s*$", re.I)
+_TRUE, _FALSE = {"true", "1", "yes", "y", "t"}, {"false", "0", "no", "n", "f", ""}
+
+
+# --- parameters --------------------------------------------------------------------
+
+
+def _float(name: str, value, low: float | None = None, high: float | None = None) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise bad_request(f"{name} must be a number (got {value!r})") from None
+    if (
+        not math.isfinite(number)
+        or (low is not None and number < low)
+        or (high is not None and number > high)
+    ):
+        raise bad_request(f"{name} must be within [{low}, {high}] (got {value!r})")
+    return number
+
+
+def _bool(name: str, value: str | None, default: bool = False) -> bool:
+    """Real boolean parsing (DJA tests the raw string, so asinh=False enabled asinh)."""
+    if value is None:
+        return default
+    text = value.strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise bad_request(f"{name} must be true or false (got {value!r})", accepted=["true", "false"])
+
+
+def _names(value: str | None) -> list[str]:
+    return [v.strip() for v in re.split(r"[,\s]+", value or "") if v.strip()]
+
+
+def _region(params, default_arcmin: float = DEFAULT_ARCMIN) -> Region:
+    """The query region from ``polygon=rect(ra,dec,arcmin)`` or a position and ``arcmin``."""
+    polygon = params.get("polygon")
+    if polygon:
+        match = _RECT.match(polygon)
+        parts = [p.strip() for p in match.group(1).split(",")] if match else []
+        if len(parts) != 3:
+            raise bad_request(
+                f"cannot read polygon={polygon!r}",
+                accepted=["rect(<ra>,<dec>,<half-width arcmin>)"],
+            )
+        position = parse_position(coords=f"{parts[0]},{parts[1]}")
+        half = _float("rect half-width (arcmin)", parts[2], 0.0, MAX_ARCMIN)
+        return Region("rect", position.ra, position.dec, half / 60.0)
+    position = _position(params)
+    arcmin = params.get("arcmin")
+    radius = default_arcmin if arcmin in (None, "") else _float("arcmin", arcmin, 0.0, MAX_ARCMIN)
+    return Region("cone", position.ra, position.dec, radius / 60.0)
+
+
+def _position(params) -> Position:
+    return parse_position(
+        params.get("ra"), params.get("dec"), params.get("coords"), params.get("coord")
+    )
+
+
+def _output(params, default: str, accepted: dict[str, str]) -> str:
+    value = (params.get("output") or default).strip().lower()
+    if value not in accepted:
+        raise bad_request(f"unknown output={value!r}", accepted=sorted(accepted))
+    return accepted[value]
+
+
+def _page(params, default: int = DEFAULT_LIMIT) -> Page:
+    return Page.parse(params.get("limit"), params.get("offset"), default=default)
+
+
+def _paged(rows: list, page: Page) -> tuple[list, dict[str, str]]:
+    window = rows[page.offset : page.offset + page.limit]
+    info = page.paging(len(rows), len(window))
+    headers = {
+        "X-Total-Count": str(info["total"]),
+        "X-Returned": str(info["returned"]),
+        "X-Truncated": "true" if info["truncated"] else "false",
+    }
+    return window, headers
+
+
+def _note(headers: dict[str, str]) -> str:
+    note = f"{headers['X-Returned']} of {headers['X-Total-Count']} rows"
+    if headers["X-Truncated"] == "true":
+        note += " (truncated: use limit= and offset= to page)"
+    return note
+
+
+def _png(body: bytes) -> Response:
+    return Response(body, media_type="image/png")
+
+
+def _csv(text: str, headers: dict[str, str]) -> Response:
+    return Response(text, media_type="text/csv; charset=utf-8", headers=headers)
+
+
+def _corners(row: dict) -> list[tuple[float, float]]:
+    return [(row[f"ra{i}"], row[f"dec{i}"]) for i in range(1, 5)]
+
+
+def _describe(region: Region) -> str:
+    size = region.size_deg * 60.0
+    shape = f"radius {size:g}'" if region.kind == "cone" else f"half-width {size:g}'"
+    return f"({region.ra:.6f}, {region.dec:.6f}), {region.kind} {shape}"
+
+
+# --- /assoc and /exposures ----------------------------------------------------------
+
+
+@router.get("/assoc")
+def assoc(
+    request: Request, engine: Engine = Depends(catalog), user: User = Depends(current_user)
+) -> Response:
+    """DJA associations (program, epoch, instrument, filter, detector) with an exposure
+    overlapping the region: HTML by default, ``output=csv`` or ``output=figure`` (PNG).
+    Parameters: position (ra/dec, coords, coord), ``arcmin`` (radius, default 1) or
+    ``polygon=rect(ra,dec,arcmin)``, ``instruments=``, ``filters=``, ``limit``/``offset``."""
+    params = request.query_params
+    output = _output(params, "html", {"html": "html", "table": "html", "csv": "csv",
+                                      "figure": "figure", "png": "figure"})  # fmt: skip
+    region = _region(params)
+    page = _page(params)
+    with engine.connect() as conn:
+        rows, exposures = queries.associations(
+            conn, region, user, _names(params.get("instruments")), _names(params.get("filters"))
+        )
+    if output == "figure":
+        groups: dict[str, list] = defaultdict(list)
+        for row in exposures:
+            groups[row["filter"] or "?"].append(_corners(row))
+        title = (
+            f"assoc: {len(rows)} associations, {len(exposures)} exposures near {_describe(region)}"
+        )
+        return _png(figures.footprints_png(region, groups, title))
+    window, headers = _paged(rows, page)
+    if output == "csv":
+        return _csv(render.csv_text(queries.ASSOC_COLUMNS, window), headers)
+    title = f"DJA associations near {_describe(region)}"
+    return HTMLResponse(
+        render.html_table(title, queries.ASSOC_COLUMNS, window, note=_note(headers)),
+        headers=headers,
+    )
+
+
+@router.get("/exposures")
+def exposures(
+    request: Request, engine: Engine = Depends(catalog), user: User = Depends(current_user)
+) -> Response:
+    """Level-2 exposures whose footprint overlaps the region, with DJA's
+    ``exposure_files`` columns: CSV by default, ``output=table`` (HTML) or
+    ``output=figure`` (PNG). Same parameters as ``/assoc``."""
+    params = request.query_params
+    output = _output(params, "csv", {"csv": "csv", "table": "html", "html": "html",
+                                     "figure": "figure", "png": "figure"})  # fmt: skip
+    region = _region(params)
+    page = _page(params)
+    with engine.connect() as conn:
+        rows = queries.exposures(
+            conn, region, user, _names(params.get("instruments")), _names(params.get("filters"))
+        )
+    if output == "figure":
+        groups: dict[str, list] = defaultdict(list)
+        for row in rows:
+            groups[row["filter"] or "?"].append(_corners(row))
+        title = f"exposures: {len(rows)} near {_describe(region)}"
+        return _png(figures.footprints_png(region, groups, title))
+    window, headers = _paged(rows, page)
+    if output == "csv":
+        return _csv(render.csv_text(EXPOSURE_COLUMNS, window), headers)
+    title = f"DJA exposures near {_describe(region)}"
+    return HTMLResponse(
+        render.html_table(title, EXPOSURE_COLUMNS, window, note=_note(headers)), headers=headers
+    )
+
+
+# --- /assoc_mosaic -------------------------------------------------------------------
+
+BOX_FORMS = [
+    "coords=ra,dec",
+    "coords=ra,dec,box_arcmin",
+    "coords=ra,dec,width_arcmin,height_arcmin",
+]
+
+
+def _mosaic_region(params) -> Region:
+    """``coords=ra,dec`` (the point), ``ra,dec,box`` (a box of side ``box`` arcmin) or
+    ``ra,dec,width,height`` (arcmin)."""
+    text = params.get("coords") or params.get("coord")
+    if not text:
+        position = _position(params)  # ra=&dec= as a courtesy; DJA takes coords only
+        return Region("cone", position.ra, position.dec, 0.0)
+    parts = [p for p in (text.split(",") if "," in text else text.split()) if p.strip()]
+    if len(parts) not in (2, 3, 4):
+        raise bad_request(f"cannot read coords={text!r}", accepted=BOX_FORMS)
+    position = parse_position(coords=f"{parts[0]},{parts[1]}")
+    if len(parts) == 2:
+        return Region("cone", position.ra, position.dec, 0.0)
+    width = _float("box width (arcmin)", parts[2], 0.0, 2 * MAX_ARCMIN)
+    height = (
+        width if len(parts) == 3 else _float("box height (arcmin)", parts[3], 0.0, 2 * MAX_ARCMIN)
+    )
+    return Region("rect", position.ra, position.dec, width / 120.0, height / 120.0)
+
+
+def _mosaic_row(row: dict, base: str) -> dict:
+    out = {c: row.get(c) for c in queries.MOSAIC_COLUMNS}
+    polygon = sky.parse_stcs(row["footprint"]) if row.get("footprint") else None
+    from webbarchive.dja.geometry import polygon_text
+
+    out["footprint"] = polygon_text(polygon) if polygon else None
+    out["modtime"] = _iso(row.get("modtime"), seconds=True)
+    out["dateobs"] = _iso(row.get("expstart"), seconds=True)
+    out["sci_url"] = f"{base}{DOWNLOAD}?uri={quote(product_uri(row['file']), safe=':/')}"
+    out["wht_url"] = (
+        f"{base}{DOWNLOAD}?uri={quote(product_uri(row['wht_file']), safe=':/')}"
+        if row.get("wht_file")
+        else None
+    )
+    if row.get("ra") is not None:
+        query = urlencode({"coords": f"{row['ra']:.6f},{row['dec']:.6f}",
+                           "filters": row["filter"].lower(), "size": 4})  # fmt: skip
+        out["preview"] = f"{base}/thumb?{query}"
+    return out
+
+
+def _iso(mjd: float | None, seconds: bool = False) -> str | None:
+    if mjd is None:
+        return None
+    from astropy.time import Time
+
+    text = Time(mjd, format="mjd", scale="utc").iso
+    return text[:19] if seconds else text
+
+
+@router.get("/assoc_mosaic")
+def assoc_mosaic(
+    request: Request, engine: Engine = Depends(catalog), user: User = Depends(current_user)
+) -> Response:
+    """Sub-mosaics (one per association) covering a point or box, by observing epoch:
+    ``coords=ra,dec[,box_arcmin | ,width_arcmin,height_arcmin]``, ``filters=``,
+    ``round_epoch=<days>`` (groups epochs), ``output=html|csv|figure``. ``file`` links
+    to the sci image and ``wht_url`` to the inverse variance, through the download
+    endpoint."""
+    params = request.query_params
+    output = _output(params, "html", {"html": "html", "table": "html", "csv": "csv",
+                                      "figure": "figure", "png": "figure"})  # fmt: skip
+    region = _mosaic_region(params)
+    round_epoch = params.get("round_epoch")
+    days = (
+        None if round_epoch in (None, "") else _float("round_epoch (days)", round_epoch, 1e-6, 1e5)
+    )
+    page = _page(params)
+    with engine.connect() as conn:
+        rows = queries.mosaics(conn, region, user, _names(params.get("filters")))
+    base = str(request.base_url).rstrip("/")
+    table = [_mosaic_row(r, base) for r in rows]
+    columns = list(queries.MOSAIC_COLUMNS) + ["sci_url", "wht_url"]
+    if days is not None:
+        for row in table:
+            start = row["expstart"]
+            row["epoch"] = None if start is None else round(math.floor(start / days) * days, 6)
+        table.sort(
+            key=lambda r: (r["epoch"] is None, r["epoch"] or 0.0, r["filter"] or "", r["file"])
+        )
+        columns.insert(0, "epoch")
+    if output == "figure":
+        groups: dict[str, list] = defaultdict(list)
+        for row in rows:
+            label = row["filter"]
+            if days is not None:
+                label += f" epoch {math.floor((row['expstart'] or 0) / days) * days:.0f}"
+            groups[label].append(sky.parse_stcs(row["footprint"]))
+        title = f"assoc_mosaic: {len(rows)} sub-mosaics at {_describe(region)}"
+        return _png(figures.footprints_png(region, groups, title))
+    window, headers = _paged(table, page)
+    if output == "csv":
+        return _csv(render.csv_text(columns, window), headers)
+    title = f"DJA sub-mosaics at {_describe(region)}"
+    links = {"file": "sci_url", "preview": "preview", "sci_url": "sci_url", "wht_url": "wht_url"}
+    return HTMLResponse(
+        render.html_table(title, columns, window, links=links, note=_note(headers)),
+        headers=headers,
+    )
+
+
+# --- /thumb ----------------------------------------------------------------------------
+
+THUMB_OUTPUTS = {"png": "png", "fits": "fits", "fits_weight": "fits_weight"}
+
+
+def _floats(name: str, value: str | None, count: int) -> tuple[float, ...] | None:
+    if value in (None, ""):
+        return None
+    parts = [p for p in re.split(r"[,\s]+", value.strip()) if p]
+    if len(parts) != count:
+        raise bad_request(f"{name} needs {count} comma-separated numbers (got {value!r})")
+    return tuple(_float(name, p) for p in parts)
+
+
+def _style(params) -> thumbs.Style:
+    style = thumbs.Style()
+    explicit = set()
+    for name in ("scl", "rgb_min", "pl", "pf"):
+        if params.get(name) not in (None, ""):
+            setattr(style, name, _float(name, params[name], -1e6, 1e6))
+            explicit.add(name)
+    rgb = _floats("rgb_scl", params.get("rgb_scl"), 3)
+    if rgb is not None:
+        style.rgb_scl = rgb
+        explicit.add("rgb_scl")
+    style.asinh = _bool("asinh", params.get("asinh"))
+    style.invert = _bool("invert", params.get("invert"))
+    style.explicit = explicit
+    return style
+
+
+def _requested_filters(params) -> list[str] | None:
+    if params.get("filters"):
+        return [f.lower() for f in _names(params["filters"])]
+    default = params.get("default_filters")
+    if default:
+        key = default.strip().lower()
+        if key not in thumbs.DEFAULT_FILTERS:
+            raise bad_request(
+                f"unknown default_filters={default!r}", accepted=sorted(thumbs.DEFAULT_FILTERS)
+            )
+        return list(thumbs.DEFAULT_FILTERS[key])
+    return None
+
+
+def _match(wanted: str, available: list[str]) -> str | None:
+    """The available filter (lower-case DJA name) a requested name means:
+    ``f115w-clear`` or ``f115w``."""
+    if wanted in available:
+        return wanted
+    for name in available:
+        if short_filter(name) == wanted or name.split("-")[0] == wanted:
+            return name
+    return None
+
+
+def _best(rows: list[dict]) -> dict[str, dict]:
+    """One mosaic per filter: field mosaics before sub-mosaics, then the deepest."""
+    best: dict[str, dict] = {}
+    for row in sorted(
+        rows, key=lambda r: (r["kind"] != "field", -(r["exptime"] or 0.0), r["file"])
+    ):
+        best.setdefault(row["filter"].lower(), row)
+    return best
+
+
+def _slit(params):
+    values = _floats("slit", params.get("slit"), 5)
+    if values is None:
+        return None
+    ra, dec, pa, width, length = values
+    if not -90 <= dec <= 90 or width <= 0 or length <= 0 or width > 600 or length > 600:
+        raise bad_request(
+            f"slit={params['slit']!r} is not a slit",
+            accepted=["slit=<ra deg>,<dec deg>,<PA deg>,<width arcsec>,<length arcsec>"],
+        )
+    return thumbs.slit_corners(ra, dec, pa, width, length)
+
+
+@router.get("/thumb")
+def thumb(
+    request: Request, engine: Engine = Depends(catalog), user: User = Depends(current_user)
+) -> Response:
+    """Thumbnails and cutouts from the drizzled mosaics covering a position.
+
+    ``size`` is DJA's half-width in arcsec (default 4: an 8" image); PNG (default) at
+    0.05"/pixel, Lupton RGB unless ``asinh=true``; ``filters=`` or
+    ``default_filters=hst|jwst`` (default: every filter there, channels chosen as DJA
+    does), ``rgb_scl``, ``rgb_min``, ``pl``, ``pf``, ``scl``, ``invert``,
+    ``all_filters`` (monochrome panels and the RGB image side by side),
+    ``slit=ra,dec,PA,width,length`` (arcsec, PA east of north).
+    ``output=fits`` gives one Cutout2D per filter (native pixels, WCS), and
+    ``output=fits_weight`` adds each filter's inverse-variance (WHT) cutout.
+    """
+    params = request.query_params
+    output = _output(params, "png", THUMB_OUTPUTS)
+    position = _position(params)
+    size = (
+        4.0
+        if params.get("size") in (None, "")
+        else _float("size (arcsec, half-width)", params["size"], 0.05, MAX_THUMB_SIZE_ARCSEC)
+    )
+    requested = _requested_filters(params)
+    style = _style(params)
+    all_filters = _bool("all_filters", params.get("all_filters"))
+    slit = _slit(params)
+    point = Region("cone", position.ra, position.dec, 0.0)
+    with engine.connect() as conn:
+        rows = queries.mosaics(conn, point, user, kinds=("field", "assoc"))
+        known = [f.lower() for f in queries.known_filters(conn)]
+        hidden = (
+            []
+            if rows
+            else queries.mosaics(conn, point, user, kinds=("field", "assoc"), hidden=True)
+        )
+        wht_paths = {}
+        best = _best(rows)
+        if output == "fits_weight":
+            wht_paths = {k: queries.wht_path(conn, r["wht_product_id"]) for k, r in best.items()}
+    where = f"ra={position.ra:.7f}, dec={position.dec:.7f}"
+    if requested is not None:
+        unknown = [f for f in requested if _match(f, known) is None]
+        if unknown:
+            raise bad_request(f"unknown filters {unknown}", accepted=known)
+    if not rows:
+        if hidden:
+            first = hidden[0]
+            authorize(
+                user, first["proposal_id"], first["t_obs_release"], f"the mosaic {first['file']}"
+            )
+        raise ApiError(404, f"No cutout found for {where}: no mosaic covers this position",
+                       accepted={"filters_in_archive": known})  # fmt: skip
+    available = sorted(best, key=thumbs.wavelength)
+    if requested is None:
+        chosen = available if output != "png" or all_filters else thumbs.rgb_filters(available)
+    else:
+        chosen = list(dict.fromkeys(m for f in requested if (m := _match(f, available))))
+        if not chosen:
+            raise ApiError(404, f"No cutout found for {where}, filters={requested}",
+                           accepted={"filters_here": available})  # fmt: skip
+    if output in ("fits", "fits_weight"):
+        return _fits_response(best, chosen, wht_paths, position, size, output == "fits_weight")
+    return _png(_thumb_png(best, chosen, position, size, style, all_filters, slit))
+
+
+def _fits_response(best, chosen, wht_paths, position, size, weight: bool) -> Response:
+    parts = []
+    for name in chosen:
+        row = best[name]
+        data, header = cutouts.fits_cutout(row["path"], position.ra, position.dec, 2 * size, 0.0)
+        header["MOSAIC"] = row["file"]
+        parts.append((row["filter"], "SCI", data, header))
+        if weight:
+            path = wht_paths.get(name)
+            if path is None:
+                raise ApiError(404, f"no weight (wht) image for {row['file']}")
+            wdata, wheader = cutouts.fits_cutout(path, position.ra, position.dec, 2 * size, 0.0)
+            wheader["MOSAIC"] = row["wht_file"]
+            parts.append((row["filter"], "WHT", wdata, wheader))
+    name = f"cutout_{position.ra:.5f}_{position.dec:+.5f}.fits"
+    return Response(
+        cutouts.fits_document(parts),
+        media_type="application/fits",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _channel(row: dict, grid, n: int) -> thumbs.Channel:
+    image, scale = cutouts.resample(row["path"], grid, n)
+    return thumbs.Channel(
+        filter=row["filter"].lower(), image=image, pixel_scale_arcsec=scale,
+        photflam=row["photflam"], photplam=row["photplam"], imgmed=row["imgmed"],
+    )  # fmt: skip
+
+
+def _thumb_png(best, chosen, position, size, style, all_filters: bool, slit) -> bytes:
+    grid, n = cutouts.thumb_grid(position.ra, position.dec, size)
+    by_wavelength = sorted(chosen, key=thumbs.wavelength, reverse=True)
+    channels = {name: _channel(best[name], grid, n) for name in chosen}
+    rgb_names = thumbs.rgb_filters(by_wavelength) if len(chosen) > 3 else by_wavelength
+    rgb = thumbs.compose([channels[name] for name in rgb_names], style)
+    slits = [slit] if slit else []
+    if not all_filters:
+        return thumbs.png(rgb, grid, slits)
+    panels = []
+    mono_style = thumbs.Style(**{**style.__dict__, "invert": True, "asinh": False})
+    for name in sorted(chosen, key=thumbs.wavelength):
+        panels.append(thumbs.compose([channels[name]], mono_style))
+    panels.append(rgb)
+    offset = (n + thumbs.PAD_PIXELS) * (len(panels) - 1)
+    return thumbs.png(thumbs.strip(panels), grid, slits, offset_x=offset)
+
+
+__all__ = ["router", "ACCEPTED"]

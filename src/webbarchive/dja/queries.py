@@ -1,0 +1,169 @@
+"""Catalog queries of the DJA tools, all through :mod:`webbarchive.catalog.rights`.
+
+Candidates come from ``sky_index`` (HEALPix cells of the region), rights and
+instrument/filter filters are applied in SQL, and every candidate is confirmed
+with the exact spherical overlap test of :class:`~webbarchive.dja.geometry.Region`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from sqlalchemy import ColumnElement, Connection, or_, select
+
+from webbarchive.catalog import sky
+from webbarchive.catalog.rights import (
+    User,
+    product_release_expr,
+    visible_observations,
+    visible_products,
+)
+from webbarchive.catalog.schema import observations, products, sky_index
+from webbarchive.dja.geometry import Region, pad
+from webbarchive.dja.tables import (
+    EXPOSURE_COLUMNS,
+    dja_associations,
+    dja_exposures,
+    dja_mosaics,
+)
+
+ASSOC_COLUMNS = ("assoc_name", "target", "proposal_id", "proposal_pi", "filter",
+                 "instrument_name", "status")  # fmt: skip
+MOSAIC_COLUMNS = (
+    "file assoc_name filter modtime tile pixscale_mas detector version status nexp visit "
+    "instrument exptime expstart sky ra dec t_obs_release footprint dateobs preview"
+).split()
+_CORNERS = [f"{c}{i}" for i in range(1, 5) for c in ("ra", "dec")]
+
+
+def _cells(region: Region) -> ColumnElement:
+    ranges = region.cell_ranges()
+    singles = [a for a, b in ranges if b - a == 1]
+    spans = [sky_index.c.hpx.between(a, b - 1) for a, b in ranges if b - a > 1]
+    return or_(*spans, *([sky_index.c.hpx.in_(singles)] if singles else []))
+
+
+def _candidates(region: Region):
+    return select(sky_index.c.obsid).where(_cells(region)).distinct().scalar_subquery()
+
+
+def exposures(
+    conn: Connection,
+    region: Region,
+    user: User,
+    instruments: Sequence[str] = (),
+    filters: Sequence[str] = (),
+) -> list[dict]:
+    """Exposures (DJA columns) whose footprint overlaps ``region``, visible to ``user``,
+    sorted by start time then file."""
+    columns = [dja_exposures.c[name] for name in EXPOSURE_COLUMNS]
+    query = (
+        select(*columns, observations.c.proposal_id)
+        .join(observations, observations.c.obsid == dja_exposures.c.obsid)
+        .where(dja_exposures.c.obsid.in_(_candidates(region)))
+        .where(visible_observations(user))
+    )
+    if instruments:
+        query = query.where(dja_exposures.c.instrume.in_([i.upper() for i in instruments]))
+    if filters:
+        query = query.where(dja_exposures.c.filter.in_([f.upper() for f in filters]))
+    rows = [dict(r) for r in conn.execute(query).mappings()]
+    if not rows:
+        return []
+    corners = np.array([[r[c] for c in _CORNERS] for r in rows], dtype=float).reshape(-1, 4, 2)
+    keep = region.overlaps(corners)
+    found = [r for r, k in zip(rows, keep, strict=True) if k]
+    found.sort(key=lambda r: (r["expstart"] or 0.0, r["file"]))
+    return found
+
+
+def associations(
+    conn: Connection,
+    region: Region,
+    user: User,
+    instruments: Sequence[str] = (),
+    filters: Sequence[str] = (),
+) -> tuple[list[dict], list[dict]]:
+    """Associations with a visible exposure overlapping ``region``, and those exposures."""
+    found = exposures(conn, region, user, instruments, filters)
+    names = sorted({r["assoc"] for r in found if r["assoc"]})
+    if not names:
+        return [], found
+    rows = [
+        dict(r)
+        for r in conn.execute(
+            select(dja_associations).where(dja_associations.c.assoc_name.in_(names))
+        ).mappings()
+    ]
+    rows.sort(key=lambda r: (r["t_min"] or 0.0, r["assoc_name"]))
+    return rows, found
+
+
+def mosaics(
+    conn: Connection,
+    region: Region,
+    user: User,
+    filters: Sequence[str] = (),
+    kinds: Sequence[str] = ("assoc",),
+    hidden: bool = False,
+) -> list[dict]:
+    """Mosaics whose footprint overlaps ``region``: those ``user`` may read, or with
+    ``hidden=True`` only those they may *not* read (to tell 401/403 from 404)."""
+    release = product_release_expr()
+    visibility = visible_products(user)
+    query = (
+        select(
+            dja_mosaics,
+            products.c.path,
+            products.c.proposal_id,
+            products.c.t_min.label("product_t_min"),
+            release.label("t_obs_release"),
+        )
+        .join(products, products.c.product_id == dja_mosaics.c.product_id)
+        .where(dja_mosaics.c.obsid.in_(_candidates(region)))
+        .where(dja_mosaics.c.kind.in_(list(kinds)))
+        .where(~visibility if hidden else visibility)
+    )
+    if filters:
+        query = query.where(dja_mosaics.c.filter.in_([f.upper() for f in filters]))
+    rows = [dict(r) for r in conn.execute(query).mappings()]
+    if not rows:
+        return []
+    polygons = []
+    for r in rows:
+        try:
+            polygons.append(sky.parse_stcs(r["footprint"]))
+        except (sky.FootprintError, TypeError):
+            polygons.append([(0.0, -90.0)] * 3)  # never matches a region
+    keep = region.overlaps(pad(polygons))
+    found = [r for r, k in zip(rows, keep, strict=True) if k]
+    names = {r["assoc_name"] for r in found if r["assoc_name"]}
+    status = {}
+    if names:
+        status = dict(
+            conn.execute(
+                select(dja_associations.c.assoc_name, dja_associations.c.status).where(
+                    dja_associations.c.assoc_name.in_(sorted(names))
+                )
+            ).all()
+        )
+    for r in found:
+        r["status"] = status.get(r["assoc_name"], 2)
+    found.sort(key=lambda r: (r["expstart"] or 0.0, r["file"]))
+    return found
+
+
+def wht_path(conn: Connection, product_id: int | None) -> str | None:
+    if product_id is None:
+        return None
+    return conn.execute(
+        select(products.c.path).where(products.c.product_id == product_id)
+    ).scalar_one_or_none()
+
+
+def known_filters(conn: Connection) -> list[str]:
+    """Every filter the archive holds mosaics or exposures in (DJA names)."""
+    names = {f for (f,) in conn.execute(select(dja_mosaics.c.filter).distinct()) if f}
+    names |= {f for (f,) in conn.execute(select(dja_exposures.c.filter).distinct()) if f}
+    return sorted(names)
