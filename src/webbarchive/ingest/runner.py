@@ -33,6 +33,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    handed: list[str] = field(default_factory=list)  # community files for dja_spectra
     seconds: float = 0.0
     bytes: int = 0  # bytes of the candidate files (read or recognised)
 
@@ -49,6 +50,11 @@ class IngestReport:
             f"{self.files} files, {self.bytes / 1e6:.1f} MB in {self.seconds:.2f} s: "
             f"{self.files / seconds:.1f} files/s, {self.bytes / 1e6 / seconds:.1f} MB/s",
         ]
+        if self.handed:
+            lines.append(
+                f"handed {len(self.handed)} community files (msaexp spectra, redshift tables, "
+                "MOSFIRE listings) to the DJA spectroscopy tools"
+            )
         for path, reason in self.skipped:
             lines.append(f"  skipped {path}: {reason}")
         if verbose:
@@ -64,6 +70,7 @@ def ingest_paths(
     engine = open_catalog(db_url)
     report = IngestReport()
     found = discover(paths)
+    found.candidates, found.ignored, report.handed = _hand_over(found.candidates, found.ignored)
     report.ignored = found.ignored
     report.skipped.extend((path, "no such file or directory") for path in found.missing)
 
@@ -91,6 +98,7 @@ def ingest_paths(
         bar.close()
     writer.inherit_auxiliary_releases(engine)
     _update_pixel_index(engine, progress)
+    _update_dja_spectra(engine, report.handed, progress)
     _update_dja(engine, progress)
     report.seconds = time.perf_counter() - started
     return report
@@ -142,3 +150,30 @@ def _update_dja(engine: Engine, progress: bool) -> None:
     from webbarchive.dja.build import update
 
     update(engine, progress=progress)
+
+def _dja_spectra_build():
+    """The DJA spectroscopy capability (optional), or None."""
+    try:
+        return importlib.import_module("webbarchive.dja_spectra.build")
+    except ModuleNotFoundError as exc:
+        if exc.name and "webbarchive.dja_spectra" in exc.name:
+            return None
+        raise
+
+
+def _hand_over(candidates: list[str], ignored: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """Split off the community files (msaexp ``*.spec.fits``, redshift tables, MOSFIRE
+    listings) that the DJA spectroscopy tools read instead of the product readers."""
+    module = _dja_spectra_build()
+    if module is None:
+        return candidates, ignored, []
+    handed = [p for p in candidates + ignored if module.claims(p)]
+    taken = set(handed)
+    return [p for p in candidates if p not in taken], [p for p in ignored if p not in taken], handed
+
+
+def _update_dja_spectra(engine: Engine, handed: list[str], progress: bool) -> None:
+    """Let the DJA spectroscopy tools (optional) build their tables."""
+    module = _dja_spectra_build()
+    if module is not None:
+        module.update(engine, progress=progress, paths=handed)

@@ -1,0 +1,73 @@
+"""Preview PNGs of msaexp spectra, ``{prefix}.fnu.png`` and ``{prefix}.flam.png``
+(DJA's names), made on first request and cached next to the catalog.
+
+fnu: flux density in uJy against wavelength (um). flam: f_lambda in
+1e-20 erg/s/cm^2/A, from f_nu by f_lambda = f_nu c / lambda^2.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import Engine
+
+from webbarchive.dja_spectra.spec_file import prefix_of, read_arrays
+
+KINDS = ("fnu", "flam")
+#: uJy -> 1e-20 erg/s/cm^2/A at lambda in um: 1e-29 erg/s/cm^2/Hz * c[A/s] / lambda[A]^2 / 1e-20
+_UJY_TO_FLAM20 = 1e-29 * 2.99792458e18 / 1e8 / 1e-20
+
+
+def cache_root(engine: Engine) -> Path:
+    """Folder of cached previews for the catalog behind ``engine``."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).resolve().with_name(Path(url.database).name + ".dja_previews")
+    base = Path(
+        os.environ.get("WEBBARCHIVE_PREVIEWS", Path(tempfile.gettempdir()) / "webbarchive-previews")
+    )
+    return base / f"{url.host or 'local'}_{url.port or 5432}_{url.database}"
+
+
+def render(path: str, kind: str, title: str) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    wave, flux, err = read_arrays(path)
+    ok = np.isfinite(wave) & np.isfinite(flux) & np.isfinite(err) & (err > 0)
+    scale = _UJY_TO_FLAM20 / wave**2 if kind == "flam" else np.ones_like(wave)
+    fig, ax = plt.subplots(figsize=(8, 3), dpi=90)
+    ax.step(wave[ok], (flux * scale)[ok], where="mid", color="0.2", lw=0.8)
+    ax.fill_between(
+        wave[ok], (-err * scale)[ok], (err * scale)[ok], color="tab:orange", alpha=0.3, step="mid"
+    )
+    if ok.any():
+        top = np.nanpercentile((flux * scale)[ok], 98)
+        ax.set_ylim(-0.1 * abs(top), 1.5 * abs(top) + 1e-30)
+    ax.set_xlabel("wavelength (um)")
+    ax.set_ylabel("f_nu (uJy)" if kind == "fnu" else "f_lambda (1e-20 erg/s/cm2/A)")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def preview(engine: Engine, path: str, file: str, kind: str, mtime: float) -> bytes:
+    """The cached preview of ``file`` (re-rendered when the spectrum is newer)."""
+    target = cache_root(engine) / f"{prefix_of(file)}.{kind}.png"
+    if target.exists() and target.stat().st_mtime >= mtime:
+        return target.read_bytes()
+    png = render(path, kind, file)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_suffix(f".{os.getpid()}.tmp")
+    temporary.write_bytes(png)
+    temporary.replace(target)  # atomic: concurrent requests never read half a file
+    return png
