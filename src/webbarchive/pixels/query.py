@@ -17,10 +17,8 @@ the order of the store, stable from one page to the next.
 
 from __future__ import annotations
 
-import math
 import threading
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import duckdb
 import numpy as np
@@ -29,157 +27,20 @@ from sqlalchemy import Engine, and_, func, select
 
 from webbarchive.catalog.rights import User, visible_products
 from webbarchive.catalog.schema import keywords, observations, products
+from webbarchive.pixels.scan import first_rows
 from webbarchive.pixels.store import pixels_root
+from webbarchive.pixels.syntax import (  # noqa: F401  (re-exported: the API's vocabulary)
+    OPERATORS,
+    PIXEL_COLUMNS,
+    PRODUCT_FILTERS,
+    PRODUCT_TYPES,
+    PixelQuery,
+    Predicate,
+    QueryError,
+    accepted_parameters,
+    parse,
+)
 from webbarchive.pixels.tables import pixel_segments, spectral_characteristics
-
-#: Searchable pixel columns: API name -> column in the segments.
-PIXEL_COLUMNS = {
-    "wavelength": "wavelength",
-    "flux": "flux",
-    "fluxErr": "flux_error",
-    "derSnr": "derSnr",
-}
-#: Operators of ``<column>.<op>=value``; min and max are gte and lte.
-OPERATORS = {
-    "gt": ">",
-    "gte": ">=",
-    "lt": "<",
-    "lte": "<=",
-    "eq": "=",
-    "ne": "<>",
-    "min": ">=",
-    "max": "<=",
-}
-PRODUCT_FILTERS = ("instrument", "grating", "filter", "exp_type", "program", "target")
-POSITION_PARAMS = ("ra", "dec", "radius")
-PRODUCT_TYPES = ("x1d", "c1d", "s2d", "s3d")
-OTHER_PARAMS = ("productType", "limit", "offset")
-DEFAULT_RADIUS_DEG = 0.05
-
-
-class QueryError(ValueError):
-    """A search the user wrote wrongly; ``accepted`` says what is valid."""
-
-    def __init__(self, message: str, accepted=None) -> None:
-        super().__init__(message)
-        self.accepted = accepted
-
-
-def accepted_parameters() -> dict:
-    return {
-        "columns": {
-            name: [f"{name}.{op}" for op in OPERATORS] + [f"{name}=<low>,<high>"]
-            for name in PIXEL_COLUMNS
-        },
-        "operators": sorted(OPERATORS),
-        "product filters": [*PRODUCT_FILTERS, *POSITION_PARAMS],
-        "productType": list(PRODUCT_TYPES),
-        "paging": ["limit", "offset"],
-    }
-
-
-@dataclass(frozen=True)
-class Predicate:
-    column: str  # API name
-    op: str  # SQL operator
-    value: float
-
-    def holds(self, values: np.ndarray) -> np.ndarray:
-        """The predicate over numpy values (NaN fails, as NULL does in SQL)."""
-        with np.errstate(invalid="ignore"):
-            result = {
-                ">": values > self.value,
-                ">=": values >= self.value,
-                "<": values < self.value,
-                "<=": values <= self.value,
-                "=": values == self.value,
-                "<>": values != self.value,
-            }[self.op]
-        return result & np.isfinite(values)
-
-
-@dataclass
-class PixelQuery:
-    product_type: str = "x1d"
-    predicates: list[Predicate] = field(default_factory=list)
-    filters: dict[str, list[str]] = field(default_factory=dict)
-    position: tuple[float, float, float] | None = None  # ra, dec, radius (deg)
-
-
-def _number(name: str, text: str) -> float:
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
-        raise QueryError(f"{name}: {text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise QueryError(f"{name}: {text!r} is not a finite number")
-    return value
-
-
-def parse(params: Iterable[tuple[str, str]]) -> PixelQuery:
-    """Read a search from query parameters (repeats allowed: predicates AND,
-    product filter values OR; lists may also be comma-separated)."""
-    query = PixelQuery()
-    position: dict[str, str] = {}
-    for key, raw in params:
-        value = raw.strip()
-        if key in OTHER_PARAMS:
-            if key == "productType":
-                if value.lower() not in PRODUCT_TYPES:
-                    raise QueryError(
-                        f"productType {value!r} is not searchable", accepted=list(PRODUCT_TYPES)
-                    )
-                query.product_type = value.lower()
-            continue
-        if key in POSITION_PARAMS:
-            position[key] = value
-            continue
-        if key in PRODUCT_FILTERS:
-            values = [v.strip() for v in value.split(",") if v.strip()]
-            if not values:
-                raise QueryError(f"{key} needs a value")
-            query.filters.setdefault(key, []).extend(values)
-            continue
-        column, _, op = key.partition(".")
-        if column not in PIXEL_COLUMNS:
-            raise QueryError(
-                f"unknown parameter {key!r}; searchable columns are "
-                f"{', '.join(PIXEL_COLUMNS)}, product filters "
-                f"{', '.join(PRODUCT_FILTERS + POSITION_PARAMS)}",
-                accepted=accepted_parameters(),
-            )
-        if not op:
-            low, sep, high = value.partition(",")
-            if not sep:
-                raise QueryError(
-                    f"{column}={value!r}: a range is written {column}=<low>,<high> "
-                    f"(either side may be empty); use {column}.eq=<value> for equality",
-                    accepted=accepted_parameters()["columns"][column],
-                )
-            if low.strip():
-                query.predicates.append(Predicate(column, ">=", _number(key, low)))
-            if high.strip():
-                query.predicates.append(Predicate(column, "<=", _number(key, high)))
-            continue
-        if op not in OPERATORS:
-            raise QueryError(f"unknown operator {op!r} in {key!r}", accepted=sorted(OPERATORS))
-        query.predicates.append(Predicate(column, OPERATORS[op], _number(key, value)))
-    if position:
-        query.position = _parse_position(position)
-    return query
-
-
-def _parse_position(position: dict[str, str]) -> tuple[float, float, float]:
-    from webbarchive.api.errors import ApiError
-    from webbarchive.api.positions import parse_position, parse_radius
-
-    try:
-        where = parse_position(position.get("ra"), position.get("dec"))
-        radius = parse_radius(position.get("radius"), default=DEFAULT_RADIUS_DEG)
-    except ApiError as exc:
-        raise QueryError(exc.message, accepted=exc.accepted) from None
-    return (where.ra, where.dec, radius)
-
 
 # --- step 1: the catalog ------------------------------------------------------------
 
@@ -396,9 +257,21 @@ class Prepared:
             cursor.close()
 
     def page(self, limit: int, offset: int) -> list[dict]:
-        """Rows [offset, offset + limit) in store order."""
+        """Rows [offset, offset + limit) in store order: read from the row groups
+        directly for shallow pages, by DuckDB (LIMIT/OFFSET) for deep ones."""
         if self.empty:
             return []
+        if offset + limit <= PIXEL_FIRST_MAX_ROWS:
+            root = pixels_root(self.engine)
+            rows, _ = first_rows(
+                [str(root / f) for f in self.files],
+                self.query.predicates,
+                self.output,
+                offset + limit,
+                ids=self.ids if self.restriction else None,
+                exclude=self.restriction == "NOT IN",
+            )
+            return self._records(rows[offset:])
         where, values = self._where()
         rows = self._run(
             f"SELECT {', '.join(self.output)} FROM {self._source()} WHERE {where} LIMIT ? OFFSET ?",
@@ -499,19 +372,14 @@ def pixel_first_page(
         if not files:
             return None
         root = pixels_root(engine)
-        source = "read_parquet([" + ", ".join(_sql_literal(str(root / f)) for f in files) + "])"
+        paths = [str(root / f) for f in files]
         for _attempt in range(2):
-            sql = f"SELECT {', '.join(output)} FROM {source} WHERE {where} LIMIT ?"
-            cursor = _duckdb("page")
-            try:
-                rows = cursor.execute(sql, [*values, fetch]).fetchall()
-            finally:
-                cursor.close()
+            rows, exhausted = first_rows(paths, query.predicates, output, fetch)
             allowed = candidates_statement(query, user)
             allowed = allowed.with_only_columns(*select_names().selected_columns)
             named = _names(conn, allowed, {r[0] for r in rows})
             kept = [r for r in rows if r[0] in named]
-            if len(kept) >= wanted or len(rows) < fetch:
+            if len(kept) >= wanted or exhausted:
                 shown_values = list(values)
                 shown = where
                 for value in shown_values:

@@ -1,0 +1,111 @@
+"""The first rows of a search, read straight from the segments.
+
+A first page needs a few thousand rows at most. Planning a DuckDB query over
+every segment costs several milliseconds of per-row-group overhead before a
+row is read; here the footers of the (immutable) segments are parsed once per
+process, their row-group min/max statistics act as zone maps on every
+searchable column, and only the row groups that may match are decoded, in
+store order, until enough rows are found. Results are the rows DuckDB would
+return in the same order (segment order, then row order); deep pages go to
+DuckDB.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from webbarchive.pixels.syntax import PIXEL_COLUMNS, Predicate
+
+_ZONE_COLUMNS = tuple(PIXEL_COLUMNS.values())
+
+
+@dataclass(frozen=True)
+class SegmentFooter:
+    metadata: pq.FileMetaData
+    minimum: dict[str, np.ndarray]  # column -> per-row-group min (NaN: unknown)
+    maximum: dict[str, np.ndarray]
+
+
+@lru_cache(maxsize=8192)
+def footer(path: str) -> SegmentFooter:
+    """Row-group statistics of a segment (files are never modified, only replaced
+    under a new name, so the cache cannot go stale)."""
+    metadata = pq.read_metadata(path)
+    names = metadata.schema.names
+    minimum, maximum = {}, {}
+    for column in _ZONE_COLUMNS:
+        k = names.index(column)
+        lows, highs = [], []
+        for g in range(metadata.num_row_groups):
+            stats = metadata.row_group(g).column(k).statistics
+            known = stats is not None and stats.has_min_max
+            lows.append(stats.min if known else np.nan)
+            highs.append(stats.max if known else np.nan)
+        minimum[column] = np.asarray(lows, np.float64)
+        maximum[column] = np.asarray(highs, np.float64)
+    return SegmentFooter(metadata, minimum, maximum)
+
+
+def _may_match(foot: SegmentFooter, predicates: list[Predicate]) -> np.ndarray:
+    """Row groups whose [min, max] can satisfy every predicate (unknown stats: yes)."""
+    keep = np.ones(foot.metadata.num_row_groups, bool)
+    for p in predicates:
+        column = PIXEL_COLUMNS[p.column]
+        low, high = foot.minimum[column], foot.maximum[column]
+        with np.errstate(invalid="ignore"):
+            if p.op in (">", ">="):
+                test = ~(high < p.value) if p.op == ">=" else ~(high <= p.value)
+            elif p.op in ("<", "<="):
+                test = ~(low > p.value) if p.op == "<=" else ~(low >= p.value)
+            elif p.op == "=":
+                test = ~((high < p.value) | (low > p.value))
+            else:
+                test = ~((low == p.value) & (high == p.value))
+        keep &= test
+    return keep
+
+
+def first_rows(
+    paths: list[str],
+    predicates: list[Predicate],
+    output: list[str],
+    wanted: int,
+    *,
+    ids: np.ndarray | None = None,
+    exclude: bool = False,
+) -> tuple[list[tuple], bool]:
+    """Up to ``wanted`` matching rows (tuples of ``output``) in store order, and
+    whether the scan reached the end. ``ids`` restricts to (or, with
+    ``exclude``, away from) those product ids."""
+    rows: list[tuple] = []
+    needed = sorted({PIXEL_COLUMNS[p.column] for p in predicates} | {"product_id"})
+    for path in paths:
+        foot = footer(path)
+        groups = np.flatnonzero(_may_match(foot, predicates))
+        if not groups.size:
+            continue
+        segment = pq.ParquetFile(path, metadata=foot.metadata)
+        for g in groups:
+            table = segment.read_row_group(int(g), columns=needed)
+            mask = np.ones(table.num_rows, bool)
+            for p in predicates:
+                values = table.column(PIXEL_COLUMNS[p.column]).to_numpy(zero_copy_only=False)
+                mask &= p.holds(values.astype(np.float64, copy=False))
+            if ids is not None:
+                inside = np.isin(table.column("product_id").to_numpy(), ids)
+                mask &= ~inside if exclude else inside
+            hits = np.flatnonzero(mask)
+            if not hits.size:
+                continue
+            hits = hits[: wanted - len(rows)]
+            picked = segment.read_row_group(int(g), columns=output).take(pa.array(hits))
+            columns = [picked.column(name).to_pylist() for name in output]
+            rows.extend(zip(*columns, strict=True))
+            if len(rows) >= wanted:
+                return rows, False
+    return rows, True
