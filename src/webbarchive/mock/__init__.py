@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from webbarchive.mock import imaging, mosaics, spectro
+from webbarchive.mock import imaging, mosaics, msaexp, spectro
 from webbarchive.mock.sky import plan
 
 __all__ = ["MockSummary", "generate", "MANIFEST"]
@@ -88,6 +88,7 @@ def generate(
             bar.set_postfix(files=len(entries))
     if dja_mosaics:
         entries.extend(mosaics.write_all(observations, out, seed))
+    msaexp.write_all(observations, out, seed)  # DJA spectra: not in the manifest
     entries.sort(key=lambda e: e["filename"])
     (out / MANIFEST).write_text(json.dumps(entries, indent=1) + "\n")
     summary = MockSummary(out=out, seed=seed, scale=scale)
