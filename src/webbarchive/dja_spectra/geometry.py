@@ -8,7 +8,7 @@ does; (V2, V3) -> (RA, Dec) with pysiaf's attitude matrix for the exposure's
 
 Corners are shrunk for the opaque bars between shutters, by (1 - 0.07/0.27/2) along
 the row (dispersion) and (1 - 0.07/0.53/2) along the column (spatial), as DJA does.
-A shutter's open area is then about 0.20" x 0.46".
+A footprint is then about 0.235" x 0.495" (pitch less half a bar).
 """
 
 from __future__ import annotations
