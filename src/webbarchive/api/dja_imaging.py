@@ -30,7 +30,7 @@ from webbarchive.catalog import sky
 from webbarchive.catalog.rights import User
 from webbarchive.dja import cutouts, figures, queries, render, thumbs
 from webbarchive.dja.geometry import MAX_ARCMIN, Region
-from webbarchive.dja.names import short_filter
+from webbarchive.dja.names import pivot_um, short_filter
 from webbarchive.dja.tables import EXPOSURE_COLUMNS
 
 router = APIRouter(tags=["DJA imaging tools"])
@@ -449,7 +449,7 @@ def thumb(
             wht_paths = {k: queries.wht_path(conn, r["wht_product_id"]) for k, r in best.items()}
     where = f"ra={position.ra:.7f}, dec={position.dec:.7f}"
     if requested is not None:
-        unknown = [f for f in requested if _match(f, known) is None]
+        unknown = [f for f in requested if _match(f, known) is None and pivot_um(f) is None]
         if unknown:
             raise bad_request(f"unknown filters {unknown}", accepted=known)
     if not rows:
