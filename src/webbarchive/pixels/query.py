@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 import pyarrow as pa
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, and_, bindparam, func, select
 
 from webbarchive.catalog.rights import User, visible_products
 from webbarchive.catalog.schema import keywords, observations, products
@@ -311,23 +311,41 @@ def select_names():
 
 def _names(conn, statement, ids: set[int]) -> dict[int, tuple[str, float | None]]:
     """product_id -> (fileName, derSnr) for ``ids`` that ``statement`` keeps."""
-    ordered = sorted(ids)
+    ordered = [int(i) for i in sorted(ids)]
     named = {}
+    # one cached statement with an expanding parameter: no per-value coercion
+    column = spectral_characteristics.c.product_id
+    statement = statement.where(column.in_(bindparam("ids", expanding=True)))
     for start in range(0, len(ordered), 500):
-        chunk = ordered[start : start + 500]
-        column = spectral_characteristics.c.product_id
-        for pid, filename, snr in conn.execute(statement.where(column.in_(chunk))):
+        for pid, filename, snr in conn.execute(statement, {"ids": ordered[start : start + 500]}):
             named[pid] = (filename, snr)
     return named
 
 
 def _records(rows: list[tuple], output: list[str], named: dict) -> list[dict]:
+    """Result records in the seed's field order: fileName, x, y, (z,) wavelength,
+    flux, derSnr, uri."""
+    uris = {pid: f"mast:JWST/product/{name}" for pid, (name, _snr) in named.items()}
+    if output == ["product_id", "x", "y", "wavelength", "flux"]:
+        return [
+            {
+                "fileName": named[pid][0],
+                "x": x,
+                "y": y,
+                "wavelength": wavelength,
+                "flux": flux,
+                "derSnr": named[pid][1],
+                "uri": uris[pid],
+            }
+            for pid, x, y, wavelength, flux in rows
+        ]
+    keys = output[1:]
     records = []
     for row in rows:
-        filename, snr = named[row[0]]
-        record = {"fileName": filename, **dict(zip(output[1:], row[1:], strict=True))}
-        record["derSnr"] = snr
-        record["uri"] = f"mast:JWST/product/{filename}"
+        pid = row[0]
+        record = {"fileName": named[pid][0], **dict(zip(keys, row[1:], strict=True))}
+        record["derSnr"] = named[pid][1]
+        record["uri"] = uris[pid]
         records.append(record)
     return records
 

@@ -31,6 +31,12 @@ class SegmentFooter:
     maximum: dict[str, np.ndarray]
 
 
+@lru_cache(maxsize=256)
+def _open(path: str) -> pq.ParquetFile:
+    """An open segment (kept open: opening costs more than a small read)."""
+    return pq.ParquetFile(path, metadata=footer(path).metadata, memory_map=True)
+
+
 @lru_cache(maxsize=8192)
 def footer(path: str) -> SegmentFooter:
     """Row-group statistics of a segment (files are never modified, only replaced
@@ -83,13 +89,13 @@ def first_rows(
     whether the scan reached the end. ``ids`` restricts to (or, with
     ``exclude``, away from) those product ids."""
     rows: list[tuple] = []
-    needed = sorted({PIXEL_COLUMNS[p.column] for p in predicates} | {"product_id"})
+    needed = sorted({PIXEL_COLUMNS[p.column] for p in predicates} | {"product_id"} | set(output))
     for path in paths:
         foot = footer(path)
         groups = np.flatnonzero(_may_match(foot, predicates))
         if not groups.size:
             continue
-        segment = pq.ParquetFile(path, metadata=foot.metadata)
+        segment = _open(path)
         for g in groups:
             table = segment.read_row_group(int(g), columns=needed)
             mask = np.ones(table.num_rows, bool)
@@ -103,7 +109,7 @@ def first_rows(
             if not hits.size:
                 continue
             hits = hits[: wanted - len(rows)]
-            picked = segment.read_row_group(int(g), columns=output).take(pa.array(hits))
+            picked = table.select(output).take(pa.array(hits))
             columns = [picked.column(name).to_pylist() for name in output]
             rows.extend(zip(*columns, strict=True))
             if len(rows) >= wanted:
