@@ -1,6 +1,7 @@
 """Ingest tests: a catalog of the real files per backend (module scope), and the
-pixel-search hook switched off (it belongs to another capability and would
-dominate the run time); ``test_pixel_hook_is_called`` checks the hook itself."""
+end-of-run hooks of other capabilities (pixel search, DJA) switched off: they
+are tested by their owners and would dominate the run time.
+``test_pixel_hook_is_called`` checks that the pixel hook is called."""
 
 from __future__ import annotations
 
@@ -12,10 +13,22 @@ import pytest
 _counter = itertools.count()
 
 
+#: Hooks of other capabilities that ingest calls at the end of a run.
+HOOKS = ("_update_pixel_index", "_update_dja", "_update_dja_spectra")
+
+
+def _stub_hooks(mp) -> None:
+    from webbarchive.ingest import runner
+
+    for name in HOOKS:
+        if hasattr(runner, name):
+            mp.setattr(runner, name, lambda *a, **k: None)
+
+
 @pytest.fixture(autouse=True)
-def _no_pixel_index(request, monkeypatch):
+def _no_other_capabilities(request, monkeypatch):
     if not request.node.name.startswith("test_pixel_hook"):
-        monkeypatch.setattr("webbarchive.ingest.runner._update_pixel_index", lambda *a: None)
+        _stub_hooks(monkeypatch)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -29,6 +42,6 @@ def real_catalog_url(request, real_dir, tmp_path_factory) -> str:
         cluster = request.getfixturevalue("pg_cluster")
         url = cluster.create_database(f"real{next(_counter)}_{os.getpid()}")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(runner, "_update_pixel_index", lambda *a: None)
+        _stub_hooks(mp)
         runner.ingest_paths([str(real_dir)], db_url=url, workers=1, progress=False)
     return url

@@ -8,6 +8,7 @@ import json
 import pytest
 from sqlalchemy import select
 
+from tests.ingest.conftest import _stub_hooks
 from webbarchive.catalog.db import open_catalog
 from webbarchive.catalog.schema import observations, products
 from webbarchive.ingest.runner import ingest_paths
@@ -17,11 +18,9 @@ from webbarchive.ingest.runner import ingest_paths
 def mock_catalog(mock_dir, tmp_path_factory):
     """The session's small mock archive, ingested into SQLite once for this module
     (both backends are covered by the real-file and change tests)."""
-    import webbarchive.ingest.runner as runner
-
     url = str(tmp_path_factory.mktemp("mockcat") / "catalog.db")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(runner, "_update_pixel_index", lambda *a: None)
+        _stub_hooks(mp)
         report = ingest_paths([str(mock_dir)], db_url=url, workers=2, progress=False)
     return report, open_catalog(url, create=False)
 

@@ -55,11 +55,6 @@ def parse_datetime(text: str) -> datetime | None:
     return parsed.replace(microsecond=micro)
 
 
-def mjd_of(moment: datetime) -> float:
-    """UTC MJD of a datetime, as astropy computes it."""
-    return float(Time(moment, scale="utc").mjd)
-
-
 def typed(value: Any) -> Any:
     """A FITS value as a JSON-ready Python value (MAST conventions)."""
     if isinstance(value, bool):
@@ -117,7 +112,7 @@ def _unique(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     seen: dict[str, dict[str, Any]] = {}
     for row in rows:
         seen.setdefault(row["name"], row)
-    return list(seen.values())
+    return _add_mjd(list(seen.values()))
 
 
 def _combine_date_obs(merged: dict[str, tuple[str, Any]]) -> None:
@@ -137,12 +132,21 @@ def _rows_for(name: str, hdu: str, value: Any) -> list[dict[str, Any]]:
         num = float(value)
     rows = [{"name": name[:72], "hdu": hdu, "value": encode(value), "num": num}]
     if isinstance(value, str) and (moment := parse_datetime(value)) is not None:
-        try:
-            mjd = mjd_of(moment)
-        except ValueError:
-            return rows
         rows[0]["value"] = encode(moment.isoformat())
-        rows.append({"name": f"{name}_mjd"[:72], "hdu": hdu, "value": encode(mjd), "num": mjd})
+        # the MJD is filled in by _add_mjd, one astropy Time for the whole header
+        rows.append(
+            {"name": f"{name}_mjd"[:72], "hdu": hdu, "value": None, "num": None, "_at": moment}
+        )
+    return rows
+
+
+def _add_mjd(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    twins = [row for row in rows if "_at" in row]
+    if twins:
+        mjds = Time([row.pop("_at") for row in twins], scale="utc").mjd
+        for row, mjd in zip(twins, mjds, strict=True):
+            row["num"] = float(mjd)
+            row["value"] = encode(float(mjd))
     return rows
 
 

@@ -9,8 +9,10 @@ A file whose size and mtime match the catalog is not even opened.
 from __future__ import annotations
 
 import importlib
+import itertools
 import os
 import time
+from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
@@ -22,6 +24,9 @@ from webbarchive.catalog.rights import now_mjd
 from webbarchive.ingest import writer
 from webbarchive.ingest.discover import discover
 from webbarchive.ingest.reader import ReadResult, read_product
+
+#: Files written per transaction (a failing group is retried file by file).
+BATCH_FILES = 16
 
 
 @dataclass
@@ -90,10 +95,20 @@ def ingest_paths(
 
     workers = workers or os.cpu_count() or 1
     bar = tqdm(total=len(to_read), unit="file", desc="ingest", disable=not progress)
+    batch: list[tuple[ReadResult, float]] = []
     try:
         for result, start_mjd in _read_all(to_read, workers):
-            _record(engine, report, result, start_mjd)
-            bar.update(1)
+            if result.skipped:
+                report.skipped.append((result.path, result.skipped))
+                bar.update(1)
+                continue
+            batch.append((result, start_mjd))
+            if len(batch) >= BATCH_FILES:
+                _write(engine, report, batch)
+                bar.update(len(batch))
+                batch = []
+        _write(engine, report, batch)
+        bar.update(len(batch))
     finally:
         bar.close()
     writer.inherit_auxiliary_releases(engine)
@@ -111,27 +126,43 @@ def _read_all(paths: list[str], workers: int):
             start = now_mjd()
             yield read_product(path), start
         return
+    # A bounded window of files in flight: readers outpace the single writer,
+    # and finished-but-unwritten rows must not pile up in memory.
+    window = workers * 8
+    pending: deque = deque()
+    queue = iter(paths)
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        start = now_mjd()
-        for result in pool.map(read_product, paths, chunksize=4):
-            yield result, start
-            start = now_mjd()
+        for path in itertools.islice(queue, window):
+            pending.append((pool.submit(read_product, path), now_mjd()))
+        while pending:
+            future, start = pending.popleft()
+            yield future.result(), start
+            for path in itertools.islice(queue, 1):
+                pending.append((pool.submit(read_product, path), now_mjd()))
 
 
-def _record(engine: Engine, report: IngestReport, result: ReadResult, start_mjd: float) -> None:
-    if result.skipped:
-        report.skipped.append((result.path, result.skipped))
+def _write(engine: Engine, report: IngestReport, batch: list[tuple[ReadResult, float]]) -> None:
+    if not batch:
         return
     try:
-        outcome = writer.write(engine, result, start_mjd)
-    except Exception as exc:  # the transaction rolled back: the catalog is as before
-        report.skipped.append((result.path, f"could not be written: {type(exc).__name__}: {exc}"))
-        return
-    {
+        outcomes = writer.write_batch(engine, batch)
+    except Exception:  # rolled back: retry one by one to isolate the file at fault
+        outcomes = []
+        for result, start_mjd in batch:
+            try:
+                outcomes.append(writer.write(engine, result, start_mjd))
+            except Exception as exc:  # this file's transaction rolled back alone
+                outcomes.append(f"could not be written: {type(exc).__name__}: {exc}")
+    lists = {
         writer.INGESTED: report.ingested,
         writer.REPLACED: report.replaced,
         writer.UNCHANGED: report.unchanged,
-    }[outcome].append(result.path)
+    }
+    for (result, _), outcome in zip(batch, outcomes, strict=True):
+        if outcome in lists:
+            lists[outcome].append(result.path)
+        else:
+            report.skipped.append((result.path, outcome))
 
 
 def _update_pixel_index(engine: Engine, progress: bool) -> None:
@@ -150,6 +181,7 @@ def _update_dja(engine: Engine, progress: bool) -> None:
     from webbarchive.dja.build import update
 
     update(engine, progress=progress)
+
 
 def _dja_spectra_build():
     """The DJA spectroscopy capability (optional), or None."""

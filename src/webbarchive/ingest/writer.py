@@ -1,8 +1,10 @@
 """Writing read files into the catalog (the main process is the only writer).
 
-Each file is written in ONE transaction: its program, its product row, its
-keywords, and the recomputed aggregates and sky cells of its observation. A
-failure rolls all of it back, so the catalog never holds half a product.
+Each file is written inside ONE transaction together with its program, its
+keywords, and the recomputed aggregates and sky cells of its observation (the
+runner groups a few files per transaction for speed, and retries them one by
+one if the group fails). A failure rolls all of it back, so the catalog never
+holds half a product.
 
 Identity: ``products.filename`` is unique across the archive (as at MAST). A
 file whose name is already catalogued:
@@ -43,42 +45,59 @@ def known_files(engine: Engine) -> dict[str, tuple[int, float]]:
 
 
 def write(engine: Engine, result: ReadResult, start_mjd: float) -> str:
-    """Write one read file; return INGESTED, REPLACED or UNCHANGED."""
+    """Write one read file in its own transaction; return INGESTED, REPLACED or UNCHANGED."""
+    return write_batch(engine, [(result, start_mjd)])[0]
+
+
+def write_batch(engine: Engine, batch: list[tuple[ReadResult, float]]) -> list[str]:
+    """Write several read files in ONE transaction (all or none), recomputing each
+    touched observation once. The runner falls back to :func:`write` per file
+    when a batch fails, so one bad file never blocks the others."""
     with engine.begin() as conn:
-        existing = (
-            conn.execute(
-                select(
-                    products.c.product_id, products.c.obsid, products.c.path, products.c.checksum
-                ).where(products.c.filename == result.filename)
-            )
-            .mappings()
-            .first()
+        touched: set[int] = set()
+        outcomes = []
+        for result, start_mjd in batch:
+            outcome, obsids = _write_product(conn, result, start_mjd)
+            outcomes.append(outcome)
+            touched.update(obsids)
+        for obsid in sorted(touched):
+            recompute_observation(conn, obsid)
+    return outcomes
+
+
+def _write_product(conn: Connection, result: ReadResult, start_mjd: float) -> tuple[str, set[int]]:
+    existing = (
+        conn.execute(
+            select(
+                products.c.product_id, products.c.obsid, products.c.path, products.c.checksum
+            ).where(products.c.filename == result.filename)
         )
-        if existing is not None and existing["checksum"] == result.checksum:
-            _refresh(conn, existing, result)
-            return UNCHANGED
-        if result.program:
-            _upsert_program(conn, result.program)
-        obsid = _observation_id(conn, result.obs_id)
-        row = {
-            **result.product,
-            "obsid": obsid,
-            "ingestStartDate_mjd": start_mjd,
-            "ingestCompletionDate_mjd": now_mjd(),
-        }
-        if existing is None:
-            product_id = conn.execute(insert(products).values(**row)).inserted_primary_key[0]
-        else:
-            product_id = existing["product_id"]
-            conn.execute(delete(keywords).where(keywords.c.product_id == product_id))
-            conn.execute(update(products).where(products.c.product_id == product_id).values(**row))
-        rows = [{**k, "product_id": product_id} for k in result.keywords]
-        for start in range(0, len(rows), _KEYWORD_BATCH):
-            conn.execute(insert(keywords), rows[start : start + _KEYWORD_BATCH])
-        recompute_observation(conn, obsid)
-        if existing is not None and existing["obsid"] != obsid:
-            recompute_observation(conn, existing["obsid"])
-        return INGESTED if existing is None else REPLACED
+        .mappings()
+        .first()
+    )
+    if existing is not None and existing["checksum"] == result.checksum:
+        _refresh(conn, existing, result)
+        return UNCHANGED, set()
+    if result.program:
+        _upsert_program(conn, result.program)
+    obsid = _observation_id(conn, result.obs_id)
+    row = {
+        **result.product,
+        "obsid": obsid,
+        "ingestStartDate_mjd": start_mjd,
+        "ingestCompletionDate_mjd": now_mjd(),
+    }
+    if existing is None:
+        product_id = conn.execute(insert(products).values(**row)).inserted_primary_key[0]
+    else:
+        product_id = existing["product_id"]
+        conn.execute(delete(keywords).where(keywords.c.product_id == product_id))
+        conn.execute(update(products).where(products.c.product_id == product_id).values(**row))
+    rows = [{**k, "product_id": product_id} for k in result.keywords]
+    for start in range(0, len(rows), _KEYWORD_BATCH):
+        conn.execute(insert(keywords), rows[start : start + _KEYWORD_BATCH])
+    touched = {obsid} if existing is None else {obsid, existing["obsid"]}
+    return (INGESTED if existing is None else REPLACED), touched
 
 
 def _refresh(conn: Connection, existing: Any, result: ReadResult) -> None:
