@@ -104,3 +104,24 @@ def test_changed_product_is_replaced_and_vanished_one_dropped(archive):
         )
         == segments
     )
+
+
+def test_small_segments_are_merged_and_nothing_is_lost(archive, monkeypatch):
+    """Incremental ingests leave small segments; update() merges them."""
+    from webbarchive.pixels import index, store
+
+    engine, items = archive
+    monkeypatch.setattr(store, "SEGMENT_ROWS", 2_000)  # a segment every ~2 spectra
+    monkeypatch.setattr(index, "MAX_SMALL_SEGMENTS", 10**6)  # no merge yet
+    update(engine, progress=False)
+    chars_before, many = _state(engine)
+    assert len(many) > 4
+    monkeypatch.setattr(store, "SEGMENT_ROWS", 8_000_000)
+    monkeypatch.setattr(index, "MAX_SMALL_SEGMENTS", 2)
+    assert index.compact(engine, store.PixelStore(pixels_root(engine))) == len(many) - 2
+    chars, merged = _state(engine)
+    assert len(merged) == 3  # one per product type: x1d, s2d, s3d
+    assert {c[0] for c in chars} == {c[0] for c in chars_before}
+    assert {c[-1] for c in chars} == set(merged)  # every spectrum points at a live segment
+    for item in items:
+        assert _pixels_of(engine, item.product_id)[0].size == item.wavelength.size

@@ -185,6 +185,15 @@ class SearchResult:
     query: str
 
 
+def _literal_sql(statement, engine: Engine) -> str:
+    """``statement`` with its values written in, for display only."""
+    try:
+        compiled = statement.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
+    except Exception:  # a value without a literal form: show the placeholders
+        compiled = statement.compile(dialect=engine.dialect)
+    return " ".join(str(compiled).split())
+
+
 def _shown_sql(result) -> str:
     """The SQL a result ran, its bound values written in for display only.
 
@@ -406,7 +415,7 @@ def pixel_first_page(
                     f"SELECT {', '.join(output)} FROM "
                     f"read_parquet('productType={query.product_type}/*.parquet') WHERE {shown} "
                     f"AND product_id IN (<spectra of these pixels that pass: "
-                    f"{' '.join(str(allowed).split())}>) LIMIT {limit} OFFSET {offset};"
+                    f"{_literal_sql(allowed, engine)}>) LIMIT {limit} OFFSET {offset};"
                 )
                 return _records(kept[offset:wanted], output, named), text
             fetch *= 4
@@ -515,7 +524,18 @@ def count(engine: Engine, query: PixelQuery, user: User) -> int:
 
 
 def search(engine: Engine, query: PixelQuery, user: User, limit: int, offset: int) -> SearchResult:
-    """Run ``query`` for ``user``: the page [offset, offset + limit) and the total."""
+    """Run ``query`` for ``user``: the page [offset, offset + limit) and the total.
+
+    A segment replaced by a concurrent :func:`~webbarchive.pixels.index.update`
+    between planning and reading is deleted under our feet: plan again, once.
+    """
+    try:
+        return _search(engine, query, user, limit, offset)
+    except (FileNotFoundError, duckdb.IOException):
+        return _search(engine, query, user, limit, offset)
+
+
+def _search(engine: Engine, query: PixelQuery, user: User, limit: int, offset: int) -> SearchResult:
     first = pixel_first_page(engine, query, user, limit, offset)
     if first is None:
         prepared = prepare(engine, query, user)

@@ -214,10 +214,10 @@ class SegmentWriter:
     """Buffers spectra per product type and writes a segment per
     :data:`SEGMENT_ROWS` pixels; ``on_segment`` records each in the catalog."""
 
-    def __init__(self, store: PixelStore, on_segment, segment_rows: int = SEGMENT_ROWS) -> None:
+    def __init__(self, store: PixelStore, on_segment, segment_rows: int | None = None) -> None:
         self.store = store
         self.on_segment = on_segment
-        self.segment_rows = segment_rows
+        self.segment_rows = segment_rows or SEGMENT_ROWS
         self.buffers: dict[str, _Buffer] = {}
 
     def add(self, product_type: str, product_id: int, spectrum: SpectrumPixels) -> None:
