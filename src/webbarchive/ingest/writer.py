@@ -23,7 +23,7 @@ import os
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 
 from webbarchive.catalog import sky
 from webbarchive.catalog.rights import now_mjd
@@ -35,6 +35,9 @@ from webbarchive.ingest.reader import ReadResult
 INGESTED, REPLACED, UNCHANGED = "ingested", "replaced", "unchanged"
 _FOOTPRINT_PREFERENCE = ("s_region", "wcs", "target")
 _KEYWORD_BATCH = 5000
+# Statements with bound parameters compile once and hit SQLAlchemy's cache.
+_UPDATE_PRODUCT = update(products).where(products.c.product_id == bindparam("b_product_id"))
+_UPDATE_OBSERVATION = update(observations).where(observations.c.obsid == bindparam("b_obsid"))
 
 
 def known_files(engine: Engine) -> dict[str, tuple[int, float]]:
@@ -88,11 +91,11 @@ def _write_product(conn: Connection, result: ReadResult, start_mjd: float) -> tu
         "ingestCompletionDate_mjd": now_mjd(),
     }
     if existing is None:
-        product_id = conn.execute(insert(products).values(**row)).inserted_primary_key[0]
+        product_id = conn.execute(insert(products), row).inserted_primary_key[0]
     else:
         product_id = existing["product_id"]
         conn.execute(delete(keywords).where(keywords.c.product_id == product_id))
-        conn.execute(update(products).where(products.c.product_id == product_id).values(**row))
+        conn.execute(_UPDATE_PRODUCT, {**row, "b_product_id": product_id})
     rows = [{**k, "product_id": product_id} for k in result.keywords]
     for start in range(0, len(rows), _KEYWORD_BATCH):
         conn.execute(insert(keywords), rows[start : start + _KEYWORD_BATCH])
@@ -186,7 +189,7 @@ def recompute_observation(conn: Connection, obsid: int) -> None:
     if polygon and (row["s_ra"] is None or row["s_dec"] is None):
         row["s_ra"], row["s_dec"] = sky.centroid(polygon)
     row.pop("obs_id")
-    conn.execute(update(observations).where(observations.c.obsid == obsid).values(**row))
+    conn.execute(_UPDATE_OBSERVATION, {**row, "b_obsid": obsid})
     conn.execute(delete(sky_index).where(sky_index.c.obsid == obsid))
     cells = sky.index_rows(obsid, polygon)
     if cells:
