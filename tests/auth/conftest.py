@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tests.auth.eap import build_eap_archive
+from tests.auth.eap import add_mock_program, build_eap_archive
 
 _counter = itertools.count()
 
@@ -22,6 +22,7 @@ def eap_archive(request, tmp_path_factory):
             f"eap{next(_counter)}_{os.getpid()}"
         )
     archive = build_eap_archive(url, files / "files")
+    add_mock_program(archive, request.getfixturevalue("mock_dir"))
     yield archive
     archive.engine.dispose()
 

@@ -64,6 +64,10 @@ class EapArchive:
     url: str
     engine: Engine
     tokens: dict[str, str] = field(default_factory=dict)
+    #: Placeholders for probes over the ingested mock program (see add_mock_program).
+    context: dict[str, str] = field(default_factory=dict)
+    #: Extra sentinels: the mock EAP program's file-name prefixes.
+    sentinels: tuple[str, ...] = ()
 
 
 def _write_x1d(path: Path, target: str, flux: float, keyword_value: str) -> None:
@@ -264,3 +268,101 @@ def build_eap_archive(url: str, files: Path) -> EapArchive:
         engine, "expired", "old", now_mjd=now_mjd() - 61.0
     ).token
     return archive
+
+
+# --- a real ingest: one program of the mock archive made EAP ---------------------------
+
+MOCK_PUBLIC_PROGRAMS = 2  # public programs ingested beside the EAP one
+
+
+def _program_of(name: str) -> str | None:
+    """``jw01345...`` -> "1345"; msaexp ``the-o062-v4_prism-clear_1345_20390...`` -> "1345"."""
+    import re
+
+    if name.startswith("jw") and name[2:7].isdigit():
+        return str(int(name[2:7]))
+    match = re.search(r"_(\d{3,5})_\d+\.spec\.fits$", name)
+    return str(int(match.group(1))) if match else None
+
+
+def _dja_association_names(engine: Engine, proposal_id: str) -> tuple[str, ...]:
+    """DJA association names of a program (they do not carry the program id)."""
+    from sqlalchemy import inspect, text
+
+    if "dja_associations" not in inspect(engine).get_table_names():
+        return ()
+    with engine.connect() as conn:
+        names = conn.execute(
+            text("SELECT assoc_name FROM dja_associations WHERE proposal_id = :p"),
+            {"p": proposal_id},
+        ).scalars()
+        return tuple(sorted(set(names)))
+
+
+def add_mock_program(archive: EapArchive, mock_dir: Path) -> None:
+    """Ingest the mock program with the most files that also has DJA spectra
+    (made EAP by an override far in the future) and two public ones, with
+    webbarchive's own ingest, and fill ``archive.context`` with names and
+    coordinates the probes use. Every other program gets a past override, so
+    nothing depends on the wall clock against the mock's dates."""
+    from collections import Counter
+
+    from sqlalchemy import select, update
+
+    from webbarchive.ingest.runner import ingest_paths
+
+    files = sorted(p for p in mock_dir.rglob("*") if p.is_file())
+    counts = Counter(_program_of(p.name) for p in files if p.name.startswith("jw"))
+    with_dja = {_program_of(p.name) for p in files if p.name.endswith(".spec.fits")}
+    ranked = [pid for pid, _ in counts.most_common() if pid]
+    eap = next(pid for pid in ranked if pid in with_dja)
+    public = [pid for pid in ranked if pid != eap][:MOCK_PUBLIC_PROGRAMS]
+    keep = {eap, *public}
+    chosen = [
+        str(p)
+        for p in files
+        if _program_of(p.name) in keep or (p.parent.name == "dja" and _program_of(p.name) is None)
+    ]
+    ingest_paths(chosen, db_url=archive.url, workers=1, progress=False)
+    engine = archive.engine
+    with engine.begin() as conn:
+        conn.execute(update(programs).values(release_override_mjd=PAST_MJD))
+        conn.execute(
+            update(programs)
+            .where(programs.c.proposal_id.in_([eap, EAP_PROGRAM]))
+            .values(release_override_mjd=FAR_FUTURE_MJD)
+        )
+    for name in ("pi", "collab", "expired"):
+        (accounts.set_pi if name == "pi" else accounts.grant)(engine, eap, name)
+    with engine.connect() as conn:
+
+        def first(suffixes: tuple[str, ...]) -> dict:
+            return dict(
+                conn.execute(
+                    select(products.c.filename, products.c.s_ra, products.c.s_dec)
+                    .where(products.c.proposal_id == eap, products.c.suffix.in_(suffixes))
+                    .order_by(products.c.filename)
+                    .limit(1)
+                )
+                .mappings()
+                .one()
+            )
+
+        spectrum = first(("x1d", "c1d", "s2d", "s3d"))
+        image = first(("i2d", "cal", "rate"))
+    msaexp = next(
+        p.name for p in files if p.name.endswith(".spec.fits") and _program_of(p.name) == eap
+    )
+    archive.context.update(
+        mock_program=eap,
+        mock_spectrum=spectrum["filename"],
+        mock_image=image["filename"],
+        mock_ra=f"{image['s_ra']:.6f}",
+        mock_dec=f"{image['s_dec']:.6f}",
+        mock_spec_ra=f"{spectrum['s_ra']:.6f}",
+        mock_spec_dec=f"{spectrum['s_dec']:.6f}",
+        mock_msaexp=msaexp,
+        mock_msaexp_root=msaexp.split("_")[0],
+    )
+    archive.sentinels = (f"jw{int(eap):05d}", f"_{eap}_", *_dja_association_names(engine, eap))
+    _index_pixels(engine)

@@ -70,11 +70,16 @@ class Probe:
         return (401,) if who == "expired" else OK
 
 
-def _eap_and_public(method: str, path: str, query: str = "uri={file}") -> list[Probe]:
+def _eap_and_public(
+    method: str, path: str, query: str = "uri={file}", mock: str = "{mock_spectrum}"
+) -> list[Probe]:
+    """The synthetic EAP file (bare and as a URI), an ingested mock EAP file
+    (``mock`` is a placeholder filled from the archive), and a public file."""
     shows = method == "GET"
     return [
         Probe(method, f"{path}?{query.format(file=EAP_FILE)}", "eap", shows_eap=shows),
         Probe(method, f"{path}?{query.format(file='mast:JWST/product/' + EAP_FILE)}", "eap"),
+        Probe(method, f"{path}?{query.format(file=mock)}", "eap", shows_eap=shows),
         Probe(method, f"{path}?{query.format(file=PUBLIC_FILE)}", "public"),
     ]
 
@@ -84,7 +89,7 @@ def _dal(method: str, path: str, fields: dict, shows_eap: bool = False) -> Probe
         return Probe("POST", path, "listing", data=fields, shows_eap=shows_eap)
     from urllib.parse import urlencode
 
-    return Probe("GET", f"{path}?{urlencode(fields)}", "listing", shows_eap=shows_eap)
+    return Probe("GET", f"{path}?{urlencode(fields, safe='{}')}", "listing", shows_eap=shows_eap)
 
 
 def _slash(path: str) -> list[str]:
@@ -173,6 +178,7 @@ _register(
         # obsids 1 (public) and 2 (EAP): the fixture inserts them in that order.
         _mashup("Mast.Caom.Products", {"obsid": "1,2"}),
         _mashup("Mast.Caom.All", {}, False),
+        _mashup("Mast.Caom.Cone", {"ra": "{mock_ra}", "dec": "{mock_dec}", "radius": 0.1}),
         _mashup(
             "Mast.Jwst.Filtered.Nirspec",
             {"columns": "*", "filters": [{"paramName": "instrume", "values": ["NIRSPEC"]}]},
@@ -196,6 +202,13 @@ _register(
     [MISSIONS + "/search"],
     lambda path: [
         Probe("POST", path, "listing", json={"conditions": [{"program": 9999}]}, shows_eap=True),
+        Probe(
+            "POST",
+            path,
+            "listing",
+            json={"conditions": [{"program": "{mock_program}"}]},
+            shows_eap=True,
+        ),
         Probe(
             "POST",
             path,
@@ -231,7 +244,7 @@ for _method in ("GET", "HEAD"):
         _method,
         [MISSIONS + "/retrieve_product"],
         lambda path, m=_method: (
-            _eap_and_public(m, path, "product_name={file}")[::2]
+            [p for p in _eap_and_public(m, path, "product_name={file}") if "mast:" not in p.url]
             + [Probe(m, f"{path}?product_name={EAP_OBS_ID}/{EAP_FILE}", "eap")]
         ),
     )
@@ -275,10 +288,16 @@ def _tap_sync(path: str, method: str) -> list[Probe]:
             return Probe("POST", path, "listing", data=fields, shows_eap=True)
         from urllib.parse import urlencode
 
-        return Probe("GET", f"{path}?{urlencode(fields)}", "listing", shows_eap=True)
+        return Probe("GET", f"{path}?{urlencode(fields, safe='{}')}", "listing", shows_eap=True)
 
     # Text formats only: the leak check reads the body (binary VOTable would hide values).
-    return [query(OBSCORE, "csv"), query(CONE, "votable/td"), query(OBSCORE, "json")]
+    mock_cone = CONE.replace(f"{EAP_RA}, {EAP_DEC}", "{mock_ra}, {mock_dec}")
+    return [
+        query(OBSCORE, "csv"),
+        query(CONE, "votable/td"),
+        query(OBSCORE, "json"),
+        query(mock_cone, "csv"),
+    ]
 
 
 for _method in ("GET", "POST"):
@@ -359,6 +378,7 @@ for _method in ("GET", "POST"):
         lambda path, m=_method: [
             _dal(m, path, {"RA": EAP_RA, "DEC": EAP_DEC, "SR": 0.1}, shows_eap=True),
             _dal(m, path, {"RA": EAP_RA + 1, "DEC": EAP_DEC, "SR": 5}, shows_eap=True),
+            _dal(m, path, {"RA": "{mock_ra}", "DEC": "{mock_dec}", "SR": 0.2}, shows_eap=True),
         ],
     )
     _register(
@@ -366,6 +386,7 @@ for _method in ("GET", "POST"):
         ["/sia/query"],
         lambda path, m=_method: [
             _dal(m, path, {"POS": f"CIRCLE {EAP_RA} {EAP_DEC} 0.1"}),
+            _dal(m, path, {"POS": "CIRCLE {mock_ra} {mock_dec} 0.2"}, shows_eap=True),
             _dal(m, path, {}),
         ],
     )
@@ -380,6 +401,12 @@ for _method in ("GET", "POST"):
                 shows_eap=True,
             ),
             _dal(m, path, {"REQUEST": "queryData"}, shows_eap=True),
+            _dal(
+                m,
+                path,
+                {"REQUEST": "queryData", "POS": "{mock_spec_ra},{mock_spec_dec}", "SIZE": 0.2},
+                shows_eap=True,
+            ),
         ],
     )
 for _service in ("/scs", "/sia", "/ssa"):
@@ -388,15 +415,18 @@ for _service in ("/scs", "/sia", "/ssa"):
         [_service + "/availability", _service + "/capabilities"],
         lambda path: [Probe("GET", path, "static")],
     )
-# --- DJA imaging tools (the fixture holds spectra only: the leak check applies) ------
+# --- DJA imaging tools, over the ingested mock EAP program --------------------------
 _NEAR_EAP = f"ra={EAP_RA}&dec={EAP_DEC}&arcmin=5"
-for _dja in ("/assoc", "/exposures", "/assoc_mosaic"):
+_NEAR_MOCK = "ra={mock_ra}&dec={mock_dec}&arcmin=5"
+# The small mock has no DJA mosaics: /assoc_mosaic can only be leak-checked.
+for _dja, _shows in (("/assoc", True), ("/exposures", True), ("/assoc_mosaic", False)):
     _register(
         "GET",
         [_dja],
-        lambda path: [
+        lambda path, shows=_shows: [
             Probe("GET", f"{path}?{_NEAR_EAP}", "listing"),
-            Probe("GET", f"{path}?{_NEAR_EAP}&output=csv", "listing"),
+            Probe("GET", f"{path}?{_NEAR_MOCK}&output=csv", "listing", shows_eap=shows),
+            Probe("GET", f"{path}?{_NEAR_MOCK}", "listing", shows_eap=shows),
         ],
     )
 _register(
@@ -405,20 +435,27 @@ _register(
     lambda path: [
         Probe(
             "GET",
-            f"{path}?{_NEAR_EAP}&size=4",
+            f"{path}?{_NEAR_MOCK}&size=4",
             "explicit",
             expect={**dict.fromkeys(IDENTITIES, (200, 404)), "expired": (401,)},
         )
     ],
 )
-# --- DJA spectroscopy tools (no msaexp rows in the fixture: status and leak checks) --
+# --- DJA spectroscopy tools, over the ingested mock EAP program's msaexp files -------
 _DJA_ANY = {**dict.fromkeys(IDENTITIES, (200, 400, 404)), "expired": (401,)}
+# nirspec_slits stays empty for the small mock: leak checks only.
 _register(
     "GET",
     ["/nirspec_slits", "/nirspec_extractions"],
     lambda path: [
         Probe("GET", f"{path}?coords={EAP_RA},{EAP_DEC}&size=60&output=json", "listing"),
         Probe("GET", f"{path}?coords={EAP_RA},{EAP_DEC}&size=60", "listing"),
+        Probe(
+            "GET",
+            path + "?coords={mock_spec_ra},{mock_spec_dec}&size=600&output=json",
+            "listing",
+            shows_eap=path.endswith("extractions"),
+        ),
     ],
 )
 _register(
@@ -432,7 +469,8 @@ _register(
     lambda path: [
         Probe(
             "GET", f"{path}?file=jw09999_prism-clear_9999_1.spec.fits", "explicit", expect=_DJA_ANY
-        )
+        ),
+        Probe("GET", path + "?file={mock_msaexp}&output=json", "eap", shows_eap=True),
     ],
 )
 _register(
@@ -444,7 +482,8 @@ _register(
             f"{path}?spec_file=jw09999_prism-clear_9999_1.spec.fits&output=json",
             "explicit",
             expect=_DJA_ANY,
-        )
+        ),
+        Probe("GET", path + "?spec_file={mock_msaexp}&output=json", "eap"),
     ],
 )
 _register(
@@ -456,7 +495,8 @@ _register(
             "/msaexp-nirspec/extractions/jw09999/jw09999_prism-clear_9999_1.spec.fits",
             "explicit",
             expect=_DJA_ANY,
-        )
+        ),
+        Probe("GET", "/msaexp-nirspec/extractions/{mock_msaexp_root}/{mock_msaexp}", "eap"),
     ],
 )
 # --- downloads -----------------------------------------------------------------------
@@ -464,7 +504,7 @@ for _method in ("GET", "HEAD"):
     _register(
         _method,
         ["/api/v0.1/Download/file", "/jwst/api/v0.1/Download/file"],
-        lambda path, m=_method: _eap_and_public(m, path),
+        lambda path, m=_method: _eap_and_public(m, path, mock="{mock_image}"),
     )
 # --- auth ----------------------------------------------------------------------------
 _register("GET", ["/whoami"], lambda path: [Probe("GET", path, "static")])
@@ -598,6 +638,22 @@ def _readable(response) -> str:
     return text
 
 
+def _fill(value, values: dict[str, str]):
+    """Replace ``{name}`` placeholders in strings, lists and dicts (JSON inside
+    form fields too: a quoted numeric placeholder becomes a JSON number)."""
+    if isinstance(value, str):
+        for name, text in values.items():
+            if text.lstrip("-").replace(".", "", 1).isdigit():
+                value = value.replace(f'"{{{name}}}"', text)
+            value = value.replace(f"{{{name}}}", text)
+        return value
+    if isinstance(value, list):
+        return [_fill(v, values) for v in value]
+    if isinstance(value, dict):
+        return {k: _fill(v, values) for k, v in value.items()}
+    return value
+
+
 def _tap_job(client, headers: dict[str, str], finished: bool = True) -> str:
     """An async TAP job over ivoa.obscore owned by ``headers``' user (finished
     unless ``finished`` is False)."""
@@ -626,9 +682,10 @@ def test_probes(eap_client, eap_archive, who):
     probed = 0
     headers = _headers(eap_archive, who)
     jobs: dict[str, str] = {}
+    sentinels = EAP_SENTINELS + eap_archive.sentinels
     for _route, probe in _probes_of_app(eap_client):
         url = probe.url
-        if "{" in url:
+        if "job}" in url or "doomed}" in url:
             if "{job}" in url and "job" not in jobs:
                 jobs["job"] = _tap_job(eap_client, headers)
             if "{pi_job}" in url and "pi_job" not in jobs:
@@ -636,8 +693,13 @@ def test_probes(eap_client, eap_archive, who):
             pi_headers = _headers(eap_archive, "pi")
             doomed = _tap_job(eap_client, headers, False) if "{doomed}" in url else ""
             pi_doomed = _tap_job(eap_client, pi_headers, False) if "{pi_doomed}" in url else ""
-            url = url.format(doomed=doomed, pi_doomed=pi_doomed, **jobs)
-            probe = replace(probe, url=url)
+            url = _fill(url, {"doomed": doomed, "pi_doomed": pi_doomed, **jobs})
+        probe = replace(
+            probe,
+            url=_fill(url, eap_archive.context),
+            json=_fill(probe.json, eap_archive.context),
+            data=_fill(probe.data, eap_archive.context),
+        )
         response = eap_client.request(
             probe.method,
             probe.url,
@@ -657,11 +719,11 @@ def test_probes(eap_client, eap_archive, who):
             _readable(response) + " " + " ".join(f"{k}: {v}" for k, v in response.headers.items())
         )
         sent = probe.url + str(probe.json or "") + str(probe.data or "")
-        leaked = [s for s in EAP_SENTINELS if s in seen and s not in sent]
+        leaked = [s for s in sentinels if s in seen and s not in sent]
         if who in WITHOUT_RIGHTS and leaked:
             failures.append(f"{where}: leaks {leaked}: {response.text[:200]}")
         if who in ("pi", "collab", "admin") and probe.shows_eap and response.status_code in OK:
-            if not any(s in seen for s in EAP_SENTINELS):
+            if not any(s in seen for s in sentinels):
                 failures.append(f"{where}: does not show the EAP data it asked for")
         if response.status_code in (401, 403) and probe.method != "HEAD":
             if not response.json().get("message"):
