@@ -16,6 +16,10 @@ import pytest
 
 from tests import pgcluster
 
+# The suite's many in-process clients share one address: rate limits are tested on
+# their own (tests/auth/test_ratelimit.py) and off everywhere else.
+os.environ.setdefault("WEBBARCHIVE_RATE_LIMITS", "off")
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("WEBBARCHIVE_SHARED", REPO.parent / "shared"))
 REAL = SHARED / "data" / "real"
