@@ -151,9 +151,10 @@ def test_observation_parameters_from_headers(real_catalog, real_dir):
     assert obs["t_min"] == pytest.approx(h["EXPSTART"])
     assert obs["t_max"] == pytest.approx(h["EXPEND"])
     assert obs["t_exptime"] == pytest.approx(h["EFFEXPTM"])
-    assert obs["s_ra"] == pytest.approx(h["TARG_RA"]) and obs["s_dec"] == pytest.approx(
-        h["TARG_DEC"]
-    )
+    # an MSA slitlet's position is its source's (all slitlets share TARG_RA)
+    source = fits.getheader(x1d, "EXTRACT1D")
+    assert obs["s_ra"] == pytest.approx(source["SRCRA"])
+    assert obs["s_dec"] == pytest.approx(source["SRCDEC"])
     assert (obs["provenance_name"], obs["project"], obs["obs_collection"]) == (
         "CALJWST",
         "JWST",
@@ -198,6 +199,11 @@ def test_absurd_s_region_falls_back_to_target(real_catalog, real_dir):
     assert fits.getheader(path, "SCI")["S_REGION"].split()[2] == "275.845029277"  # the bad one
     obs = _observation(real_catalog, "jw01492-o005_s00004_nirspec_f100lp-g140m-s1600a1-sub2048")
     assert obs["footprint_source"] == "target"
+    # the x1d's SLIT_RA is as broken as the S_REGION: the target position is kept
+    x1d = str(path).replace("_s2d", "_x1d")
+    assert abs(fits.getheader(x1d, 1)["SLIT_RA"] - h["TARG_RA"]) > 90
+    assert obs["s_ra"] == pytest.approx(h["TARG_RA"])
+    assert obs["s_dec"] == pytest.approx(h["TARG_DEC"])
     assert obs["instrument_name"] == "NIRSPEC/SLIT"
     values = [float(v) for v in obs["s_region"].split()[2:]]
     for ra, dec in zip(values[::2], values[1::2], strict=True):

@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from webbarchive.catalog.sky import MAX_OFFSET_DEG, angular_distance_deg
 from webbarchive.ingest.classify import intent, mode
 
 #: JWST's exclusive access period (days) for these program categories.
@@ -29,8 +30,11 @@ KEYWORDS_USED = (
     "date_end_mjd", "mjd_beg", "mjd_end", "effexptm", "xposure", "duration", "filter",
     "grating", "pupil", "channel", "band", "targprop", "targname", "targtype", "program",
     "pi_name", "title", "category", "expripar", "exp_type", "template", "instrume",
-    "datamodl", "cal_ver",
+    "datamodl", "cal_ver", "srcra", "srcdec", "slit_ra", "slit_dec",
 )  # fmt: skip
+# Modes whose product describes one source in a slit: its position is the source's,
+# not the pointing's (all slitlets of an MSA share TARG_RA/TARG_DEC).
+_SLIT_MODES = ("NRS_MSASPEC", "NRS_FIXEDSLIT", "NRS_BRIGHTOBJ", "MIR_LRS-FIXEDSLIT")
 
 # NIRSpec grating/filter ranges (um), from the JDox NIRSpec dispersers table.
 _NIRSPEC_RANGES_UM = {
@@ -135,19 +139,43 @@ def release_mjd(kw: Mapping[str, Any]) -> float | None:
     return end + EXCLUSIVE_ACCESS_DAYS.get(category, 0.0)
 
 
+def position(kw: Mapping[str, Any]) -> tuple[float, float, int] | None:
+    """Where a product points (deg), and how specific that is (0 best).
+
+    The source of a slit spectrum (SRCRA/SRCDEC, else SLIT_RA/SLIT_DEC) ranks 0
+    and 1, the target (TARG_RA/TARG_DEC, MAST's s_ra/s_dec) 2, the reference
+    pixel (RA_REF/DEC_REF) 3. A source position more than 1 deg from the target
+    is ignored: pipeline 1.8.2 wrote SLIT_RA = 180.16 for a fixed slit at RA 81.
+    """
+    found = []
+    pairs = [("srcra", "srcdec", 0), ("slit_ra", "slit_dec", 1)]
+    if (_str(kw.get("exp_type")) or "").upper() not in _SLIT_MODES:
+        pairs = []
+    for ra_key, dec_key, rank in [*pairs, ("targ_ra", "targ_dec", 2), ("ra_ref", "dec_ref", 3)]:
+        ra, dec = _num(kw.get(ra_key)), _num(kw.get(dec_key))
+        if ra is not None and dec is not None and -90.0 <= dec <= 90.0:
+            found.append((ra % 360.0, dec, rank))
+    target = next((f for f in found if f[2] == 2), None)
+    for candidate in found:
+        if candidate[2] < 2 and target is not None:
+            offset = float(angular_distance_deg(candidate[0], candidate[1], target[0], target[1]))
+            if offset > MAX_OFFSET_DEG:
+                continue
+        return candidate
+    return None
+
+
 def product_fields(kw: Mapping[str, Any]) -> dict[str, Any]:
     """One product's contribution to its observation (CAOM names)."""
     exp_type = _str(kw.get("exp_type"))
     instrument_name, dataproduct_type = mode(exp_type, _str(kw.get("instrume")))
     em_min, em_max = wavelength_range_nm(kw)
     expripar = (_str(kw.get("expripar")) or "").upper()
+    where = position(kw)
     return {
-        "s_ra": _num(kw.get("targ_ra"))
-        if kw.get("targ_ra") is not None
-        else _num(kw.get("ra_ref")),
-        "s_dec": _num(kw.get("targ_dec"))
-        if kw.get("targ_dec") is not None
-        else _num(kw.get("dec_ref")),
+        "s_ra": where[0] if where else None,
+        "s_dec": where[1] if where else None,
+        "position_rank": where[2] if where else None,
         "t_min": _num(kw.get("expstart"))
         or _num(kw.get("date_beg_mjd"))
         or _num(kw.get("mjd_beg")),
@@ -203,6 +231,12 @@ def aggregate(obs_id: str, products: Iterable[Mapping[str, Any]]) -> dict[str, A
         return [p[name] for p in science if p.get(name) is not None]
 
     t_min, t_max = values("t_min"), values("t_max")
+    # the most specific position any product knows (a c1d only carries TARG_RA)
+    ranked = [p for p in science if p.get("position_rank") is not None]
+    best = (None, None)
+    if ranked:
+        top = min(ranked, key=lambda p: p["position_rank"])
+        best = (top["s_ra"], top["s_dec"])
     em_min, em_max = values("em_min"), values("em_max")
     releases = [p["t_obs_release"] for p in items if p.get("t_obs_release") is not None]
     filters = sorted({f for f in values("filters")})
@@ -220,8 +254,8 @@ def aggregate(obs_id: str, products: Iterable[Mapping[str, Any]]) -> dict[str, A
         "dataproduct_type": first("dataproduct_type"),
         "instrument_name": first("instrument_name"),
         "target_name": first("target_name"),
-        "s_ra": first("s_ra"),
-        "s_dec": first("s_dec"),
+        "s_ra": best[0],
+        "s_dec": best[1],
         "t_min": min(t_min) if t_min else None,
         "t_max": max(t_max) if t_max else None,
         "t_exptime": max(exptimes) if exptimes else None,

@@ -7,6 +7,7 @@ precise reason the file was skipped. The main process does all writing.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import os
@@ -22,7 +23,7 @@ from astropy.utils.exceptions import AstropyWarning
 from webbarchive.catalog import sky
 from webbarchive.ingest.classify import NotClassified, classify
 from webbarchive.ingest.headers import decode, keyword_rows, plain_rows
-from webbarchive.ingest.observation import product_fields, proposal_id, release_mjd
+from webbarchive.ingest.observation import position, product_fields, proposal_id, release_mjd
 
 _CHUNK = 1 << 20
 _NOT_SCIENCE_EXTENSIONS = {"ASDF", "HDRTAB"}
@@ -174,11 +175,8 @@ def _footprint(values: dict[str, Any], science) -> tuple[sky.Polygon | None, str
 
 
 def _reference(values: dict[str, Any]) -> tuple[float, float] | None:
-    for ra_key, dec_key in (("targ_ra", "targ_dec"), ("ra_ref", "dec_ref")):
-        ra, dec = values.get(ra_key), values.get(dec_key)
-        if isinstance(ra, int | float) and isinstance(dec, int | float) and -90 <= dec <= 90:
-            return float(ra) % 360.0, float(dec)
-    return None
+    where = position(values)
+    return (where[0], where[1]) if where else None
 
 
 def _wcs_footprint(header: fits.Header) -> sky.Polygon | None:
@@ -203,6 +201,10 @@ def _wcs_footprint(header: fits.Header) -> sky.Polygon | None:
 
 def _fill(result: ReadResult, info, keywords, values, footprint, source) -> None:
     fields = product_fields(values)
+    # An image is where its pixels are; a spectrum is where its target or source is.
+    image = footprint is not None and (
+        fields["s_ra"] is None or (fields["dataproduct_type"] == "image" and source != "target")
+    )
     result.obs_id = info.obs_id
     result.keywords = keywords
     result.product = {
@@ -217,8 +219,8 @@ def _fill(result: ReadResult, info, keywords, values, footprint, source) -> None
         "template": fields["template"],
         "prvversion": values.get("cal_ver"),
         "proposal_id": fields["proposal_id"],
-        "s_ra": fields["s_ra"] if fields["s_ra"] is not None else _centre(footprint, 0),
-        "s_dec": fields["s_dec"] if fields["s_dec"] is not None else _centre(footprint, 1),
+        "s_ra": _centre(footprint, 0) if image else fields["s_ra"],
+        "s_dec": _centre(footprint, 1) if image else fields["s_dec"],
         "s_region": sky.to_stcs(footprint) if footprint else None,
         "footprint_source": source,
         "t_min": fields["t_min"],
@@ -264,7 +266,7 @@ def _read_association(path: Path, result: ReadResult) -> None:
     keywords = plain_rows(scalars, "ASN")
     values = {row["name"]: decode(row["value"]) for row in keywords}
     # The association belongs to the observation its (first) product makes.
-    info = type(info)(**{**info.__dict__, "obs_id": name.strip().lower()})
+    info = dataclasses.replace(info, obs_id=name.strip().lower())
     values.setdefault("program", asn.get("program"))
     _fill(result, info, keywords, values, None, None)
     result.product["proposal_id"] = proposal_id(asn.get("program"))

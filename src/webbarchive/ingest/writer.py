@@ -186,8 +186,10 @@ def recompute_observation(conn: Connection, obsid: int) -> None:
     polygon, source = _observation_footprint(contributions)
     row["s_region"] = sky.to_stcs(polygon) if polygon else None
     row["footprint_source"] = source
-    if polygon and (row["s_ra"] is None or row["s_dec"] is None):
-        row["s_ra"], row["s_dec"] = sky.centroid(polygon)
+    if polygon and (
+        row["s_ra"] is None or (row["dataproduct_type"] == "image" and source != "target")
+    ):
+        row["s_ra"], row["s_dec"] = sky.centroid(polygon)  # an image is where its pixels are
     row.pop("obs_id")
     conn.execute(_UPDATE_OBSERVATION, {**row, "b_obsid": obsid})
     conn.execute(delete(sky_index).where(sky_index.c.obsid == obsid))
