@@ -747,3 +747,56 @@ def test_token_forms_open_eap_data(eap_client, eap_archive, form):
         response = eap_client.get(url, headers={"Authorization": f"{form} {token}"})
     assert response.status_code == 200
     assert b"EAPSECRET-TARGET" in response.content
+
+
+TOTAL_KEYS = ("total", "rowsTotal", "rowsFiltered", "totalResults", "total_count")
+
+
+def _total(response) -> int | None:
+    """The total a listing reports (JSON body, one level of nesting, or the
+    X-Total-Count header), or None."""
+    if "x-total-count" in response.headers:
+        return int(response.headers["x-total-count"])
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    for holder in [body, *(v for v in body.values() if isinstance(v, dict))]:
+        for key in TOTAL_KEYS:
+            if isinstance(holder.get(key), int):
+                return holder[key]
+    return None
+
+
+def test_totals_count_only_what_the_user_may_see(eap_client, eap_archive):
+    """Every listing that reports a total and shows EAP data to the PI reports
+    a smaller total to anonymous users and strangers."""
+    compared = []
+    for _route, probe in _probes_of_app(eap_client):
+        if probe.kind != "listing" or not probe.shows_eap:
+            continue
+        probe = replace(
+            probe,
+            url=_fill(probe.url, eap_archive.context),
+            json=_fill(probe.json, eap_archive.context),
+            data=_fill(probe.data, eap_archive.context),
+        )
+        totals = {}
+        for who in ("anonymous", "stranger", "pi"):
+            response = eap_client.request(
+                probe.method,
+                probe.url,
+                headers=_headers(eap_archive, who),
+                json=probe.json,
+                data=probe.data,
+            )
+            totals[who] = _total(response)
+        if None in totals.values():
+            continue
+        compared.append(f"{probe.method} {probe.url} {totals}")
+        where = f"{probe.method} {probe.url}: totals {totals}"
+        assert totals["anonymous"] < totals["pi"], where
+        assert totals["stranger"] == totals["anonymous"], where
+    assert len(compared) >= 3, f"too few listings report totals: {compared}"
