@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select, update
 
-from tests.auth.eap import EAP_OBS_ID, EAP_PROGRAM, PUBLIC_OBS_ID, build_eap_archive
+from tests.auth.eap import (
+    EAP_OBS_ID,
+    EAP_PROGRAM,
+    PUBLIC_OBS_ID,
+    PUBLIC_PROGRAM,
+    build_eap_archive,
+)
 from webbarchive.catalog import accounts
 from webbarchive.catalog.rights import (
     ANONYMOUS,
@@ -19,17 +25,25 @@ from webbarchive.catalog.rights import (
 )
 from webbarchive.catalog.schema import observations, products
 
+SYNTHETIC = [PUBLIC_PROGRAM, EAP_PROGRAM]  # the module's archive also holds mock programs
+
 
 def _count(engine, table, clause) -> int:
     with engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(table).where(clause)).scalar_one()
+        return conn.execute(
+            select(func.count())
+            .select_from(table)
+            .where(clause, table.c.proposal_id.in_(SYNTHETIC))
+        ).scalar_one()
 
 
 def test_listings_count_only_what_each_user_may_see(eap_archive):
     engine = eap_archive.engine
     users = {name: accounts.user_for(engine, name) for name in ("pi", "collab", "stranger")}
     users["admin"] = accounts.user_for(engine, "admin")
-    assert users["pi"].programs == {EAP_PROGRAM} and users["admin"].admin
+    mock_program = eap_archive.context["mock_program"]
+    assert users["pi"].programs == {EAP_PROGRAM, mock_program} and users["admin"].admin
+    assert users["stranger"].programs == frozenset()
     expected = {"anonymous": 1, "stranger": 1, "pi": 2, "collab": 2, "admin": 2}
     for who, count in expected.items():
         user = users.get(who, ANONYMOUS)
@@ -39,14 +53,18 @@ def test_listings_count_only_what_each_user_may_see(eap_archive):
 
 def test_rights_columns(eap_archive):
     with eap_archive.engine.connect() as conn:
-        rows = dict(
-            (r[0], (r[1], r[2]))
-            for r in conn.execute(select(observations.c.obs_id, *observation_rights_columns()))
+        observation_rows = conn.execute(
+            select(observations.c.obs_id, *observation_rights_columns()).where(
+                observations.c.proposal_id.in_(SYNTHETIC)
+            )
         )
-        files = dict(
-            (r[0], r[1])
-            for r in conn.execute(select(products.c.fileSetName, *product_rights_columns()))
+        rows = {r[0]: (r[1], r[2]) for r in observation_rows}
+        product_rows = conn.execute(
+            select(products.c.fileSetName, *product_rights_columns()).where(
+                products.c.proposal_id.in_(SYNTHETIC)
+            )
         )
+        files = {r[0]: r[1] for r in product_rows}
     assert rows[EAP_OBS_ID] == (EXCLUSIVE_ACCESS, EXCLUSIVE_ACCESS)
     assert rows[PUBLIC_OBS_ID] == (PUBLIC, PUBLIC)
     assert files == {EAP_OBS_ID: EXCLUSIVE_ACCESS, PUBLIC_OBS_ID: PUBLIC}

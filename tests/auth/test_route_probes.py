@@ -18,6 +18,11 @@ For every probe and every identity without rights, no EAP sentinel (file
 names, obs_id, target, keyword values, footprint coordinates, pixel values)
 may appear in the body or headers, unless the request itself carried it.
 
+The archive (tests/auth/eap.py) holds a synthetic EAP program 9999 with
+unmistakable sentinels, plus mock-archive programs ingested by webbarchive's
+own ingest, the largest of them with DJA spectra made EAP by an override
+(``{mock_*}`` placeholders in probes name its files and coordinates).
+
 :func:`test_every_route_is_probed` fails when the app has a route the
 registry does not cover: a new endpoint cannot ship unprobed.
 """
