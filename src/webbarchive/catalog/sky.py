@@ -210,7 +210,10 @@ def polygon_cells(polygon: Polygon, depth: int = SKY_INDEX_DEPTH) -> list[int]:
     smaller than a cell, and the index must never miss a footprint.
     """
     ra, dec = (np.array(c, dtype=float) for c in zip(*polygon, strict=True))
-    cells = set(lonlat_to_healpix(Longitude(ra, u.deg), Latitude(dec, u.deg), depth).tolist())
+    # one thread: a rayon pool per call costs more than a few vertices
+    cells = set(
+        lonlat_to_healpix(Longitude(ra, u.deg), Latitude(dec, u.deg), depth, num_threads=1).tolist()
+    )
     try:
         ipix, _, _ = polygon_search(Longitude(ra, u.deg), Latitude(dec, u.deg), depth, flat=True)
         cells.update(int(c) for c in ipix)
@@ -224,7 +227,7 @@ def cone_cells(ra: float, dec: float, radius_deg: float, depth: int = SKY_INDEX_
     ipix, _, _ = cone_search(
         Longitude(ra, u.deg), Latitude(dec, u.deg), radius_deg * u.deg, depth, flat=True
     )
-    centre = lonlat_to_healpix(Longitude([ra], u.deg), Latitude([dec], u.deg), depth)
+    centre = lonlat_to_healpix(Longitude([ra], u.deg), Latitude([dec], u.deg), depth, num_threads=1)
     return sorted({int(c) for c in ipix} | {int(c) for c in centre})
 
 
@@ -244,7 +247,9 @@ def cone_ranges(
         (int(c) << (2 * (depth - int(d))), (int(c) + 1) << (2 * (depth - int(d))))
         for c, d in zip(ipix, depths, strict=True)
     )
-    centre = int(lonlat_to_healpix(Longitude([ra], u.deg), Latitude([dec], u.deg), depth)[0])
+    centre = int(
+        lonlat_to_healpix(Longitude([ra], u.deg), Latitude([dec], u.deg), depth, num_threads=1)[0]
+    )
     ranges.append((centre, centre + 1))
     ranges.sort()
     merged: list[list[int]] = []
