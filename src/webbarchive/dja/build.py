@@ -137,7 +137,10 @@ def _update_exposures(engine: Engine, progress: bool) -> int:
         have = {
             r.obsid: (r.product_id, r.checksum)
             for r in conn.execute(
-                select(dja_exposures.c.obsid, dja_exposures.c.product_id, dja_exposures.c.checksum)
+                # rows loaded without a file (webbarchive.dja.load: product_id < 0) stay
+                select(
+                    dja_exposures.c.obsid, dja_exposures.c.product_id, dja_exposures.c.checksum
+                ).where(dja_exposures.c.product_id > 0)
             )
         }
     stale = [
@@ -270,7 +273,9 @@ def rebuild_associations(conn: Connection) -> int:
         *[dja_exposures.c[f"{c}{i}"] for i in range(1, 5) for c in ("ra", "dec")],
         observations.c.target_name, observations.c.s_ra, observations.c.s_dec,
         observations.c.proposal_pi, observations.c.t_max,
-    ).join(observations, observations.c.obsid == dja_exposures.c.obsid)  # fmt: skip
+    ).join(observations, observations.c.obsid == dja_exposures.c.obsid).where(
+        dja_exposures.c.product_id > 0  # loaded rows (dja.load) carry their own assoc
+    )  # fmt: skip
     groups: dict[tuple, list] = defaultdict(list)
     for row in conn.execute(query).mappings():
         key = (row["proposal_id"], row["visit"], row["instrume"], row["filter"], row["detector"])

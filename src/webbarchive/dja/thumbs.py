@@ -190,5 +190,5 @@ def png(image: np.ndarray, grid: WCS | None = None, slits=(), offset_x: int = 0)
             ]
             draw.polygon(points, outline=(255, 0, 255))
     buffer = io.BytesIO()
-    picture.save(buffer, format="PNG")
+    picture.save(buffer, format="PNG", compress_level=1)  # speed over bytes
     return buffer.getvalue()
