@@ -12,9 +12,10 @@ predicates below are registered as SQL functions on every SQLite connection
 that runs a translated ADQL query (:func:`register_sqlite`); on PostgreSQL the
 same ADQL turns into pgsphere operators instead (see :mod:`webbarchive.vo.adql`).
 
-Polygon tests project gnomonically about the polygon's centre: great circles
-become straight lines there, so planar point-in-polygon and segment crossing
-are exact for shapes smaller than a hemisphere.
+Point-in-polygon and point-to-edge distances are the catalog's own
+(:mod:`webbarchive.catalog.sky`); polygon crossings project gnomonically the
+same way (great circles become straight lines), exact for shapes smaller
+than a hemisphere.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from webbarchive.catalog import sky
+
 _FRAMES = {"ICRS", "FK5", "J2000", "UNKNOWNFRAME", "GEOCENTER", "BARYCENTER", "TOPOCENTER"}
 
 
@@ -34,13 +37,8 @@ def unit_vector(ra_deg: float, dec_deg: float) -> np.ndarray:
 
 
 def angular_distance_deg(ra1: float, dec1: float, ra2: float, dec2: float) -> float:
-    """Great-circle distance in degrees (haversine: accurate at small separations)."""
-    ra1, dec1, ra2, dec2 = map(math.radians, (ra1, dec1, ra2, dec2))
-    s = (
-        math.sin((dec2 - dec1) / 2) ** 2
-        + math.cos(dec1) * math.cos(dec2) * math.sin((ra2 - ra1) / 2) ** 2
-    )
-    return math.degrees(2 * math.asin(min(1.0, math.sqrt(s))))
+    """Great-circle distance in degrees (the catalog's own, stable at all separations)."""
+    return float(sky.angular_distance_deg(ra1, dec1, ra2, dec2))
 
 
 @dataclass(frozen=True)
@@ -147,33 +145,10 @@ def _inside_planar(x: float, y: float, ring: list[tuple[float, float]]) -> bool:
 
 
 def point_in_polygon(ra: float, dec: float, poly: Polygon) -> bool:
-    centre = poly.centre
-    ring = _planar(poly, centre)
-    p = _project(centre, unit_vector(ra, dec))
-    if ring is None or p is None:
+    try:
+        return sky.point_in_polygon(list(poly.vertices), ra, dec)
+    except sky.FootprintError:  # a polygon wider than a hemisphere: not supported
         return False
-    return _inside_planar(p[0], p[1], ring)
-
-
-def _distance_to_arc(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
-    """Angular distance (degrees) from ``p`` to the great-circle arc ``a``-``b``."""
-    n = np.cross(a, b)
-    norm = np.linalg.norm(n)
-    ends = min(
-        math.degrees(math.acos(max(-1.0, min(1.0, float(np.dot(p, a)))))),
-        math.degrees(math.acos(max(-1.0, min(1.0, float(np.dot(p, b)))))),
-    )
-    if norm < 1e-15:
-        return ends
-    n /= norm
-    # The foot of p on the great circle lies on the arc when it is between a and b.
-    foot = p - np.dot(p, n) * n
-    if np.linalg.norm(foot) < 1e-15:
-        return ends
-    foot /= np.linalg.norm(foot)
-    if np.dot(np.cross(a, foot), n) >= 0 and np.dot(np.cross(foot, b), n) >= 0:
-        return abs(math.degrees(math.asin(max(-1.0, min(1.0, float(np.dot(p, n)))))))
-    return ends
 
 
 def _segments_cross(p1, p2, q1, q2) -> bool:
@@ -185,14 +160,11 @@ def _segments_cross(p1, p2, q1, q2) -> bool:
     return (d1 * d2 < 0) and (d3 * d4 < 0)
 
 
-def _edges(poly: Polygon) -> list[tuple[np.ndarray, np.ndarray]]:
-    vs = [unit_vector(ra, dec) for ra, dec in poly.vertices]
-    return [(vs[i], vs[(i + 1) % len(vs)]) for i in range(len(vs))]
-
-
 def _min_edge_distance(ra: float, dec: float, poly: Polygon) -> float:
-    p = unit_vector(ra, dec)
-    return min(_distance_to_arc(p, a, b) for a, b in _edges(poly))
+    vs = poly.vertices
+    return min(
+        sky.distance_to_arc_deg(ra, dec, vs[i], vs[(i + 1) % len(vs)]) for i in range(len(vs))
+    )
 
 
 def _polygons_cross(a: Polygon, b: Polygon) -> bool:
