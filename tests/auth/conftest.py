@@ -1,4 +1,4 @@
-"""The EAP archive, built once per backend for the module that asks for it."""
+"""The EAP archive, built once per backend per session (tests must not change it)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from tests.auth.eap import add_mock_program, build_eap_archive
 _counter = itertools.count()
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def eap_archive(request, tmp_path_factory):
     files = tmp_path_factory.mktemp("eap")
     if request.param == "sqlite":
