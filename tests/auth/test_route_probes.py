@@ -145,10 +145,10 @@ _register(
     lambda path: [Probe("GET", path, "static")],
 )
 # --- spectra (seed 001); pixel search covers the pixel database ----------------------
-_register("GET", _slash("/spectra/api/v0.1/retrieve"), lambda path: _eap_and_public("GET", path))
+_register("GET", ["/spectra/api/v0.1/retrieve"], lambda path: _eap_and_public("GET", path))
 _register(
     "GET",
-    _slash("/spectra/api/v0.1/search") + _slash("/viz/api/v0.1/search"),
+    ["/spectra/api/v0.1/search", "/viz/api/v0.1/search"],
     lambda path: [
         Probe("GET", path + "?wavelength=2.8,5.3", "listing"),
         Probe("GET", path + "?wavelength=2.8,5.3&flux.gte=30000", "listing", shows_eap=True),

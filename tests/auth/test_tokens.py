@@ -209,6 +209,8 @@ def test_unsupported_authorization_scheme_is_401_with_accepted_forms(client):
     response = client.get("/auth/api/v0.1/tokens", headers={"Authorization": "Basic abc"})
     assert response.status_code == 401
     assert "Authorization: Bearer <token>" in response.json()["accepted"]
+    empty = client.get("/auth/api/v0.1/tokens", headers={"Authorization": "token "})
+    assert empty.status_code == 401 and "no token" in empty.json()["message"]
 
 
 def test_token_api_create_list_revoke(client):

@@ -46,10 +46,14 @@ def presented_token(request: Request) -> str | None:
         scheme, _, value = header.strip().partition(" ")
         value = value.strip()
         if scheme.lower() not in TOKEN_SCHEMES or not value:
+            problem = (
+                f"the Authorization header has scheme {scheme!r} but no token"
+                if scheme.lower() in TOKEN_SCHEMES
+                else f"unsupported Authorization scheme {scheme!r}"
+            )
             raise ApiError(
                 401,
-                f"unsupported Authorization header (scheme {scheme!r}); send the token as "
-                "one of the accepted forms",
+                f"{problem}; send the token as one of the accepted forms",
                 accepted=ACCEPTED_TOKEN_FORMS,
                 headers={"WWW-Authenticate": 'Bearer realm="webbarchive"'},
             )
