@@ -25,11 +25,11 @@ from sqlalchemy import Engine
 from webbarchive.api.deps import authorize, catalog, current_user
 from webbarchive.api.errors import ApiError, bad_request
 from webbarchive.api.params import Page, product_uri
-from webbarchive.api.positions import ACCEPTED, Position, parse_position
+from webbarchive.api.positions import Position, parse_position
 from webbarchive.catalog import sky
 from webbarchive.catalog.rights import User
 from webbarchive.dja import cutouts, figures, queries, render, thumbs
-from webbarchive.dja.geometry import MAX_ARCMIN, Region
+from webbarchive.dja.geometry import MAX_ARCMIN, Region, polygon_text
 from webbarchive.dja.names import pivot_um, short_filter
 from webbarchive.dja.tables import EXPOSURE_COLUMNS
 
@@ -250,8 +250,6 @@ def _mosaic_region(params) -> Region:
 def _mosaic_row(row: dict, base: str) -> dict:
     out = {c: row.get(c) for c in queries.MOSAIC_COLUMNS}
     polygon = sky.parse_stcs(row["footprint"]) if row.get("footprint") else None
-    from webbarchive.dja.geometry import polygon_text
-
     out["footprint"] = polygon_text(polygon) if polygon else None
     out["modtime"] = _iso(row.get("modtime"), seconds=True)
     out["dateobs"] = _iso(row.get("expstart"), seconds=True)
@@ -519,6 +517,3 @@ def _thumb_png(best, chosen, position, size, style, all_filters: bool, slit) -> 
     panels.append(rgb)
     offset = (n + thumbs.PAD_PIXELS) * (len(panels) - 1)
     return thumbs.png(thumbs.strip(panels), grid, slits, offset_x=offset)
-
-
-__all__ = ["router", "ACCEPTED"]
