@@ -296,8 +296,12 @@ def rebuild_associations(conn: Connection) -> int:
             filter_name or "", detector or "",
         )  # fmt: skip
         polygons = [[(m[f"ra{i}"], m[f"dec{i}"]) for i in range(1, 5)] for m in members]
-        hull = sky.convex_hull(polygons)
-        centre = sky.centroid(hull)
+        try:
+            hull = sky.convex_hull(polygons)
+            centre = sky.centroid(hull)
+        except (sky.FootprintError, TypeError, ValueError) as exc:  # never fail an ingest
+            log.warning("DJA association %s has no usable footprint: %s", name, exc)
+            continue
         starts = [m["expstart"] for m in members if m["expstart"] is not None]
         ends = [m["t_max"] for m in members if m["t_max"] is not None]
         associations.append(
