@@ -27,7 +27,7 @@ from sqlalchemy import Engine, and_, bindparam, func, select
 
 from webbarchive.catalog.rights import User, visible_products
 from webbarchive.catalog.schema import keywords, observations, products
-from webbarchive.pixels.scan import first_rows
+from webbarchive.pixels.scan import counts_by_spectrum, first_rows, matching_groups
 from webbarchive.pixels.store import pixels_root
 from webbarchive.pixels.syntax import (  # noqa: F401  (re-exported: the API's vocabulary)
     OPERATORS,
@@ -376,17 +376,24 @@ def _segment_files(conn, query: PixelQuery) -> list[str]:
 PIXEL_FIRST_MAX_ROWS = 20_000
 
 
+#: Filters that keep a good share of the archive (an instrument, a grating): pixels
+#: first still finds a page quickly. A program, a target or a position keeps few
+#: spectra: the catalog goes first.
+COARSE_FILTERS = frozenset({"instrument", "grating", "filter", "exp_type"})
+
+
 def pixel_first_page(
     engine: Engine, query: PixelQuery, user: User, limit: int, offset: int
 ) -> tuple[list[dict], str] | None:
-    """The page, read pixels first: when only the user's rights can exclude a
-    spectrum (no product filter), the first rows of the pixel scan are fetched
+    """The page, read pixels first: when only the user's rights and coarse
+    filters can exclude a spectrum, the first rows of the pixel scan are fetched
     unrestricted and only the spectra they come from are checked in the
     catalog, so the cost follows the page, not the archive. None when the
     shortcut does not apply or rights excluded too much; the caller then
     plans catalog first. Both paths return the same rows in the same order.
     """
-    if query.filters or query.position is not None or offset + limit > PIXEL_FIRST_MAX_ROWS:
+    selective = set(query.filters) - COARSE_FILTERS
+    if selective or query.position is not None or offset + limit > PIXEL_FIRST_MAX_ROWS:
         return None
     output = Prepared.output_columns(query)
     conditions = [f"{PIXEL_COLUMNS[p.column]} {p.op} ?" for p in query.predicates]
@@ -418,8 +425,8 @@ def pixel_first_page(
                     f"{_literal_sql(allowed, engine)}>) LIMIT {limit} OFFSET {offset};"
                 )
                 return _records(kept[offset:wanted], output, named), text
-            fetch *= 4
-            if fetch > 4 * PIXEL_FIRST_MAX_ROWS:
+            fetch *= 8
+            if fetch > 8 * PIXEL_FIRST_MAX_ROWS:
                 break
     return None
 
@@ -479,30 +486,43 @@ def prepare(engine: Engine, query: PixelQuery, user: User) -> Prepared:
 COUNT_CHECK_SPECTRA = 2_000
 
 
+#: A count whose zone maps leave at most this many row groups reads them directly
+#: (a narrow window); wider ones go to DuckDB, which scans in parallel.
+COUNT_SCAN_MAX_GROUPS = 48
+
+
+def _grouped_count(paths: list[str], predicates: list[Predicate]):
+    source = "read_parquet([" + ", ".join(_sql_literal(p) for p in paths) + "])"
+    conditions = [f"{PIXEL_COLUMNS[p.column]} {p.op} ?" for p in predicates]
+    where = " AND ".join(conditions) or "TRUE"
+    cursor = _duckdb("count")
+    try:
+        grouped = cursor.execute(
+            f"SELECT product_id, count(*) AS n FROM {source} WHERE {where} GROUP BY product_id",
+            [p.value for p in predicates],
+        ).fetchnumpy()
+    finally:
+        cursor.close()
+    return np.asarray(grouped["product_id"], np.int64), np.asarray(grouped["n"], np.int64)
+
+
 def count(engine: Engine, query: PixelQuery, user: User) -> int:
-    """The total: one DuckDB pass counts matching pixels per spectrum (the pixel
-    predicates only), then the catalog says which of those spectra the user may
-    see with the product filters, and numpy adds their counts. The scan never
-    waits on the catalog, and the catalog work follows the spectra that matched.
+    """The total: one pass counts matching pixels per spectrum (the pixel
+    predicates only; DuckDB, or the row groups directly when the zone maps leave
+    few), then the catalog says which of those spectra the user may see with the
+    product filters, and numpy adds their counts. The scan never waits on the
+    catalog, and the catalog work follows the spectra that matched.
     """
     with engine.connect() as conn:
         files = _segment_files(conn, query)
         if not files:
             return 0
         root = pixels_root(engine)
-        source = "read_parquet([" + ", ".join(_sql_literal(str(root / f)) for f in files) + "])"
-        conditions = [f"{PIXEL_COLUMNS[p.column]} {p.op} ?" for p in query.predicates]
-        where = " AND ".join(conditions) or "TRUE"
-        cursor = _duckdb("count")
-        try:
-            grouped = cursor.execute(
-                f"SELECT product_id, count(*) AS n FROM {source} WHERE {where} GROUP BY product_id",
-                [p.value for p in query.predicates],
-            ).fetchnumpy()
-        finally:
-            cursor.close()
-        ids = np.asarray(grouped["product_id"], np.int64)
-        counts = np.asarray(grouped["n"], np.int64)
+        paths = [str(root / f) for f in files]
+        if matching_groups(paths, query.predicates) <= COUNT_SCAN_MAX_GROUPS:
+            ids, counts = counts_by_spectrum(paths, query.predicates)
+        else:
+            ids, counts = _grouped_count(paths, query.predicates)
         if not ids.size:
             return 0
         obsids = None
@@ -515,9 +535,10 @@ def count(engine: Engine, query: PixelQuery, user: User) -> int:
         if ids.size <= COUNT_CHECK_SPECTRA:
             allowed = []
             ordered = sorted(int(i) for i in ids)
+            checked = allowed_statement.where(column.in_(bindparam("ids", expanding=True)))
             for start in range(0, len(ordered), 500):
                 chunk = ordered[start : start + 500]
-                allowed += conn.execute(allowed_statement.where(column.in_(chunk))).scalars().all()
+                allowed += conn.execute(checked, {"ids": chunk}).scalars().all()
         else:
             allowed = conn.execute(allowed_statement).scalars().all()
     return int(counts[np.isin(ids, np.asarray(allowed, np.int64))].sum())

@@ -115,3 +115,32 @@ def first_rows(
             if len(rows) >= wanted:
                 return rows, False
     return rows, True
+
+
+def matching_groups(paths: list[str], predicates: list[Predicate]) -> int:
+    """How many row groups the zone maps cannot rule out (the planner's estimate)."""
+    return int(sum(_may_match(footer(p), predicates).sum() for p in paths))
+
+
+def counts_by_spectrum(
+    paths: list[str], predicates: list[Predicate]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(product_id, matching pixels) over the row groups that may match: the
+    count of a narrow window without a DuckDB plan over every row group."""
+    needed = sorted({PIXEL_COLUMNS[p.column] for p in predicates} | {"product_id"})
+    found: list[np.ndarray] = []
+    for path in paths:
+        foot = footer(path)
+        segment = None
+        for g in np.flatnonzero(_may_match(foot, predicates)):
+            segment = segment or _open(path)
+            table = segment.read_row_group(int(g), columns=needed)
+            mask = np.ones(table.num_rows, bool)
+            for p in predicates:
+                values = table.column(PIXEL_COLUMNS[p.column]).to_numpy(zero_copy_only=False)
+                mask &= p.holds(values.astype(np.float64, copy=False))
+            found.append(table.column("product_id").to_numpy()[mask])
+    if not found:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    ids, counts = np.unique(np.concatenate(found), return_counts=True)
+    return ids.astype(np.int64), counts.astype(np.int64)
