@@ -1,18 +1,25 @@
-"""Pixel search: parse the seed's syntax, plan, run.
+"""Pixel search: plan and run a :class:`~webbarchive.pixels.syntax.PixelQuery`.
 
-A search runs in two steps:
+The catalog (SQL, either backend) decides which spectra a user may see with
+the product filters (instrument, grating, filter, exp_type, program, target,
+position) through :func:`webbarchive.catalog.rights.visible_products`, and
+holds per-spectrum zone maps (derSnr, wavelength and flux min/max). The pixels
+live in wavelength-sorted Parquet segments whose row-group statistics are zone
+maps too. The planner picks, per request:
 
-1. **Catalog (SQL, either backend)**: the spectra that may hold matching pixels:
-   product filters (instrument, grating, filter, exp_type, program, target,
-   position), the user's rights (:func:`webbarchive.catalog.rights.visible_products`),
-   derSnr, and the per-spectrum zone maps (wavelength and flux min/max) that
-   drop spectra with no pixel in range before any pixel is read.
-2. **Pixels (DuckDB over the Parquet segments)**: the pixel predicates, with
-   the candidates of step 1 as a semi-join. Segments are wavelength-sorted, so
-   Parquet row-group statistics skip everything outside the wavelength window.
+- **first pages, pixels first** (:func:`pixel_first_page`): with no selective
+  filter, read the row groups that may match until the page is full, then ask
+  the catalog about just the spectra those pixels come from;
+- **pages, catalog first** (:class:`Prepared`): selective filters (program,
+  target, position) or deep pages: the catalog lists the allowed (or the
+  excluded) spectra, and the row groups (shallow) or DuckDB (deep) filter by them;
+- **totals** (:func:`count`): count matching pixels per spectrum in one pass
+  (row groups directly for narrow windows, DuckDB in parallel for wide ones),
+  then keep the spectra the catalog allows.
 
 Results come segment by segment (in write order), each in wavelength order:
-the order of the store, stable from one page to the next.
+the order of the store, stable from one page to the next and the same on
+every plan.
 """
 
 from __future__ import annotations
