@@ -301,7 +301,13 @@ def test_missions_query_criteria(missions, live_server, real_dir):
 
 
 def test_missions_query_region_and_products(missions, live_server, tmp_path, real_dir):
-    centre = SkyCoord(214.8557, 52.8556, unit="deg")
+    # The CEERS slit spectra sit at their source, SRCRA/SRCDEC of the SCI header.
+    from astropy.io import fits
+
+    header = fits.getheader(
+        real_dir / "spectra/jw01345062001_03101_00001_nrs2_phot.138.1345_933.fits", "SCI"
+    )
+    centre = SkyCoord(header["SRCRA"], header["SRCDEC"], unit="deg")
     table = missions.query_region(centre, radius=1 * u.arcmin)
     rows = [
         p

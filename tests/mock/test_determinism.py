@@ -16,7 +16,11 @@ from webbarchive.mock.sky import plan
 
 
 def _digests(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.md5(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+    return {
+        str(p.relative_to(folder)): hashlib.md5(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_command_rewrites_the_same_bytes(mock_dir, tmp_path):
