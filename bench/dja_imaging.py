@@ -33,7 +33,7 @@ from astropy.io import fits
 from astropy.nddata import Cutout2D
 from astropy.wcs import WCS
 from cdshealpix.nested import lonlat_to_healpix
-from sqlalchemy import select
+from sqlalchemy import func, select
 from tqdm import tqdm
 
 from bench.common import measure, report
@@ -98,7 +98,13 @@ def build_exposures(db_url: str, count: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     fields = _fields(rng)
     engine = open_catalog(db_url)
-    done = 0
+    with engine.connect() as conn:
+        done = conn.execute(select(func.count()).select_from(dja_exposures)).scalar()
+    if done == count:  # a kept work directory: the same seed made these rows
+        print(f"reusing the {count:,} exposures of {db_url}")
+        return fields
+    if done:
+        raise SystemExit(f"{db_url} holds {done:,} exposures, not {count:,}: use another --workdir")
     with tqdm(total=count, unit="exp", desc="exposures") as bar:
         while done < count:
             n = min(CHUNK, count - done)

@@ -56,10 +56,14 @@ def exposures(
     filters: Sequence[str] = (),
 ) -> list[dict]:
     """Exposures (DJA columns) whose footprint overlaps ``region``, visible to ``user``,
-    sorted by start time then file."""
-    columns = [dja_exposures.c[name] for name in EXPOSURE_COLUMNS]
+    sorted by start time then file.
+
+    Two steps: the candidates' corners only (rights and filters in SQL), the exact
+    test, then the full rows of the exposures kept - most candidates are dropped,
+    and reading only their corners is what keeps a query in deep fields fast.
+    """
     query = (
-        select(*columns, observations.c.proposal_id)
+        select(dja_exposures.c.obsid, *[dja_exposures.c[c] for c in _CORNERS])
         .join(observations, observations.c.obsid == dja_exposures.c.obsid)
         .where(dja_exposures.c.obsid.in_(_candidates(region)))
         .where(visible_observations(user))
@@ -68,12 +72,17 @@ def exposures(
         query = query.where(dja_exposures.c.instrume.in_([i.upper() for i in instruments]))
     if filters:
         query = query.where(dja_exposures.c.filter.in_([f.upper() for f in filters]))
-    rows = [dict(r) for r in conn.execute(query).mappings()]
-    if not rows:
+    candidates = conn.execute(query).all()
+    if not candidates:
         return []
-    corners = np.array([[r[c] for c in _CORNERS] for r in rows], dtype=float).reshape(-1, 4, 2)
-    keep = region.overlaps(corners)
-    found = [r for r, k in zip(rows, keep, strict=True) if k]
+    corners = np.array([row[1:] for row in candidates], dtype=float).reshape(-1, 4, 2)
+    keep = [row[0] for row, k in zip(candidates, region.overlaps(corners), strict=True) if k]
+    found: list[dict] = []
+    columns = [dja_exposures.c[name] for name in EXPOSURE_COLUMNS]
+    for start in range(0, len(keep), 5000):  # bounded IN lists
+        chunk = keep[start : start + 5000]
+        rows = conn.execute(select(*columns).where(dja_exposures.c.obsid.in_(chunk))).all()
+        found.extend(dict(zip(EXPOSURE_COLUMNS, row, strict=True)) for row in rows)
     found.sort(key=lambda r: (r["expstart"] or 0.0, r["file"]))
     return found
 

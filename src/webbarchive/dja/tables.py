@@ -71,6 +71,15 @@ dja_exposures = Table(
 )
 Index("ix_dja_exposures_assoc", dja_exposures.c.assoc)
 Index("ix_dja_exposures_filter", dja_exposures.c.filter)
+# Covering index of the first step of a sky query (corners, filters by obsid), so a
+# query in a deep field reads compact index pages instead of whole rows.
+Index(
+    "ix_dja_exposures_corners",
+    dja_exposures.c.obsid,
+    dja_exposures.c.instrume,
+    dja_exposures.c.filter,
+    *[dja_exposures.c[f"{c}{i}"] for i in range(1, 5) for c in ("ra", "dec")],
+)
 
 dja_associations = Table(
     "dja_associations",

@@ -273,13 +273,17 @@ def write_all(observations: list[Observation], out: Path, seed: int) -> list[dic
             )  # fmt: skip
             x0, y0, shape = grid_box(target.ra, target.dec, scale, vertices)
             wcs = grid_wcs(target.ra, target.dec, scale, x0, y0, shape)
-            cards = _cards(obs, instrument, cam.detector, filter, fits_pupil, timings, "assoc", assoc)
+            cards = _cards(
+                obs, instrument, cam.detector, filter, fits_pupil, timings, "assoc", assoc
+            )
             rng = np.random.default_rng([seed, zlib.crc32(assoc.encode())])
             stem = f"{assoc}-{name.lower()}"
             paths = write_pair(out, stem, wcs, shape, sources, name, scale, cards, rng)
             entries.extend(_entries(paths, obs, stem, timings, instrument, cam.exp_type))
             key = (target.name, obs.program.number, name)
-            fields.setdefault(key, []).append((obs, instrument, filter, fits_pupil, cam, timings, vertices))
+            fields.setdefault(key, []).append(
+                (obs, instrument, filter, fits_pupil, cam, timings, vertices)
+            )
     for (target_name, program, name), parts in sorted(fields.items()):
         obs, instrument, filter, pupil, cam, _, _ = parts[0]
         target = obs.target
@@ -302,8 +306,15 @@ def _entries(paths, obs, stem, timings, instrument, exp_type) -> list[dict]:
     timing = common.combined(timings)
     return [
         common.manifest_entry(
-            path, suffix, obs, obs_id=stem, ra=obs.target.ra, dec=obs.target.dec,
-            instrument=instrument, exp_type=exp_type, timing=timing,
+            path,
+            suffix,
+            obs,
+            obs_id=stem,
+            ra=obs.target.ra,
+            dec=obs.target.dec,
+            instrument=instrument,
+            exp_type=exp_type,
+            timing=timing,
         )  # fmt: skip
         for path, suffix in zip(paths, ("drc_sci", "drc_wht"), strict=True)
     ]
