@@ -36,7 +36,7 @@ from sqlalchemy import Engine
 
 from webbarchive.pixels.extract import SpectrumPixels
 
-ROW_GROUP_ROWS = 65_536
+ROW_GROUP_ROWS = 16_384
 #: Pixels per segment written in one go; update() flushes when a buffer reaches it.
 SEGMENT_ROWS = 8_000_000
 COMPRESSION = "snappy"
