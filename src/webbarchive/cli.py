@@ -43,7 +43,13 @@ def _cmd_mnemonics(args: argparse.Namespace) -> int:
 def _cmd_mock(args: argparse.Namespace) -> int:
     from webbarchive.mock import generate
 
-    summary = generate(Path(args.out), seed=args.seed, scale=args.scale, progress=not args.quiet)
+    summary = generate(
+        Path(args.out),
+        seed=args.seed,
+        scale=args.scale,
+        progress=not args.quiet,
+        dja_mosaics=args.dja_mosaics,
+    )
     print(summary)
     return 0
 
@@ -74,7 +80,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     db = str(root / "webbarchive.db")
     if not (files / ".complete").exists():
         print(f"generating a {args.scale} mock archive in {files} (seed {args.seed})")
-        print(generate(files, seed=args.seed, scale=args.scale, progress=True))
+        print(generate(files, seed=args.seed, scale=args.scale, progress=True, dja_mosaics=True))
         (files / ".complete").touch()
     report = ingest_paths([str(files)], db_url=db, workers=args.workers, progress=True)
     print(report.summary())
@@ -88,28 +94,51 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def demo_urls(db: str, base: str) -> list[str]:
-    """Example URLs on real products of the catalog at ``db``."""
-    from sqlalchemy import select
+    """Example URLs on public products of the catalog at ``db``, one or more per API family."""
+    from urllib.parse import quote
+
+    from sqlalchemy import and_, select
 
     from webbarchive.catalog.db import open_catalog
+    from webbarchive.catalog.rights import ANONYMOUS, visible_products
     from webbarchive.catalog.schema import products
 
     engine = open_catalog(db)
     urls = []
     with engine.connect() as conn:
-        for suffix in ("x1d", "s3d"):
-            name = conn.execute(
-                select(products.c.filename).where(products.c.suffix == suffix).limit(1)
-            ).scalar()
-            if not name:
-                continue
-            uri = f"mast:JWST/product/{name}"
-            urls.append(f"{base}/viz/api/v0.1/parameters?uri={uri}")
-            urls.append(f"{base}/viz/api/v0.1/keywords/search?uri={uri}")
-            urls.append(f"{base}/viz/api/v0.1/products?uri={uri}&level=3")
-            urls.append(f"{base}/spectra/api/v0.1/retrieve?uri={uri}")
-            urls.append(f"{base}/api/v0.1/Download/file?uri={uri}")
+
+        def public(suffix: str):
+            return conn.execute(
+                select(products.c.filename, products.c.s_ra, products.c.s_dec)
+                .where(and_(products.c.suffix == suffix, visible_products(ANONYMOUS)))
+                .order_by(products.c.filename)
+                .limit(1)
+            ).first()
+
+        x1d, s3d, image = public("x1d"), public("s3d"), public("i2d")
+    for row in (x1d, s3d):
+        if row is None:
+            continue
+        uri = f"mast:JWST/product/{row.filename}"
+        urls.append(f"{base}/viz/api/v0.1/parameters?uri={uri}")
+        urls.append(f"{base}/viz/api/v0.1/keywords/search?uri={uri}")
+        urls.append(f"{base}/viz/api/v0.1/products?uri={uri}&level=3")
+        urls.append(f"{base}/spectra/api/v0.1/retrieve?uri={uri}")
+        urls.append(f"{base}/api/v0.1/Download/file?uri={uri}")
     urls.append(f"{base}/viz/api/v0.1/info/keywords?name=BKGDTARG")
+    urls.append(f"{base}/spectra/api/v0.1/search?wavelength=1.2,1.3&flux.gte=1e-6&derSnr.gt=5")
+    if image is not None and image.s_ra is not None:
+        coords = f"{image.s_ra:.5f},{image.s_dec:.5f}"
+        urls.append(f"{base}/exposures?coords={coords}&output=table")
+        urls.append(f"{base}/assoc?coords={coords}")
+        urls.append(f"{base}/thumb?coords={coords}&size=4")
+        urls.append(f"{base}/scs?RA={image.s_ra:.5f}&DEC={image.s_dec:.5f}&SR=0.05")
+        adql = (
+            "SELECT TOP 10 obs_id, instrument_name, s_ra, s_dec FROM ivoa.obscore WHERE "
+            f"CONTAINS(POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', {coords}, 0.1)) = 1"
+        )
+        urls.append(f"{base}/tap/sync?REQUEST=doQuery&LANG=ADQL&QUERY={quote(adql)}")
+    urls.append(f"{base}/nirspec_extractions?coords=214.86,52.88&size=600&output=html")
     return urls
 
 
@@ -273,6 +302,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--scale", choices=("small", "medium", "large"), default="small")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--dja-mosaics",
+        action="store_true",
+        help="also write DJA drizzled mosaics (*_drc_sci/_wht.fits) for /thumb and /assoc_mosaic",
+    )
     p.set_defaults(func=_cmd_mock)
 
     p = sub.add_parser("demo", help="generate, ingest and serve a demo archive")
