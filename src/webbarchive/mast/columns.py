@@ -15,11 +15,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, cast, literal
 
 from webbarchive.catalog.rights import (
-    EXCLUSIVE_ACCESS,
-    PUBLIC,
-    now_mjd,
     observation_release_expr,
     product_release_expr,
+    rights_expr,
 )
 from webbarchive.catalog.schema import observations, products
 
@@ -53,16 +51,6 @@ class Column:
         if self.unit:
             entry["unit"] = entry["vot.unit"] = self.unit
         return entry
-
-
-def rights_case(release: ColumnElement) -> ColumnElement:
-    """SQL for dataRights of an effective release, evaluated now."""
-    from sqlalchemy import case, or_
-
-    return case(
-        (or_(release.is_(None), release <= literal(now_mjd())), literal(PUBLIC)),
-        else_=literal(EXCLUSIVE_ACCESS),
-    )
 
 
 o = observations.c
@@ -128,7 +116,7 @@ DISTANCE = Column(
 def observation_expr(name: str) -> ColumnElement:
     """The SQL expression of an observation column (by its Mashup name)."""
     if name == "dataRights":
-        return rights_case(observation_release_expr())
+        return rights_expr(observation_release_expr())
     return observations.c[name]
 
 
@@ -199,7 +187,7 @@ def product_select_columns() -> list[ColumnElement]:
         p.filename.label("productFilename"),
         p.size.label("size"),
         cast(p.obsid, String).label("parent_obsid"),
-        rights_case(product_release_expr()).label("dataRights"),
+        rights_expr(product_release_expr()).label("dataRights"),
         p.calib_level.label("calib_level"),
         p.productLevel.label("productLevel"),
         p.exp_type.label("exp_type"),

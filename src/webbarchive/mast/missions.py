@@ -29,10 +29,9 @@ from sqlalchemy import (
     select,
 )
 
-from webbarchive.catalog.rights import User, product_release_expr, visible_products
+from webbarchive.catalog.rights import User, product_release_expr, rights_expr, visible_products
 from webbarchive.catalog.schema import keywords, observations, products
 from webbarchive.catalog.sky import angular_distance_deg
-from webbarchive.mast.columns import rights_case
 from webbarchive.mast.filters import decode_keyword
 
 DATASET = "fileSetName"
@@ -179,7 +178,7 @@ def _condition(name: str, raw: Any, pid: ColumnElement, kinds: dict[str, str]) -
     positives = [t for t in tokens if not t.startswith("!")]
     negatives = [t[1:] for t in tokens if t.startswith("!")]
     if name in (DATASET, "access"):
-        column = products.c.fileSetName if name == DATASET else rights_case(product_release_expr())
+        column = products.c.fileSetName if name == DATASET else rights_expr(product_release_expr())
         target = func.lower(column)
 
         def match(t: str) -> ColumnElement:
@@ -371,7 +370,7 @@ def search(conn: Connection, user: User, body: dict[str, Any]) -> dict[str, Any]
             datasets.c.dataset
             if name == DATASET
             else (
-                rights_case(product_release_expr())
+                rights_expr(product_release_expr())
                 if name == "access"
                 else _sort_key(name, pid, kinds[name])
             )
@@ -419,7 +418,7 @@ def _render(conn, pids: list[int], query: Search, kinds, separations) -> list[di
             select(
                 products.c.product_id,
                 products.c.fileSetName,
-                rights_case(product_release_expr()).label("access"),
+                rights_expr(product_release_expr()).label("access"),
             ).where(products.c.product_id.in_(pids))
         )
     }
@@ -475,7 +474,7 @@ def list_products(conn: Connection, user: User, dataset_ids: list[str]) -> list[
             products.c.checksum,
             products.c.proposal_id,
             observations.c.filters,
-            rights_case(product_release_expr()).label("access"),
+            rights_expr(product_release_expr()).label("access"),
         )
         .select_from(products.join(observations, products.c.obsid == observations.c.obsid))
         .where(products.c.fileSetName.in_(ids), visible_products(user))
