@@ -107,6 +107,41 @@ def source_in_shutter(pointing: Pointing, quadrant: int, row: int, column: int, 
     return float(ra), float(dec)
 
 
+def shutter_of_v2v3(v2: float, v3: float) -> tuple[int, float, float] | None:
+    """The inverse of :func:`shutter_v2v3`: ``(quadrant, row, column)`` with fractional
+    row/column (integers are shutter centres) of the MSA point at V2, V3 (arcsec), or
+    None outside the four quadrants (the gaps between them included).
+
+    Newton iterations on the cubic per quadrant, started at its centre shutter: the map
+    is nearly linear, so a few steps reach 1e-6 shutter."""
+    target = np.array([v2, v3], float)
+    for quadrant in (1, 2, 3, 4):
+        x = np.array([183.0, 86.0])
+        for _ in range(20):
+            f = np.array([a[0] for a in shutter_v2v3(quadrant, [x[0]], [x[1]])])
+            jac = np.empty((2, 2))
+            for k in range(2):
+                dx = x.copy()
+                dx[k] += 1.0
+                jac[:, k] = np.array([a[0] for a in shutter_v2v3(quadrant, [dx[0]], [dx[1]])]) - f
+            step = np.linalg.solve(jac, target - f)
+            x = x + step
+            if np.max(np.abs(step)) < 1e-7:
+                break
+        if 0.5 <= x[0] < 365.5 and 0.5 <= x[1] < 171.5:
+            return quadrant, float(x[0]), float(x[1])
+    return None
+
+
+def sky_to_shutter(pointing: Pointing, ra: float, dec: float) -> tuple[int, float, float] | None:
+    """``(quadrant, row, column)`` (fractional) of the MSA point that sees (RA, Dec) deg
+    during ``pointing``, or None when it falls outside the MSA."""
+    from pysiaf.utils import rotations
+
+    v2, v3 = rotations.getv2v3(pointing._attitude, float(ra), float(dec))
+    return shutter_of_v2v3(float(v2), float(v3))
+
+
 def format_footprint(ra, dec) -> str:
     """``((ra,dec),(ra,dec),...)`` with 6 decimals, as the DJA API prints polygons."""
     return "(" + ",".join(f"({r:.6f},{d:.6f})" for r, d in zip(ra, dec, strict=True)) + ")"

@@ -109,6 +109,12 @@ def _meta(model, obs, mode, setup, timing, filename, asn_table):
         model.meta.instrument.band = mode.band
     if obs.kind == "fs":
         model.meta.instrument.fixed_slit = "S200A1"
+    if obs.kind == "mos":  # the MSA file and nod the exposure used (x1d/c1d/s2d alike)
+        from webbarchive.mock import msa
+
+        model.meta.instrument.msa_metadata_file = msa.msa_name(obs)
+        model.meta.instrument.msa_metadata_id = msa.MSA_ID
+        model.meta.dither.position_number = msa.FIRST_NOD
     return keywords
 
 
@@ -284,6 +290,11 @@ def write_s2d(path, obs, mode, setup, timing, spectrum, source, asn_table, rng) 
     model.meta.wcsinfo.waverange_start = float(mode.wave_min_um) * 1e-6
     model.meta.wcsinfo.waverange_end = float(mode.wave_max_um) * 1e-6
     common.set_pointing(model, source.ra, source.dec, obs.roll_deg)
+    if obs.kind == "mos":  # the first nod's telescope pointing, MSA reference on the target
+        from webbarchive.mock import msa
+
+        for name, value in msa.pointing_keywords(obs).items():
+            setattr(model.meta.wcsinfo, name, value)
     common.save(model, path)
 
 
@@ -345,31 +356,19 @@ def write_s3d(path, obs, mode, setup, timing, spectrum, source, asn_table, rng, 
 # --- per observation ------------------------------------------------------------------
 
 
-def _source_positions(obs: Observation, rng: np.random.Generator, count: int) -> list[tuple]:
-    """MOS sources scattered over the 3.4' x 3.6' MSA field around the pointing."""
-    if obs.kind != "mos":
-        return [(obs.target.ra, obs.target.dec)]
-    ids = rng.choice(np.arange(1, 99_999), size=count, replace=False)
-    offsets = rng.uniform(-100.0, 100.0, size=(count, 2)) / 3600.0
-    cos_dec = np.cos(np.deg2rad(obs.target.dec))
-    return [
-        (int(i), (obs.target.ra + dx / cos_dec) % 360.0, obs.target.dec + dy)
-        for i, (dx, dy) in zip(ids, offsets, strict=True)
-    ]
-
-
 def write_observation(obs: Observation, out: Path, rng: np.random.Generator) -> list[dict]:
     """Every level-3 spectroscopic product of ``obs``, its MSA file and its associations."""
     from webbarchive.mock import associations, msa
 
     setup = SETUPS[obs.kind]
     entries: list[dict] = []
-    positions = _source_positions(obs, rng, obs.n_sources)
-    if obs.kind != "mos":
-        positions = [(0, *positions[0])]
+    if obs.kind == "mos":  # sources scattered over the MSA field, each in its shutter
+        positions, shutters = msa.place_sources(obs, rng, obs.n_sources)
+    else:
+        positions = [(0, obs.target.ra, obs.target.dec)]
     redshifts = {pos[0]: float(rng.uniform(0.5, 9.0)) for pos in positions}
     if obs.kind == "mos":
-        entries.append(msa.write_msa(obs, out, positions, rng))
+        entries.append(msa.write_msa(obs, out, positions, shutters))
     for index, mode_name in enumerate(obs.configs):
         mode = MODES[mode_name]
         timings = common.exposure_timings(obs, index, setup.exposure_s)
