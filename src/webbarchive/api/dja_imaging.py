@@ -416,7 +416,8 @@ def thumb(
     ``default_filters=hst|jwst`` (default: every filter there, channels chosen as DJA
     does), ``rgb_scl``, ``rgb_min``, ``pl``, ``pf``, ``scl``, ``invert``,
     ``all_filters`` (monochrome panels and the RGB image side by side),
-    ``slit=ra,dec,PA,width,length`` (arcsec, PA east of north).
+    ``slit=ra,dec,PA,width,length`` (arcsec, PA east of north),
+    ``nirspec=True&metafile=<msa file>`` (its MSA shutters outlined, as DJA does).
     ``output=fits`` gives one Cutout2D per filter (native pixels, WCS), and
     ``output=fits_weight`` adds each filter's inverse-variance (WHT) cutout.
     """
@@ -432,6 +433,7 @@ def thumb(
     style = _style(params)
     all_filters = _bool("all_filters", params.get("all_filters"))
     slit = _slit(params)
+    shutters = _msa_shutters(params, engine, user, position, size)
     point = Region("cone", position.ra, position.dec, 0.0)
     with engine.connect() as conn:
         rows = queries.mosaics(conn, point, user, kinds=("field", "assoc"))
@@ -468,7 +470,23 @@ def thumb(
                            accepted={"filters_here": available})  # fmt: skip
     if output in ("fits", "fits_weight"):
         return _fits_response(best, chosen, wht_paths, position, size, output == "fits_weight")
-    return _png(_thumb_png(best, chosen, position, size, style, all_filters, slit))
+    return _png(_thumb_png(best, chosen, position, size, style, all_filters, slit, shutters))
+
+
+def _msa_shutters(params, engine: Engine, user: User, position, size: float) -> list[dict]:
+    """``nirspec=True&metafile=<MSA file>``: the shutters to outline, as DJA draws them
+    (the metafile's own highlighted, others in the cutout dimmed). The MSA file is
+    authorized like a download (401/403 in its exclusive access period, 404 unknown)."""
+    metafile = params.get("metafile") or ""
+    if not _bool("nirspec", params.get("nirspec")) or not metafile:
+        return []
+    from webbarchive.api.deps import readable_product
+    from webbarchive.dja_spectra.queries import shutters_of_metafile
+
+    readable_product(engine, user, metafile)
+    radius = size * 2**0.5 / 3600.0  # the cutout's corners
+    with engine.connect() as conn:
+        return shutters_of_metafile(conn, user, metafile, position.ra, position.dec, radius)
 
 
 def _fits_response(best, chosen, wht_paths, position, size, weight: bool) -> Response:
@@ -501,7 +519,7 @@ def _channel(row: dict, grid, n: int) -> thumbs.Channel:
     )  # fmt: skip
 
 
-def _thumb_png(best, chosen, position, size, style, all_filters: bool, slit) -> bytes:
+def _thumb_png(best, chosen, position, size, style, all_filters: bool, slit, shutters) -> bytes:
     grid, n = cutouts.thumb_grid(position.ra, position.dec, size)
     by_wavelength = sorted(chosen, key=thumbs.wavelength, reverse=True)
     channels = {name: _channel(best[name], grid, n) for name in chosen}
@@ -509,11 +527,11 @@ def _thumb_png(best, chosen, position, size, style, all_filters: bool, slit) -> 
     rgb = thumbs.compose([channels[name] for name in rgb_names], style)
     slits = [slit] if slit else []
     if not all_filters:
-        return thumbs.png(rgb, grid, slits)
+        return thumbs.png(rgb, grid, slits, shutters=shutters)
     panels = []
     mono_style = thumbs.Style(**{**style.__dict__, "invert": True, "asinh": False})
     for name in sorted(chosen, key=thumbs.wavelength):
         panels.append(thumbs.compose([channels[name]], mono_style))
     panels.append(rgb)
     offset = (n + thumbs.PAD_PIXELS) * (len(panels) - 1)
-    return thumbs.png(thumbs.strip(panels), grid, slits, offset_x=offset)
+    return thumbs.png(thumbs.strip(panels), grid, slits, offset_x=offset, shutters=shutters)

@@ -176,19 +176,38 @@ def slit_corners(
     return list(zip(ras.tolist(), decs.tolist(), strict=True))
 
 
-def png(image: np.ndarray, grid: WCS | None = None, slits=(), offset_x: int = 0) -> bytes:
+#: MSA shutter outline colours (DJA's overlay): the metafile's source shutters,
+#: its background shutters, and shutters of other MSA files in the cutout.
+SHUTTER_SOURCE = (255, 255, 0)
+SHUTTER_BACKGROUND = (0, 255, 255)
+SHUTTER_OTHER = (128, 128, 128)
+SLIT = (255, 0, 255)
+
+
+def _shutter_colour(shutter: dict) -> tuple[int, int, int]:
+    if not shutter.get("highlight", True):
+        return SHUTTER_OTHER
+    return SHUTTER_SOURCE if shutter.get("is_source") else SHUTTER_BACKGROUND
+
+
+def png(
+    image: np.ndarray, grid: WCS | None = None, slits=(), offset_x: int = 0, shutters=()
+) -> bytes:
     """PNG of an image whose row 0 is south (flipped so north is up), with slit
-    outlines drawn in the thumbnail panel starting at column ``offset_x``."""
+    outlines and MSA shutters (dicts with ``polygon``, ``is_source``, ``highlight``)
+    drawn in the thumbnail panel starting at column ``offset_x``."""
     height = image.shape[0]
     picture = Image.fromarray(np.ascontiguousarray(np.flipud(image)), mode="RGB")
-    if slits and grid is not None:
+    outlines = [(s["polygon"], _shutter_colour(s)) for s in shutters]
+    outlines += [(corners, SLIT) for corners in slits]  # the slit on top
+    if outlines and grid is not None:
         draw = ImageDraw.Draw(picture)
-        for corners in slits:
+        for corners, colour in outlines:
             x, y = grid.wcs_world2pix([c[0] for c in corners], [c[1] for c in corners], 0)
             points = [
                 (float(xi) + offset_x, height - 1 - float(yi)) for xi, yi in zip(x, y, strict=True)
             ]
-            draw.polygon(points, outline=(255, 0, 255))
+            draw.polygon(points, outline=colour)
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG", compress_level=1)  # speed over bytes
     return buffer.getvalue()
