@@ -513,13 +513,91 @@ def _grouped_count(paths: list[str], predicates: list[Predicate]):
     return np.asarray(grouped["product_id"], np.int64), np.asarray(grouped["n"], np.int64)
 
 
+#: Predicates a spectrum's catalog row decides for every one of its pixels:
+#: derSnr is the spectrum's own value, and every stored pixel has a finite
+#: wavelength inside [wavelength_min, wavelength_max]. Flux bounds cover finite
+#: fluxes only and a non-finite flux fails every predicate, so they never
+#: decide a whole spectrum.
+ZONE_MAP_DECIDED = frozenset({"wavelength", "derSnr"})
+
+
+def _wholly_inside(wmin: np.ndarray, wmax: np.ndarray, predicates: list[Predicate]) -> np.ndarray:
+    """Spectra whose every pixel passes the wavelength predicates (derSnr is
+    already exact in the catalog's statement)."""
+    inside = np.ones(wmin.size, bool)
+    for p in predicates:
+        if p.column != "wavelength":
+            continue
+        v = p.value
+        inside &= {
+            ">": wmin > v,
+            ">=": wmin >= v,
+            "<": wmax < v,
+            "<=": wmax <= v,
+            "=": (wmin == v) & (wmax == v),
+            "<>": (wmax < v) | (wmin > v),
+        }[p.op]
+    return inside
+
+
+def _count_by_zone_maps(engine: Engine, query: PixelQuery, user: User) -> int:
+    """The total when the catalog's zone maps decide the predicates: spectra
+    wholly inside the window count their stored pixels (``npix``) without a
+    read; only the spectra that straddle a window edge are scanned, in their
+    own segments and over the wavelengths they cover inside the window."""
+    c = spectral_characteristics.c
+    with engine.connect() as conn:
+        obsids = None
+        if query.position is not None:
+            from webbarchive.catalog.sky import observations_in_cone
+
+            obsids = observations_in_cone(conn, *query.position)
+        rows = conn.execute(
+            candidates_statement(query, user, obsids).with_only_columns(
+                c.product_id, c.wavelength_min, c.wavelength_max, c.npix, c.segment
+            )
+        ).all()
+        if not rows:
+            return 0
+        pid = np.asarray([r[0] for r in rows], np.int64)
+        wmin = np.asarray([r[1] for r in rows], np.float64)  # None (no pixels): NaN
+        wmax = np.asarray([r[2] for r in rows], np.float64)
+        npix = np.asarray([r[3] for r in rows], np.int64)
+        inside = _wholly_inside(wmin, wmax, query.predicates)
+        total = int(npix[inside].sum())
+        straddling = ~inside & (npix > 0)
+        if not straddling.any():
+            return total
+        segments = {rows[i][4] for i in np.flatnonzero(straddling)}
+        files = [f for f in _segment_files(conn, query) if f in segments]
+    # the straddlers' pixels inside the window lie within their own hull
+    hull = [
+        *query.predicates,
+        Predicate("wavelength", ">=", float(wmin[straddling].min())),
+        Predicate("wavelength", "<=", float(wmax[straddling].max())),
+    ]
+    root = pixels_root(engine)
+    paths = [str(root / f) for f in files]
+    if not paths:
+        return total
+    if matching_groups(paths, hull) <= COUNT_SCAN_MAX_GROUPS:
+        ids, counts = counts_by_spectrum(paths, hull)
+    else:
+        ids, counts = _grouped_count(paths, hull)
+    return total + int(counts[np.isin(ids, pid[straddling])].sum())
+
+
 def count(engine: Engine, query: PixelQuery, user: User) -> int:
     """The total: one pass counts matching pixels per spectrum (the pixel
     predicates only; DuckDB, or the row groups directly when the zone maps leave
     few), then the catalog says which of those spectra the user may see with the
     product filters, and numpy adds their counts. The scan never waits on the
-    catalog, and the catalog work follows the spectra that matched.
+    catalog, and the catalog work follows the spectra that matched. When the
+    catalog's zone maps decide every predicate (wavelength, derSnr), the
+    catalog goes first instead (:func:`_count_by_zone_maps`).
     """
+    if query.predicates and all(p.column in ZONE_MAP_DECIDED for p in query.predicates):
+        return _count_by_zone_maps(engine, query, user)
     with engine.connect() as conn:
         files = _segment_files(conn, query)
         if not files:
