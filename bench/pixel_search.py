@@ -44,6 +44,9 @@ QUERIES = [
     ("MIRI 10-12um flux>=10", "wavelength=10,12&flux.gte=10"),
     ("wide 2-5um flux>=10 derSnr>5", "wavelength=2,5&flux.gte=10&derSnr.gt=5"),
     ("everywhere flux>=100", "flux.gte=100"),
+    # no flux predicate: the catalog's zone maps decide (whole spectra counted unread)
+    ("NIRSpec 0.5-6um all pixels", "wavelength=0.5,6&instrument=NIRSPEC"),
+    ("1-2um derSnr>5 (straddlers)", "wavelength=1,2&derSnr.gt=5"),
 ]
 
 

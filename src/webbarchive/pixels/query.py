@@ -624,6 +624,14 @@ def count(engine: Engine, query: PixelQuery, user: User) -> int:
             for start in range(0, len(ordered), 500):
                 chunk = ordered[start : start + 500]
                 allowed += conn.execute(checked, {"ids": chunk}).scalars().all()
+        elif not query.filters and obsids is None:
+            # only rights (and stale extractions) exclude: the excluded spectra
+            # are the short list (MAST: most data are public), so fetch those
+            stored = _stored_statement(query)
+            excluded = conn.execute(
+                stored.where(column.not_in(allowed_statement.scalar_subquery()))
+            ).scalars()
+            return int(counts[~np.isin(ids, np.fromiter(excluded, np.int64))].sum())
         else:
             allowed = conn.execute(allowed_statement).scalars().all()
     return int(counts[np.isin(ids, np.asarray(allowed, np.int64))].sum())
