@@ -540,7 +540,7 @@ def _wholly_inside(wmin: np.ndarray, wmax: np.ndarray, predicates: list[Predicat
     return inside
 
 
-def _count_by_zone_maps(engine: Engine, query: PixelQuery, user: User) -> int:
+def _count_by_zone_maps(engine: Engine, query: PixelQuery, user: User, retry: bool = True) -> int:
     """The total when the catalog's zone maps decide the predicates: spectra
     wholly inside the window count their stored pixels (``npix``) without a
     read; only the spectra that straddle a window edge are scanned, in their
@@ -569,7 +569,11 @@ def _count_by_zone_maps(engine: Engine, query: PixelQuery, user: User) -> int:
         if not straddling.any():
             return total
         segments = {rows[i][4] for i in np.flatnonzero(straddling)}
-        files = [f for f in _segment_files(conn, query) if f in segments]
+        live = _segment_files(conn, query)
+        if segments - set(live) and retry:
+            # an update() moved pixels since the rows were read: read again
+            return _count_by_zone_maps(engine, query, user, retry=False)
+        files = [f for f in live if f in segments]
     # the straddlers' pixels inside the window lie within their own hull
     hull = [
         *query.predicates,
@@ -624,15 +628,20 @@ def count(engine: Engine, query: PixelQuery, user: User) -> int:
             for start in range(0, len(ordered), 500):
                 chunk = ordered[start : start + 500]
                 allowed += conn.execute(checked, {"ids": chunk}).scalars().all()
-        elif not query.filters and obsids is None:
-            # only rights (and stale extractions) exclude: the excluded spectra
-            # are the short list (MAST: most data are public), so fetch those
-            stored = _stored_statement(query)
-            excluded = conn.execute(
-                stored.where(column.not_in(allowed_statement.scalar_subquery()))
-            ).scalars()
-            return int(counts[~np.isin(ids, np.fromiter(excluded, np.int64))].sum())
         else:
+            if not query.filters and obsids is None:
+                # only rights (and stale extractions) exclude: the excluded
+                # spectra are the short list (MAST: most data are public). A
+                # spectrum absent from the catalog would escape this list: that
+                # happens only if an update() committed after the files were
+                # listed, which changes the list, and then the allowed list decides.
+                stored = _stored_statement(query)
+                excluded = conn.execute(
+                    stored.where(column.not_in(allowed_statement.scalar_subquery()))
+                ).scalars()
+                excluded = np.fromiter(excluded, np.int64)
+                if _segment_files(conn, query) == files:
+                    return int(counts[~np.isin(ids, excluded)].sum())
             allowed = conn.execute(allowed_statement).scalars().all()
     return int(counts[np.isin(ids, np.asarray(allowed, np.int64))].sum())
 
