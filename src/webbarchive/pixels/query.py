@@ -629,19 +629,6 @@ def count(engine: Engine, query: PixelQuery, user: User) -> int:
                 chunk = ordered[start : start + 500]
                 allowed += conn.execute(checked, {"ids": chunk}).scalars().all()
         else:
-            if not query.filters and obsids is None:
-                # only rights (and stale extractions) exclude: the excluded
-                # spectra are the short list (MAST: most data are public). A
-                # spectrum absent from the catalog would escape this list: that
-                # happens only if an update() committed after the files were
-                # listed, which changes the list, and then the allowed list decides.
-                stored = _stored_statement(query)
-                excluded = conn.execute(
-                    stored.where(column.not_in(allowed_statement.scalar_subquery()))
-                ).scalars()
-                excluded = np.fromiter(excluded, np.int64)
-                if _segment_files(conn, query) == files:
-                    return int(counts[~np.isin(ids, excluded)].sum())
             allowed = conn.execute(allowed_statement).scalars().all()
     return int(counts[np.isin(ids, np.asarray(allowed, np.int64))].sum())
 
