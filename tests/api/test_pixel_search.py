@@ -246,6 +246,7 @@ def test_every_plan_gives_the_same_answer(archive, monkeypatch, query, predicate
     for pixel_first_rows, count_check, scan_groups in ((20_000, 2_000, 48), (0, 0, -1)):
         monkeypatch.setattr(planner, "PIXEL_FIRST_MAX_ROWS", pixel_first_rows)
         monkeypatch.setattr(planner, "COUNT_CHECK_SPECTRA", count_check)
+        monkeypatch.setattr(planner, "COUNT_CHECK_SPECTRA_UNFILTERED", count_check)
         monkeypatch.setattr(planner, "COUNT_SCAN_MAX_GROUPS", scan_groups)
         found = search(archive.engine, parsed, user, 50, 3)
         assert found.total == len(expected)
