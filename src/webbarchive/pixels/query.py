@@ -15,7 +15,9 @@ maps too. The planner picks, per request:
   excluded) spectra, and the row groups (shallow) or DuckDB (deep) filter by them;
 - **totals** (:func:`count`): count matching pixels per spectrum in one pass
   (row groups directly for narrow windows, DuckDB in parallel for wide ones),
-  then keep the spectra the catalog allows.
+  then keep the spectra the catalog allows; when the catalog's zone maps
+  decide every predicate (wavelength, derSnr), spectra wholly inside the
+  window count their stored pixels unread and only straddlers are scanned.
 
 Results come segment by segment (in write order), each in wavelength order:
 the order of the store, stable from one page to the next and the same on
