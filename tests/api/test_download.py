@@ -22,11 +22,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import insert
+from tests.rows import add_file_product
 
 from webbarchive.api.app import create_app
 from webbarchive.catalog.db import open_catalog
-from webbarchive.catalog.schema import observations, products, programs
 from webbarchive.config import Settings
 
 X1D = "jw02736-o007_s06355_nirspec_f290lp-g395m_x1d.fits"
@@ -38,23 +37,7 @@ PATHS = ("/api/v0.1/Download/file", "/jwst/api/v0.1/Download/file")
 
 
 def _add(conn, obs_id: str, filename: str, path: Path, **extra) -> None:
-    data = path.read_bytes() if path.exists() else b""
-    if extra.get("proposal_id"):
-        conn.execute(insert(programs).values(proposal_id=extra["proposal_id"]))
-    obsid = conn.execute(
-        insert(observations).values(obs_id=obs_id, proposal_id=extra.get("proposal_id"))
-    ).inserted_primary_key[0]
-    conn.execute(
-        insert(products).values(
-            obsid=obsid,
-            filename=filename,
-            path=str(path),
-            suffix=filename.rsplit("_", 1)[1].split(".")[0],
-            size=len(data),
-            checksum=hashlib.md5(data).hexdigest(),
-            **extra,
-        )
-    )
+    add_file_product(conn, obs_id, filename, path, **extra)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

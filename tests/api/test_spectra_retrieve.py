@@ -20,12 +20,12 @@ import orjson
 import pytest
 from astropy.io import fits
 from fastapi.testclient import TestClient
-from sqlalchemy import insert
+from tests.rows import add_file_product
 
 from webbarchive.api.app import create_app
 from webbarchive.api.spectral_data import api_column_name, json_chunks, read_product
 from webbarchive.catalog.db import open_catalog
-from webbarchive.catalog.schema import observations, products, programs
+from webbarchive.catalog.schema import products
 from webbarchive.config import Settings
 
 X1D = "jw02736-o007_s06355_nirspec_f290lp-g395m_x1d.fits"
@@ -95,25 +95,7 @@ def _cube_hdul(nz: int, ny: int, nx: int, *, tab: bool = False, seed: int = 1) -
 
 
 def _add(conn, filename: str, path: Path, **extra) -> None:
-    data = path.read_bytes() if path.exists() else b""
-    if extra.get("proposal_id"):
-        conn.execute(insert(programs).values(proposal_id=extra["proposal_id"]))
-    obsid = conn.execute(
-        insert(observations).values(
-            obs_id=filename.split(".")[0], proposal_id=extra.get("proposal_id")
-        )
-    ).inserted_primary_key[0]
-    conn.execute(
-        insert(products).values(
-            obsid=obsid,
-            filename=filename,
-            path=str(path),
-            suffix=filename.rsplit("_", 1)[1].split(".")[0],
-            size=len(data),
-            checksum=hashlib.md5(data).hexdigest(),
-            **extra,
-        )
-    )
+    add_file_product(conn, filename.split(".")[0], filename, path, **extra)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
