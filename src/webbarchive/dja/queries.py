@@ -48,6 +48,20 @@ def _candidates(region: Region):
     return select(sky_index.c.obsid).where(_cells(region)).distinct().scalar_subquery()
 
 
+def _fetch_tuples(conn: Connection, query) -> list[tuple]:
+    """Rows of ``query`` as plain DB-API tuples: at 10^6 exposures a cone returns
+    thousands of candidates, and SQLAlchemy's Row objects cost as much as the query."""
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    args = tuple(params[k] for k in compiled.positiontup) if compiled.positional else params
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(str(compiled), args)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
 def exposures(
     conn: Connection,
     region: Region,
@@ -72,7 +86,7 @@ def exposures(
         query = query.where(dja_exposures.c.instrume.in_([i.upper() for i in instruments]))
     if filters:
         query = query.where(dja_exposures.c.filter.in_([f.upper() for f in filters]))
-    candidates = conn.execute(query).all()
+    candidates = _fetch_tuples(conn, query)
     if not candidates:
         return []
     corners = np.array([row[1:] for row in candidates], dtype=float).reshape(-1, 4, 2)
@@ -81,7 +95,7 @@ def exposures(
     columns = [dja_exposures.c[name] for name in EXPOSURE_COLUMNS]
     for start in range(0, len(keep), 5000):  # bounded IN lists
         chunk = keep[start : start + 5000]
-        rows = conn.execute(select(*columns).where(dja_exposures.c.obsid.in_(chunk))).all()
+        rows = _fetch_tuples(conn, select(*columns).where(dja_exposures.c.obsid.in_(chunk)))
         found.extend(dict(zip(EXPOSURE_COLUMNS, row, strict=True)) for row in rows)
     found.sort(key=lambda r: (r["expstart"] or 0.0, r["file"]))
     return found

@@ -22,7 +22,10 @@ def csv_text(columns: Sequence[str], rows: Iterable[dict]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([_cell(row.get(c)) for c in columns])
+        # csv writes None as "" and floats as repr; only NaN needs blanking.
+        writer.writerow(
+            [None if v.__class__ is float and v != v else v for v in map(row.get, columns)]
+        )
     return buffer.getvalue()
 
 
