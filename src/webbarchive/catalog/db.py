@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event
 
 from webbarchive.catalog.schema import metadata
 
@@ -50,7 +50,9 @@ def open_catalog(url: str | None = None, *, create: bool = True) -> Engine:
         engine = create_engine(sa_url, pool_pre_ping=True, pool_size=10, max_overflow=10)
     if create:
         if engine.dialect.name == "postgresql":
+            from webbarchive.catalog import pgsphere
+
             with engine.begin() as conn:
-                conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_sphere"))
+                pgsphere.install(conn)
         metadata.create_all(engine)
     return engine

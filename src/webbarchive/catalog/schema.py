@@ -31,6 +31,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
 )
 
 metadata = MetaData()
@@ -95,6 +96,13 @@ observations = Table(
 )
 Index("ix_observations_proposal", observations.c.proposal_id)
 Index("ix_observations_release", observations.c.t_obs_release)
+#: pgsphere GiST index on exactly the expression ADQL point predicates translate to
+#: (webbarchive.vo), so the planner uses it; PostgreSQL only.
+Index(
+    "ix_observations_spoint",
+    func.spoint(func.radians(observations.c.s_ra), func.radians(observations.c.s_dec)),
+    postgresql_using="gist",
+).ddl_if(dialect="postgresql")
 
 #: One row per file. ``filename`` is unique across the archive, as at MAST
 #: (``mast:JWST/product/<filename>``). ``path`` is the storage key.

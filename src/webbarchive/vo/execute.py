@@ -8,20 +8,17 @@ deadline; the ``wa_*`` geometry functions are registered on the connection.
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from webbarchive.vo import geometry
 from webbarchive.vo.adql import AdqlError, OutputColumn, Translation, translate
 from webbarchive.vo.metadata import TableDef
 
 DEFAULT_TIMEOUT_S = 60.0
-_pg_ready: set[str] = set()
-_pg_lock = threading.Lock()
 
 
 class QueryTimeout(RuntimeError):
@@ -41,28 +38,6 @@ def dialect_of(engine: Engine) -> str:
     return "postgresql" if engine.dialect.name == "postgresql" else "sqlite"
 
 
-def prepare_postgres(engine: Engine) -> None:
-    """Create the SQL helpers and the spatial expression index, once per database.
-
-    The GiST index on ``spoint(radians(s_ra), radians(s_dec))`` is exactly the
-    expression ADQL point predicates translate to, so the planner uses it.
-    """
-    key = str(engine.url)
-    if key in _pg_ready:
-        return
-    with _pg_lock:
-        if key in _pg_ready:
-            return
-        with engine.begin() as conn:
-            conn.execute(text("SELECT pg_advisory_xact_lock(80808)"))
-            conn.exec_driver_sql(geometry.POSTGRES_DDL)
-            conn.exec_driver_sql(
-                "CREATE INDEX IF NOT EXISTS ix_observations_spoint ON observations "
-                "USING gist (spoint(radians(s_ra), radians(s_dec)))"
-            )
-        _pg_ready.add(key)
-
-
 def run_query(
     engine: Engine,
     adql: str,
@@ -74,8 +49,6 @@ def run_query(
 ) -> QueryResult:
     """Translate and run ``adql``; raise :class:`AdqlError` for bad queries."""
     dialect = dialect_of(engine)
-    if dialect == "postgresql":
-        prepare_postgres(engine)
     tr: Translation = translate(adql, dialect, ctx, maxrec=maxrec, uploads=uploads)
     rows = _execute(engine, dialect, tr.sql, timeout_s)
     overflow = len(rows) > maxrec
