@@ -8,6 +8,8 @@ PI to their collaborators", seed 002).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -42,11 +44,15 @@ class Release(BaseModel):
     )
 
 
-def _account_error(exc: accounts.AccountError) -> ApiError:
-    message = str(exc)
-    return (
-        not_found(message) if message.startswith(("no user", "program ")) else bad_request(message)
-    )
+@contextmanager
+def _account_errors() -> Iterator[None]:
+    """Answer an account operation's refusal as 404 (unknown user or program) or 400."""
+    try:
+        yield
+    except accounts.AccountError as exc:
+        message = str(exc)
+        unknown = message.startswith(("no user", "program "))
+        raise (not_found(message) if unknown else bad_request(message)) from None
 
 
 @router.get("/users", summary="Every account with the programs it may read")
@@ -86,10 +92,8 @@ def set_pi(
     engine: Engine = Depends(catalog),
 ) -> dict[str, Any]:
     require_admin(user)
-    try:
+    with _account_errors():
         accounts.set_pi(engine, proposal_id, body.user)
-    except accounts.AccountError as exc:
-        raise _account_error(exc) from None
     return _program(engine, proposal_id)
 
 
@@ -101,10 +105,8 @@ def grant(
     engine: Engine = Depends(catalog),
 ) -> dict[str, Any]:
     _require_admin_or_pi(engine, user, proposal_id)
-    try:
+    with _account_errors():
         accounts.grant(engine, proposal_id, body.user)
-    except accounts.AccountError as exc:
-        raise _account_error(exc) from None
     return _program(engine, proposal_id)
 
 
@@ -118,10 +120,8 @@ def revoke(
     engine: Engine = Depends(catalog),
 ) -> dict[str, Any]:
     _require_admin_or_pi(engine, user, proposal_id)
-    try:
+    with _account_errors():
         removed = accounts.revoke(engine, proposal_id, user_name)
-    except accounts.AccountError as exc:
-        raise _account_error(exc) from None
     if not removed:
         raise not_found(f"{user_name!r} is not a collaborator of program {proposal_id}")
     return _program(engine, proposal_id)
@@ -135,11 +135,9 @@ def set_release(
     engine: Engine = Depends(catalog),
 ) -> dict[str, Any]:
     require_admin(user)
-    try:
+    with _account_errors():
         release_mjd = parse_release(body.release)
         accounts.set_release(engine, proposal_id, release_mjd)
-    except accounts.AccountError as exc:
-        raise _account_error(exc) from None
     return _program(engine, proposal_id)
 
 
