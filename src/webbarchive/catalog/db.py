@@ -55,4 +55,8 @@ def open_catalog(url: str | None = None, *, create: bool = True) -> Engine:
             with engine.begin() as conn:
                 pgsphere.install(conn)
         metadata.create_all(engine)
+        from webbarchive.catalog import generation
+
+        with engine.begin() as conn:
+            generation.install(conn)
     return engine

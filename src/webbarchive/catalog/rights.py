@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
 from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, true
 
 from webbarchive.catalog.schema import observations, products, programs
@@ -127,6 +128,22 @@ def visible_observations(user: User) -> ColumnElement:
     dataRights here until a program asks otherwise.
     """
     return _visible(observation_release_expr(), observations.c.proposal_id, user)
+
+
+def visible_mask(
+    user: User, proposal_ids: np.ndarray, release_mjd: np.ndarray, at_mjd: float | None = None
+) -> np.ndarray:
+    """:func:`visible_products` over rows held in memory: ``release_mjd`` is the
+    effective release (NaN where none), ``proposal_ids`` the programs. The same
+    rule as the SQL form, which a test checks row by row."""
+    if user.admin:
+        return np.ones(release_mjd.shape, bool)
+    at = now_mjd() if at_mjd is None else at_mjd
+    with np.errstate(invalid="ignore"):
+        public = np.isnan(release_mjd) | (release_mjd <= at)
+    if user.programs:
+        public |= np.isin(proposal_ids, sorted(user.programs))
+    return public
 
 
 def may_read(user: User, proposal_id: str | None, release_mjd: float | None) -> bool:

@@ -1,9 +1,12 @@
 """Pixel search: plan and run a :class:`~webbarchive.pixels.syntax.PixelQuery`.
 
-The catalog (SQL, either backend) decides which spectra a user may see with
-the product filters (instrument, grating, filter, exp_type, program, target,
-position) through :func:`webbarchive.catalog.rights.visible_products`, and
-holds per-spectrum zone maps (derSnr, wavelength and flux min/max). The pixels
+The catalog decides which spectra a user may see with the product filters
+(instrument, grating, filter, exp_type, program, target, position) and holds
+per-spectrum zone maps (derSnr, wavelength and flux min/max). Those facts are
+read through :mod:`webbarchive.pixels.spectra`, the catalog's spectra held in
+numpy arrays and reloaded whenever the catalog changes, with rights decided by
+:func:`webbarchive.catalog.rights.visible_mask` (the rule of the SQL form). The
+statement shown to the user is the equivalent SQL. The pixels
 live in wavelength-sorted Parquet segments whose row-group statistics are zone
 maps too. The planner picks, per request:
 
@@ -32,11 +35,12 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 import pyarrow as pa
-from sqlalchemy import Engine, and_, bindparam, func, select
+from sqlalchemy import Engine, and_, func, select
 
 from webbarchive.catalog.rights import User, visible_products
 from webbarchive.catalog.schema import keywords, observations, products
 from webbarchive.pixels.scan import counts_by_spectrum, first_rows, matching_groups
+from webbarchive.pixels.spectra import SpectraView, normalize_program, view
 from webbarchive.pixels.store import pixels_root
 from webbarchive.pixels.syntax import (  # noqa: F401  (re-exported: the API's vocabulary)
     OPERATORS,
@@ -83,11 +87,6 @@ def _zone_map_clause(predicates: list[Predicate]):
     return clauses
 
 
-def _normalize_program(value: str) -> str:
-    text = value.lower().removeprefix("jw").lstrip("0")
-    return text or "0"
-
-
 def _product_clauses(query: PixelQuery, obsids: list[int] | None):
     import json
 
@@ -100,7 +99,7 @@ def _product_clauses(query: PixelQuery, obsids: list[int] | None):
         elif name == "exp_type":
             clauses.append(func.upper(p.exp_type).in_(upper))
         elif name == "program":
-            clauses.append(p.proposal_id.in_([_normalize_program(v) for v in values]))
+            clauses.append(p.proposal_id.in_([normalize_program(v) for v in values]))
         elif name == "target":
             clauses.append(
                 p.obsid.in_(
@@ -203,23 +202,6 @@ def _literal_sql(statement, engine: Engine) -> str:
     return " ".join(str(compiled).split())
 
 
-def _shown_sql(result) -> str:
-    """The SQL a result ran, its bound values written in for display only.
-
-    Taken from the executed (cached) compilation: compiling again with
-    literal values costs more than the query itself."""
-    context = result.context
-    text = " ".join(context.statement.split())
-    params = context.parameters[0] if context.parameters else ()
-    if isinstance(params, dict):  # psycopg: %(name)s
-        for name in sorted(params, key=len, reverse=True):
-            text = text.replace(f"%({name})s", repr(params[name]))
-        return text
-    for value in params:  # sqlite: ?
-        text = text.replace("?", repr(value), 1)
-    return text
-
-
 @dataclass
 class Prepared:
     """A planned search: the catalog has answered, the pixel statement is ready.
@@ -231,6 +213,7 @@ class Prepared:
     """
 
     engine: Engine
+    spectra: SpectraView
     query: PixelQuery
     catalog_sql: str
     files: list[str]
@@ -307,9 +290,7 @@ class Prepared:
         return int(self._run(sql, values, "count")[0][0])
 
     def _records(self, rows: list[tuple]) -> list[dict]:
-        with self.engine.connect() as conn:
-            named = _names(conn, select_names(), {r[0] for r in rows})
-        return _records(rows, self.output, named)
+        return _records(rows, self.output, _names(self.spectra, {r[0] for r in rows}))
 
     def shown(self, limit: int, offset: int) -> str:
         """The statements that ran, with their values shown."""
@@ -322,21 +303,17 @@ class Prepared:
         )
 
 
-def select_names():
-    c = spectral_characteristics.c
-    return select(c.product_id, products.c.filename, c.derSnr).select_from(_joined())
-
-
-def _names(conn, statement, ids: set[int]) -> dict[int, tuple[str, float | None]]:
-    """product_id -> (fileName, derSnr) for ``ids`` that ``statement`` keeps."""
-    ordered = [int(i) for i in sorted(ids)]
+def _names(spectra: SpectraView, ids, allowed: np.ndarray | None = None) -> dict:
+    """product_id -> (fileName, derSnr) for ``ids`` that are current spectra
+    (and, with ``allowed``, pass that mask)."""
+    ids = np.fromiter(ids, np.int64)
+    rows, found = spectra.rows_of(ids)
+    if allowed is not None:
+        found &= allowed[rows]
     named = {}
-    # one cached statement with an expanding parameter: no per-value coercion
-    column = spectral_characteristics.c.product_id
-    statement = statement.where(column.in_(bindparam("ids", expanding=True)))
-    for start in range(0, len(ordered), 500):
-        for pid, filename, snr in conn.execute(statement, {"ids": ordered[start : start + 500]}):
-            named[pid] = (filename, snr)
+    for pid, row in zip(ids[found].tolist(), rows[found].tolist(), strict=True):
+        snr = spectra.derSnr[row]
+        named[pid] = (spectra.filename[row], None if snr != snr else float(snr))
     return named
 
 
@@ -391,15 +368,25 @@ PIXEL_FIRST_MAX_ROWS = 20_000
 COARSE_FILTERS = frozenset({"instrument", "grating", "filter", "exp_type"})
 
 
+def _cone_obsids(engine: Engine, query: PixelQuery) -> list[int] | None:
+    """Observations in the query's cone (None without a position)."""
+    if query.position is None:
+        return None
+    from webbarchive.catalog.sky import observations_in_cone
+
+    with engine.connect() as conn:
+        return observations_in_cone(conn, *query.position)
+
+
 def pixel_first_page(
     engine: Engine, query: PixelQuery, user: User, limit: int, offset: int
 ) -> tuple[list[dict], str] | None:
     """The page, read pixels first: when only the user's rights and coarse
     filters can exclude a spectrum, the first rows of the pixel scan are fetched
-    unrestricted and only the spectra they come from are checked in the
-    catalog, so the cost follows the page, not the archive. None when the
-    shortcut does not apply or rights excluded too much; the caller then
-    plans catalog first. Both paths return the same rows in the same order.
+    unrestricted and only the spectra they come from are checked, so the cost
+    follows the page, not the archive. None when the shortcut does not apply or
+    rights excluded too much; the caller then plans catalog first. Both paths
+    return the same rows in the same order.
     """
     selective = set(query.filters) - COARSE_FILTERS
     if selective or query.position is not None or offset + limit > PIXEL_FIRST_MAX_ROWS:
@@ -412,31 +399,33 @@ def pixel_first_page(
     fetch = wanted + wanted // 10 + 100
     with engine.connect() as conn:
         files = _segment_files(conn, query)
-        if not files:
-            return None
-        root = pixels_root(engine)
-        paths = [str(root / f) for f in files]
-        for _attempt in range(2):
-            rows, exhausted = first_rows(paths, query.predicates, output, fetch)
-            allowed = candidates_statement(query, user)
-            allowed = allowed.with_only_columns(*select_names().selected_columns)
-            named = _names(conn, allowed, {r[0] for r in rows})
-            kept = [r for r in rows if r[0] in named]
-            if len(kept) >= wanted or exhausted:
-                shown_values = list(values)
-                shown = where
-                for value in shown_values:
-                    shown = shown.replace("?", repr(value), 1)
-                text = (
-                    f"SELECT {', '.join(output)} FROM "
-                    f"read_parquet('productType={query.product_type}/*.parquet') WHERE {shown} "
-                    f"AND product_id IN (<spectra of these pixels that pass: "
-                    f"{_literal_sql(allowed, engine)}>) LIMIT {limit} OFFSET {offset};"
-                )
-                return _records(kept[offset:wanted], output, named), text
-            fetch *= 8
-            if fetch > 8 * PIXEL_FIRST_MAX_ROWS:
-                break
+    if not files:
+        return None
+    spectra = view(engine)
+    allowed = spectra.allowed(query, user)
+    root = pixels_root(engine)
+    paths = [str(root / f) for f in files]
+    for _attempt in range(2):
+        rows, exhausted = first_rows(paths, query.predicates, output, fetch)
+        named = _names(spectra, {r[0] for r in rows}, allowed)
+        kept = [r for r in rows if r[0] in named]
+        if len(kept) >= wanted or exhausted:
+            shown = where
+            for value in values:
+                shown = shown.replace("?", repr(value), 1)
+            statement = candidates_statement(query, user).with_only_columns(
+                spectral_characteristics.c.product_id
+            )
+            text = (
+                f"SELECT {', '.join(output)} FROM "
+                f"read_parquet('productType={query.product_type}/*.parquet') WHERE {shown} "
+                f"AND product_id IN (<spectra of these pixels that pass: "
+                f"{_literal_sql(statement, engine)}>) LIMIT {limit} OFFSET {offset};"
+            )
+            return _records(kept[offset:wanted], output, named), text
+        fetch *= 8
+        if fetch > 8 * PIXEL_FIRST_MAX_ROWS:
+            break
     return None
 
 
@@ -450,57 +439,34 @@ def page(engine: Engine, query: PixelQuery, user: User, limit: int, offset: int)
 
 def prepare(engine: Engine, query: PixelQuery, user: User) -> Prepared:
     """Step 1: ask the catalog which spectra may match and which segments to read."""
-    obsids = None
+    obsids = _cone_obsids(engine, query)
+    spectra = view(engine)
+    stored = spectra.product_type.isin([query.product_type]) & spectra.may_match(query.predicates)
+    allowed = stored & spectra.allowed(query, user, obsids)
+    n_allowed, n_stored = int(allowed.sum()), int(stored.sum())
     c = spectral_characteristics.c
-    with engine.connect() as conn:
-        if query.position is not None:
-            from webbarchive.catalog.sky import observations_in_cone
-
-            obsids = observations_in_cone(conn, *query.position)
-        allowed = candidates_statement(query, user, obsids)
-        stored = _stored_statement(query)
-        n_allowed, n_stored = conn.execute(
-            select(
-                select(func.count()).select_from(allowed.subquery()).scalar_subquery(),
-                select(func.count()).select_from(stored.subquery()).scalar_subquery(),
+    statement = candidates_statement(query, user, obsids)
+    restriction, ids = None, np.empty(0, np.int64)
+    if n_allowed and n_allowed < n_stored:
+        if n_allowed <= n_stored - n_allowed:
+            restriction, ids = "IN", spectra.product_id[allowed]
+        else:
+            restriction, ids = "NOT IN", spectra.product_id[stored & ~allowed]
+            statement = _stored_statement(query).where(
+                c.product_id.not_in(statement.scalar_subquery())
             )
-        ).one()
-        restriction, ids, shown = None, np.empty(0, np.int64), allowed
-        if n_allowed and n_allowed < n_stored:
-            if n_allowed <= n_stored - n_allowed:
-                restriction, shown = "IN", allowed
-            else:
-                restriction = "NOT IN"
-                shown = stored.where(c.product_id.not_in(allowed.scalar_subquery()))
-        if restriction:
-            result = conn.execute(shown)
-            ids = np.fromiter(result.scalars(), np.int64)
-            catalog_sql = _shown_sql(result)
-        else:  # nothing to fetch: run it empty, for the statement to show
-            catalog_sql = _shown_sql(conn.execute(shown.limit(0))).rsplit(" LIMIT ", 1)[0]
+    with engine.connect() as conn:
         files = _segment_files(conn, query)
     return Prepared(
         engine,
+        spectra,
         query,
-        catalog_sql,
+        _literal_sql(statement, engine),
         files,
         restriction,
         ids,
         empty=not n_allowed or not files,
     )
-
-
-#: Up to this many spectra, a count checks just them in the catalog; beyond,
-#: it fetches every candidate once (one indexed query instead of many IN lists).
-COUNT_CHECK_SPECTRA = 2_000
-
-#: The same without product filters: every spectrum with a matching pixel is
-#: then a candidate, so checking just them costs fewer rows than fetching every
-#: candidate (IN lists ~4 us per spectrum, the whole fetch ~3.3 us per candidate
-#: on SQLite at 10^7 pixels, where the narrow window matches 255 spectra of 945
-#: candidates and the seed 437). At 10^8 those become thousands: still IN lists.
-#: Wide windows match nearly every candidate: one fetch is then cheaper.
-COUNT_CHECK_SPECTRA_UNFILTERED = 8_000
 
 
 #: A count whose zone maps leave at most this many row groups reads them directly
@@ -523,6 +489,16 @@ def _grouped_count(paths: list[str], predicates: list[Predicate]):
     return np.asarray(grouped["product_id"], np.int64), np.asarray(grouped["n"], np.int64)
 
 
+def _counts_by_spectrum(paths: list[str], predicates: list[Predicate]):
+    """(product_id, matching pixels): row groups directly when the zone maps leave
+    few, else DuckDB."""
+    if not paths:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    if matching_groups(paths, predicates) <= COUNT_SCAN_MAX_GROUPS:
+        return counts_by_spectrum(paths, predicates)
+    return _grouped_count(paths, predicates)
+
+
 #: Predicates a spectrum's catalog row decides for every one of its pixels:
 #: derSnr is the spectrum's own value, and every stored pixel has a finite
 #: wavelength inside [wavelength_min, wavelength_max]. Flux bounds cover finite
@@ -533,7 +509,7 @@ ZONE_MAP_DECIDED = frozenset({"wavelength", "derSnr"})
 
 def _wholly_inside(wmin: np.ndarray, wmax: np.ndarray, predicates: list[Predicate]) -> np.ndarray:
     """Spectra whose every pixel passes the wavelength predicates (derSnr is
-    already exact in the catalog's statement)."""
+    already exact in the candidates' mask)."""
     inside = np.ones(wmin.size, bool)
     for p in predicates:
         if p.column != "wavelength":
@@ -550,98 +526,59 @@ def _wholly_inside(wmin: np.ndarray, wmax: np.ndarray, predicates: list[Predicat
     return inside
 
 
-def _count_by_zone_maps(engine: Engine, query: PixelQuery, user: User, retry: bool = True) -> int:
-    """The total when the catalog's zone maps decide the predicates: spectra
-    wholly inside the window count their stored pixels (``npix``) without a
-    read; only the spectra that straddle a window edge are scanned, in their
-    own segments and over the wavelengths they cover inside the window."""
-    c = spectral_characteristics.c
+def _candidate_paths(engine: Engine, query: PixelQuery, segments: set[str]) -> list[str] | None:
+    """Paths of the live segments among ``segments`` (those holding the candidates),
+    in store order; None when the view named a segment an update has since
+    replaced (the caller reloads and tries again)."""
     with engine.connect() as conn:
-        obsids = None
-        if query.position is not None:
-            from webbarchive.catalog.sky import observations_in_cone
-
-            obsids = observations_in_cone(conn, *query.position)
-        rows = conn.execute(
-            candidates_statement(query, user, obsids).with_only_columns(
-                c.product_id, c.wavelength_min, c.wavelength_max, c.npix, c.segment
-            )
-        ).all()
-        if not rows:
-            return 0
-        pid = np.asarray([r[0] for r in rows], np.int64)
-        wmin = np.asarray([r[1] for r in rows], np.float64)  # None (no pixels): NaN
-        wmax = np.asarray([r[2] for r in rows], np.float64)
-        npix = np.asarray([r[3] for r in rows], np.int64)
-        inside = _wholly_inside(wmin, wmax, query.predicates)
-        total = int(npix[inside].sum())
-        straddling = ~inside & (npix > 0)
-        if not straddling.any():
-            return total
-        segments = {rows[i][4] for i in np.flatnonzero(straddling)}
         live = _segment_files(conn, query)
-        if segments - set(live) and retry:
-            # an update() moved pixels since the rows were read: read again
-            return _count_by_zone_maps(engine, query, user, retry=False)
-        files = [f for f in live if f in segments]
-    # the straddlers' pixels inside the window lie within their own hull
-    hull = [
-        *query.predicates,
-        Predicate("wavelength", ">=", float(wmin[straddling].min())),
-        Predicate("wavelength", "<=", float(wmax[straddling].max())),
-    ]
+    if segments - set(live):
+        return None
     root = pixels_root(engine)
-    paths = [str(root / f) for f in files]
-    if not paths:
-        return total
-    if matching_groups(paths, hull) <= COUNT_SCAN_MAX_GROUPS:
-        ids, counts = counts_by_spectrum(paths, hull)
-    else:
-        ids, counts = _grouped_count(paths, hull)
-    return total + int(counts[np.isin(ids, pid[straddling])].sum())
+    return [str(root / f) for f in live if f in segments]
 
 
-def count(engine: Engine, query: PixelQuery, user: User) -> int:
-    """The total: one pass counts matching pixels per spectrum (the pixel
-    predicates only; DuckDB, or the row groups directly when the zone maps leave
-    few), then the catalog says which of those spectra the user may see with the
-    product filters, and numpy adds their counts. The scan never waits on the
-    catalog, and the catalog work follows the spectra that matched. When the
-    catalog's zone maps decide every predicate (wavelength, derSnr), the
-    catalog goes first instead (:func:`_count_by_zone_maps`).
+def count(engine: Engine, query: PixelQuery, user: User, retry: bool = True) -> int:
+    """The total. The catalog's view gives the candidates (rights, product
+    filters, zone maps) and the segments holding them, so only those segments
+    are read; one pass counts matching pixels per spectrum (row groups directly
+    for narrow windows, DuckDB in parallel for wide ones) and numpy adds the
+    counts of the candidates.
+
+    When the zone maps decide every predicate (wavelength, derSnr), spectra
+    wholly inside the window count their stored pixels (``npix``) without a
+    read and only those straddling a window edge are scanned, over the
+    wavelengths they cover inside the window.
     """
-    if query.predicates and all(p.column in ZONE_MAP_DECIDED for p in query.predicates):
-        return _count_by_zone_maps(engine, query, user)
-    with engine.connect() as conn:
-        files = _segment_files(conn, query)
-        if not files:
-            return 0
-        root = pixels_root(engine)
-        paths = [str(root / f) for f in files]
-        if matching_groups(paths, query.predicates) <= COUNT_SCAN_MAX_GROUPS:
-            ids, counts = counts_by_spectrum(paths, query.predicates)
-        else:
-            ids, counts = _grouped_count(paths, query.predicates)
-        if not ids.size:
-            return 0
-        obsids = None
-        if query.position is not None:
-            from webbarchive.catalog.sky import observations_in_cone
-
-            obsids = observations_in_cone(conn, *query.position)
-        allowed_statement = candidates_statement(query, user, obsids)
-        column = spectral_characteristics.c.product_id
-        unfiltered = not query.filters and obsids is None
-        if ids.size <= (COUNT_CHECK_SPECTRA_UNFILTERED if unfiltered else COUNT_CHECK_SPECTRA):
-            allowed = []
-            ordered = sorted(int(i) for i in ids)
-            checked = allowed_statement.where(column.in_(bindparam("ids", expanding=True)))
-            for start in range(0, len(ordered), 500):
-                chunk = ordered[start : start + 500]
-                allowed += conn.execute(checked, {"ids": chunk}).scalars().all()
-        else:
-            allowed = conn.execute(allowed_statement).scalars().all()
-    return int(counts[np.isin(ids, np.asarray(allowed, np.int64))].sum())
+    spectra = view(engine)
+    candidates = spectra.allowed(query, user, _cone_obsids(engine, query))
+    candidates &= spectra.may_match(query.predicates)
+    if not candidates.any():
+        return 0
+    predicates = list(query.predicates)
+    total = 0
+    if predicates and all(p.column in ZONE_MAP_DECIDED for p in predicates):
+        wmin, wmax = spectra.wavelength_min, spectra.wavelength_max
+        inside = candidates & _wholly_inside(wmin, wmax, predicates)
+        total = int(spectra.npix[inside].sum())
+        candidates &= ~inside & (spectra.npix > 0)
+        if not candidates.any():
+            return total
+        # the straddlers' pixels inside the window lie within their own hull
+        predicates += [
+            Predicate("wavelength", ">=", float(wmin[candidates].min())),
+            Predicate("wavelength", "<=", float(wmax[candidates].max())),
+        ]
+    segments = set(spectra.segment.take(np.flatnonzero(candidates)).tolist()) - {None}
+    paths = _candidate_paths(engine, query, segments)
+    if paths is None:
+        if retry:  # an update() moved pixels after the view was loaded
+            return count(engine, query, user, retry=False)
+        raise FileNotFoundError("the pixel store changed during the count")
+    ids, counts = _counts_by_spectrum(paths, predicates)
+    rows, found = spectra.rows_of(ids)
+    found &= candidates[rows]
+    return total + int(counts[found].sum())
 
 
 def search(engine: Engine, query: PixelQuery, user: User, limit: int, offset: int) -> SearchResult:
