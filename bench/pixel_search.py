@@ -23,16 +23,17 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import insert
+from sqlalchemy import delete, insert
 
 from bench.common import Timing, measure, report
 from webbarchive.catalog.db import open_catalog
 from webbarchive.catalog.rights import ANONYMOUS, now_mjd
 from webbarchive.catalog.schema import observations, products, programs
 from webbarchive.pixels.extract import from_arrays
-from webbarchive.pixels.index import record_segment
+from webbarchive.pixels.index import compact, record_segment
 from webbarchive.pixels.query import count, page, parse, prepare
-from webbarchive.pixels.store import PixelStore, SegmentWriter, pixels_root
+from webbarchive.pixels.store import PixelStore, SegmentWriter, mode_name, pixels_root
+from webbarchive.pixels.tables import pixel_segments, spectral_characteristics
 
 QUERIES = [
     ("seed 1.2-1.3um flux>=10 derSnr>5", "wavelength=1.2,1.3&flux.gte=10&derSnr.gt=5"),
@@ -107,19 +108,41 @@ def spectra(rng: np.random.Generator, n_pixels: int):
         yield item
 
 
-def build(workdir: Path, n_pixels: int, seed: int = 1) -> tuple[str, dict]:
-    if workdir.exists():
-        shutil.rmtree(workdir)
-    workdir.mkdir(parents=True)
+def build(workdir: Path, n_pixels: int, seed: int = 1, store_only: bool = False) -> tuple[str, dict]:
+    """Catalog, pixel store and baseline table in ``workdir``; with ``store_only``,
+    keep the catalog and the baseline of an earlier run (same seed) and write the
+    pixel store again (for a change of store layout: the B-tree takes minutes)."""
     url = str(workdir / "catalog.db")
-    engine = open_catalog(url)
+    if store_only:
+        engine = open_catalog(url)
+        with engine.begin() as conn:
+            conn.execute(delete(spectral_characteristics))
+            conn.execute(delete(pixel_segments))
+        shutil.rmtree(pixels_root(engine), ignore_errors=True)
+    else:
+        if workdir.exists():
+            shutil.rmtree(workdir)
+        workdir.mkdir(parents=True)
+        engine = open_catalog(url)
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
     generated = list(spectra(rng, n_pixels))
     synth_s = time.perf_counter() - t0
     n = len(generated)
     release = now_mjd()
-    with engine.begin() as conn:
+    if not store_only:  # else the catalog rows are those of the earlier run
+        with engine.begin() as conn:
+            _catalog_rows(conn, generated, release)
+    checksums = {i + 1: f"{i:032x}" for i in range(n)}
+    ingest_s, total = _write_store(engine, generated, checksums)
+    if store_only:
+        return url, {"spectra": n, "pixels": total, "synthesis_s": synth_s, "ingest_s": ingest_s}
+    return _baseline(engine, url, n, total, synth_s, ingest_s)
+
+
+def _catalog_rows(conn, generated, release) -> None:
+    """Programs, observations, products and grating/filter keywords of the spectra."""
+    if True:
         conn.execute(insert(programs), [{"proposal_id": str(1000 + k)} for k in range(200)])
         obs, prods, kws = [], [], []
         for i, (name, inst, grating, filt, *_rest) in enumerate(generated):
@@ -157,24 +180,28 @@ def build(workdir: Path, n_pixels: int, seed: int = 1) -> tuple[str, dict]:
         from webbarchive.catalog.schema import keywords
 
         conn.execute(insert(keywords), kws)
-    checksums = {i + 1: f"{i:032x}" for i in range(n)}
 
-    # Pixel ingest: arrays -> characteristics (DER_SNR ...) -> sorted Parquet segments.
+
+def _write_store(engine, generated, checksums) -> tuple[float, int]:
+    """Pixel ingest, timed: arrays -> characteristics (DER_SNR ...) -> sorted Parquet
+    segments per mode, and the merge of the partial segments (as ingest does)."""
     store = PixelStore(pixels_root(engine))
     writer = SegmentWriter(
         store, lambda info, pids, sp: record_segment(engine, info, pids, sp, checksums)
     )
     t0 = time.perf_counter()
     total = 0
-    for i, (_name, _inst, _g, _f, wave, flux, err, dq) in enumerate(generated):
+    for i, (name, _inst, _g, _f, wave, flux, err, dq) in enumerate(generated):
         pixels = from_arrays(wave, flux, err, dq)
-        writer.add("x1d", i + 1, pixels)
+        writer.add("x1d", i + 1, pixels, mode_name(*name.split("_")))
         total += pixels.npix
     writer.close()
-    ingest_s = time.perf_counter() - t0
-    del generated
+    compact(engine, store)
+    return time.perf_counter() - t0, total
 
-    # Baseline: the same pixels in a plain table, B-tree on wavelength, same database.
+
+def _baseline(engine, url, n, total, synth_s, ingest_s) -> tuple[str, dict]:
+    """The same pixels in a plain table, B-tree on wavelength, same database."""
     t0 = time.perf_counter()
     print(
         f"{n:,} spectra, {total:,} pixels written to the store in {ingest_s:.1f} s "
@@ -190,7 +217,7 @@ def build(workdir: Path, n_pixels: int, seed: int = 1) -> tuple[str, dict]:
     )
     import pyarrow.parquet as pq
 
-    for segment in sorted(p for p in store.root.rglob("*.parquet")):
+    for segment in sorted(p for p in pixels_root(engine).rglob("*.parquet")):
         for batch in pq.ParquetFile(segment).iter_batches(
             batch_size=500_000, columns=["product_id", "x", "y", "wavelength", "flux", "flux_error"]
         ):
@@ -259,10 +286,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--baseline-repeat", type=int, default=5)
     parser.add_argument("--reuse", action="store_true", help="reuse a catalog built before")
+    parser.add_argument(
+        "--rewrite-store",
+        action="store_true",
+        help="keep the catalog and baseline of an earlier run, write the pixel store again",
+    )
     args = parser.parse_args(argv)
 
     if args.reuse and (args.workdir / "catalog.db").exists():
         url, facts = str(args.workdir / "catalog.db"), {}
+    elif args.rewrite_store:
+        url, facts = build(args.workdir, int(args.pixels), store_only=True)
+        print(
+            f"{facts['spectra']:,} spectra, {facts['pixels']:,} pixels rewritten; pixel ingest "
+            f"{facts['ingest_s']:.1f} s = {facts['pixels'] / facts['ingest_s'] / 1e6:.2f} "
+            "M pixels/s (target > 1)"
+        )
     else:
         url, facts = build(args.workdir, int(args.pixels))
         print(

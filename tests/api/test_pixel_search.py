@@ -358,9 +358,10 @@ def test_zone_map_counts_take_both_shortcuts(archive, monkeypatch):
     assert total == whole + miri
 
 
-def test_zone_map_count_reads_again_when_an_update_commits_mid_count(archive, monkeypatch):
-    """A straddler whose segment left the file list (an update() committed
-    between the catalog rows and the listing) sends the count round again."""
+def test_search_plans_again_when_an_update_commits_mid_search(archive, monkeypatch):
+    """A candidate whose segment left the file list (an update() committed
+    between loading the catalog's view and listing the segments) sends the
+    search round again, which then answers in full."""
     from webbarchive.pixels import query as planner
 
     real = planner._segment_files
@@ -373,5 +374,6 @@ def test_zone_map_count_reads_again_when_an_update_commits_mid_count(archive, mo
     monkeypatch.setattr(planner, "_segment_files", changing)
     window = [("wavelength", "gte", 0.5), ("wavelength", "lte", 6)]
     expected = len(brute_force(archive.items, window, visible=public))
-    assert planner.count(archive.engine, parse([("wavelength", "0.5,6")]), User()) == expected
-    assert len(calls) == 2  # listed, found changed, read again
+    found = planner.search(archive.engine, parse([("wavelength", "0.5,6")]), User(), 10, 0)
+    assert found.total == expected and len(found.results) == 10
+    assert len(calls) == 3  # listed and found changed; again: the page's listing, the count's

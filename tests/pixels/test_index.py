@@ -1,5 +1,7 @@
 """update(): idempotent, replaces changed products, drops vanished ones; both backends."""
 
+from collections import Counter
+
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
@@ -9,7 +11,7 @@ from tests.pixels import synthetic
 from webbarchive.catalog.db import open_catalog
 from webbarchive.catalog.schema import products
 from webbarchive.pixels.index import update
-from webbarchive.pixels.store import pixels_root
+from webbarchive.pixels.store import mode_name, partition, partition_of, pixels_root
 from webbarchive.pixels.tables import pixel_segments, spectral_characteristics
 
 
@@ -34,6 +36,14 @@ def _pixels_of(engine, product_id):
     return np.concatenate(wave), np.concatenate(flux)
 
 
+def _partition(item) -> str:
+    return partition(item.suffix, mode_name(item.instrument, item.grating, item.filter))
+
+
+def _partitions(items) -> set[str]:
+    return {_partition(i) for i in items}
+
+
 @pytest.fixture
 def archive(catalog_url, tmp_path):
     engine = open_catalog(catalog_url)
@@ -48,11 +58,14 @@ def test_update_indexes_every_spectral_product(archive):
     assert summary.added == len(items) and not summary.failed
     chars, segments = _state(engine)
     assert len(chars) == len(items)
-    # one segment per product type here (x1d, s2d, s3d), each sorted by wavelength
-    assert len(segments) == 3
+    # one segment per partition (product type and mode), each sorted by wavelength,
+    # holding only spectra of its own product type and mode
+    assert sorted(partition_of(s) for s in segments) == sorted(_partitions(items))
     for segment in segments:
-        wave = pq.read_table(pixels_root(engine) / segment).column("wavelength").to_numpy()
-        assert np.all(np.diff(wave) >= 0)
+        table = pq.read_table(pixels_root(engine) / segment)
+        assert np.all(np.diff(table.column("wavelength").to_numpy()) >= 0)
+        ids = set(table.column("product_id").to_numpy().tolist())
+        assert {_partition(i) for i in items if i.product_id in ids} == {partition_of(segment)}
     with engine.connect() as conn:
         by_id = {r.product_id: r for r in conn.execute(select(spectral_characteristics))}
     for item in items:
@@ -111,16 +124,19 @@ def test_small_segments_are_merged_and_nothing_is_lost(archive, monkeypatch):
     from webbarchive.pixels import index, store
 
     engine, items = archive
-    monkeypatch.setattr(store, "SEGMENT_ROWS", 2_000)  # a segment every ~2 spectra
-    monkeypatch.setattr(index, "MAX_SMALL_SEGMENTS", 10**6)  # no merge yet
-    update(engine, progress=False)
+    monkeypatch.setattr(store, "SEGMENT_ROWS", 1_000)  # a segment every spectrum or two
+    with monkeypatch.context() as later:
+        later.setattr(index, "compact", lambda engine, store: 0)  # no merge yet
+        update(engine, progress=False)
     chars_before, many = _state(engine)
-    assert len(many) > 4
+    per_partition = Counter(partition_of(s) for s in many)
+    assert len(many) > len(per_partition)  # some partitions have several segments
     monkeypatch.setattr(store, "SEGMENT_ROWS", 8_000_000)
     monkeypatch.setattr(index, "MAX_SMALL_SEGMENTS", 2)
-    assert index.compact(engine, store.PixelStore(pixels_root(engine))) == len(many) - 2
+    expected = sum(n for n in per_partition.values() if n > 1)
+    assert index.compact(engine, store.PixelStore(pixels_root(engine))) == expected
     chars, merged = _state(engine)
-    assert len(merged) == 3  # one per product type: x1d, s2d, s3d
+    assert sorted(partition_of(s) for s in merged) == sorted(per_partition)  # one each
     assert {c[0] for c in chars} == {c[0] for c in chars_before}
     assert {c[-1] for c in chars} == set(merged)  # every spectrum points at a live segment
     for item in items:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import delete, insert, update
-from tests.pixels.synthetic import FUTURE_MJD, PAST_MJD, build_archive
 
+from tests.pixels.synthetic import FUTURE_MJD, PAST_MJD, build_archive
 from webbarchive.catalog import generation
 from webbarchive.catalog.rights import ANONYMOUS, User
 from webbarchive.catalog.schema import observations, products, programs

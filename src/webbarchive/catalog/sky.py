@@ -209,17 +209,31 @@ def polygon_cells(polygon: Polygon, depth: int = SKY_INDEX_DEPTH) -> list[int]:
     The vertices' own cells are added: cdshealpix may miss a polygon much
     smaller than a cell, and the index must never miss a footprint.
     """
-    ra, dec = (np.array(c, dtype=float) for c in zip(*polygon, strict=True))
+    return polygons_cells(np.asarray([polygon], dtype=float), depth)[0]
+
+
+def polygons_cells(polygons: np.ndarray, depth: int = SKY_INDEX_DEPTH) -> list[list[int]]:
+    """:func:`polygon_cells` of each of ``polygons`` ((N, V, 2) ra, dec in deg), with
+    the vertex cells of all of them found in one call (most of the cost)."""
+    polygons = np.asarray(polygons, dtype=float)
+    if not len(polygons):
+        return []
+    ra, dec = polygons[..., 0] % 360.0, polygons[..., 1]
     # one thread: a rayon pool per call costs more than a few vertices
-    cells = set(
-        lonlat_to_healpix(Longitude(ra, u.deg), Latitude(dec, u.deg), depth, num_threads=1).tolist()
-    )
-    try:
-        ipix, _, _ = polygon_search(Longitude(ra, u.deg), Latitude(dec, u.deg), depth, flat=True)
-        cells.update(int(c) for c in ipix)
-    except (IndexError, ValueError):  # degenerate polygon: vertex cells suffice
-        pass
-    return sorted(int(c) for c in cells)
+    vertex_cells = lonlat_to_healpix(
+        Longitude(ra.ravel(), u.deg), Latitude(dec.ravel(), u.deg), depth, num_threads=1
+    ).reshape(ra.shape)
+    lon, lat = Longitude(ra, u.deg), Latitude(dec, u.deg)
+    found = []
+    for k in range(len(polygons)):
+        cells = set(vertex_cells[k].tolist())
+        try:
+            ipix, _, _ = polygon_search(lon[k], lat[k], depth, flat=True)
+            cells.update(ipix.tolist())
+        except (IndexError, ValueError):  # degenerate polygon: vertex cells suffice
+            pass
+        found.append(sorted(int(c) for c in cells))
+    return found
 
 
 def cone_cells(ra: float, dec: float, radius_deg: float, depth: int = SKY_INDEX_DEPTH) -> list[int]:

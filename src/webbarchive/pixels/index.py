@@ -10,6 +10,7 @@ nothing the second time.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -18,9 +19,15 @@ from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy import update as sql_update
 from tqdm import tqdm
 
-from webbarchive.catalog.schema import products
+from webbarchive.catalog.schema import keywords, products
 from webbarchive.pixels.extract import PIXEL_KINDS, SpectrumPixels, extract
-from webbarchive.pixels.store import PixelStore, SegmentInfo, SegmentWriter, pixels_root
+from webbarchive.pixels.store import (
+    PixelStore,
+    SegmentInfo,
+    SegmentWriter,
+    mode_name,
+    pixels_root,
+)
 from webbarchive.pixels.tables import pixel_segments, spectral_characteristics
 
 log = logging.getLogger(__name__)
@@ -95,9 +102,7 @@ def _drop(engine: Engine, store: PixelStore, product_ids: set[int]) -> None:
         rows = conn.execute(
             select(spectral_characteristics.c.product_id, spectral_characteristics.c.segment)
         ).all()
-        segment_types = dict(
-            conn.execute(select(pixel_segments.c.segment, pixel_segments.c.productType)).all()
-        )
+        live = set(conn.execute(select(pixel_segments.c.segment)).scalars())
     by_segment: dict[str, set[int]] = {}
     for pid, segment in rows:
         if pid in product_ids:
@@ -105,8 +110,8 @@ def _drop(engine: Engine, store: PixelStore, product_ids: set[int]) -> None:
     obsolete = []
     for segment, pids in by_segment.items():
         replacement = None
-        if segment in segment_types:
-            replacement = store.without(segment, pids, segment_types[segment])
+        if segment in live:
+            replacement = store.without(segment, pids)
         with engine.begin() as conn:
             conn.execute(delete(pixel_segments).where(pixel_segments.c.segment == segment))
             conn.execute(
@@ -142,35 +147,88 @@ def _register_rewrite(conn, info: SegmentInfo, old_segment: str) -> None:
 
 
 def compact(engine: Engine, store: PixelStore) -> int:
-    """Merge small segments of each product type into one; returns how many merged."""
+    """Merge the small segments of each partition (product type and mode) into
+    segments of up to :data:`SEGMENT_ROWS` pixels; returns how many were merged.
+
+    A partition is merged once its small segments (under half the size) are
+    :data:`MAX_SMALL_SEGMENTS` or hold half a segment's pixels: a bulk ingest
+    mixing modes leaves many, an incremental one a few that wait for company.
+    """
     import pyarrow as pa
 
-    from webbarchive.pixels.store import SEGMENT_ROWS
+    from webbarchive.pixels.store import SEGMENT_ROWS, partition_of
 
     merged = 0
     with engine.connect() as conn:
         rows = conn.execute(
-            select(pixel_segments.c.segment, pixel_segments.c.productType, pixel_segments.c.nrows)
-        ).all()
-    for product_type in sorted({r.productType for r in rows}):
-        small = [
-            r.segment for r in rows if r.productType == product_type and r.nrows < SEGMENT_ROWS // 4
-        ]
-        if len(small) < MAX_SMALL_SEGMENTS:
-            continue
-        info = store.write(product_type, pa.concat_tables([store.read(s) for s in small]))
-        with engine.begin() as conn:
-            conn.execute(delete(pixel_segments).where(pixel_segments.c.segment.in_(small)))
-            _register_rewrite(conn, info, small[0])
-            conn.execute(
-                sql_update(spectral_characteristics)
-                .where(spectral_characteristics.c.segment.in_(small))
-                .values(segment=info.segment)
+            select(pixel_segments.c.segment, pixel_segments.c.nrows).order_by(
+                pixel_segments.c.seq
             )
-        for segment in small:
-            store.delete(segment)
-        merged += len(small)
+        ).all()
+    small_by_partition: dict[str, list] = {}
+    for r in rows:
+        if r.nrows < SEGMENT_ROWS // 2:
+            small_by_partition.setdefault(partition_of(r.segment), []).append(r)
+    for folder, small in sorted(small_by_partition.items()):
+        if len(small) < 2 or (
+            len(small) < MAX_SMALL_SEGMENTS and sum(r.nrows for r in small) < SEGMENT_ROWS // 2
+        ):
+            continue
+        groups: list[list[str]] = [[]]
+        size = 0
+        for r in small:  # consecutive runs of up to SEGMENT_ROWS pixels
+            if groups[-1] and size + r.nrows > SEGMENT_ROWS:
+                groups.append([])
+                size = 0
+            groups[-1].append(r.segment)
+            size += r.nrows
+        for group in groups:
+            if len(group) < 2:
+                continue
+            info = store.write(folder, pa.concat_tables([store.read(s) for s in group]))
+            with engine.begin() as conn:
+                conn.execute(delete(pixel_segments).where(pixel_segments.c.segment.in_(group)))
+                _register_rewrite(conn, info, group[0])
+                conn.execute(
+                    sql_update(spectral_characteristics)
+                    .where(spectral_characteristics.c.segment.in_(group))
+                    .values(segment=info.segment)
+                )
+            for segment in group:
+                store.delete(segment)
+            merged += len(group)
     return merged
+
+
+def _modes(engine: Engine, product_ids: list[int]) -> dict[int, str]:
+    """The instrument mode of each product (instrument, grating, filter, MIRI
+    channel and band, from its keywords), as a partition value."""
+    found: dict[int, dict[str, str]] = {}
+    with engine.connect() as conn:
+        for start in range(0, len(product_ids), 5000):
+            chunk = product_ids[start : start + 5000]
+            for pid, name, value in conn.execute(
+                select(keywords.c.product_id, keywords.c.name, keywords.c.value)
+                .where(keywords.c.product_id.in_(chunk), keywords.c.name.in_(MODE_KEYWORDS))
+                .order_by(keywords.c.hdu)
+            ):
+                if isinstance(value, str) and value.startswith('"'):
+                    value = json.loads(value)
+                found.setdefault(pid, {}).setdefault(name, str(value))
+            for pid, instrument in conn.execute(
+                select(products.c.product_id, products.c.instrument).where(
+                    products.c.product_id.in_(chunk)
+                )
+            ):
+                found.setdefault(pid, {})["instrument"] = instrument
+    return {
+        pid: mode_name(*(words.get(k) for k in ("instrument", *MODE_KEYWORDS)))
+        for pid, words in found.items()
+    }
+
+
+#: Keywords naming the mode a spectrum was taken in, after the instrument.
+MODE_KEYWORDS = ("grating", "filter", "channel", "band")
 
 
 def update(engine: Engine, progress: bool = True) -> UpdateSummary:
@@ -211,6 +269,7 @@ def update(engine: Engine, progress: bool = True) -> UpdateSummary:
     writer = SegmentWriter(
         store, lambda info, pids, spectra: record_segment(engine, info, pids, spectra, checksums)
     )
+    modes = _modes(engine, new)
     for pid in tqdm(new, desc="pixels", unit="product", disable=not progress):
         row = catalog[pid]
         try:
@@ -219,7 +278,7 @@ def update(engine: Engine, progress: bool = True) -> UpdateSummary:
             log.warning("no pixels from %s: %s", row.path, exc)
             summary.failed.append(str(row.path))
             continue
-        writer.add(row.suffix, pid, spectrum)
+        writer.add(row.suffix, pid, spectrum, modes.get(pid, "other"))
         summary.pixels += spectrum.npix
         if pid in changed:
             summary.replaced += 1

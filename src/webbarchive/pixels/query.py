@@ -345,6 +345,23 @@ def _records(rows: list[tuple], output: list[str], named: dict) -> list[dict]:
     return records
 
 
+class StaleView(Exception):
+    """The view named a segment an update() has since replaced."""
+
+
+def _candidate_segments(engine: Engine, query: PixelQuery, spectra, mask: np.ndarray) -> list[str]:
+    """The live segments holding the spectra of ``mask``, in store order. Only
+    those can hold a matching pixel: a grating filter reads its own partition."""
+    wanted = set(spectra.segment.take(np.flatnonzero(mask)).tolist()) - {None}
+    if not wanted:
+        return []
+    with engine.connect() as conn:
+        live = _segment_files(conn, query)
+    if wanted - set(live):
+        raise StaleView
+    return [f for f in live if f in wanted]
+
+
 def _segment_files(conn, query: PixelQuery) -> list[str]:
     """Segments of the product type whose wavelength range meets the query's, in write order."""
     segments = select(pixel_segments.c.segment).where(
@@ -397,12 +414,11 @@ def pixel_first_page(
     where = " AND ".join(conditions) or "TRUE"
     wanted = offset + limit
     fetch = wanted + wanted // 10 + 100
-    with engine.connect() as conn:
-        files = _segment_files(conn, query)
-    if not files:
-        return None
     spectra = view(engine)
     allowed = spectra.allowed(query, user)
+    files = _candidate_segments(engine, query, spectra, allowed & spectra.may_match(query.predicates))
+    if not files:
+        return None
     root = pixels_root(engine)
     paths = [str(root / f) for f in files]
     for _attempt in range(2):
@@ -455,8 +471,7 @@ def prepare(engine: Engine, query: PixelQuery, user: User) -> Prepared:
             statement = _stored_statement(query).where(
                 c.product_id.not_in(statement.scalar_subquery())
             )
-    with engine.connect() as conn:
-        files = _segment_files(conn, query)
+    files = _candidate_segments(engine, query, spectra, allowed)
     return Prepared(
         engine,
         spectra,
@@ -526,19 +541,7 @@ def _wholly_inside(wmin: np.ndarray, wmax: np.ndarray, predicates: list[Predicat
     return inside
 
 
-def _candidate_paths(engine: Engine, query: PixelQuery, segments: set[str]) -> list[str] | None:
-    """Paths of the live segments among ``segments`` (those holding the candidates),
-    in store order; None when the view named a segment an update has since
-    replaced (the caller reloads and tries again)."""
-    with engine.connect() as conn:
-        live = _segment_files(conn, query)
-    if segments - set(live):
-        return None
-    root = pixels_root(engine)
-    return [str(root / f) for f in live if f in segments]
-
-
-def count(engine: Engine, query: PixelQuery, user: User, retry: bool = True) -> int:
+def count(engine: Engine, query: PixelQuery, user: User) -> int:
     """The total. The catalog's view gives the candidates (rights, product
     filters, zone maps) and the segments holding them, so only those segments
     are read; one pass counts matching pixels per spectrum (row groups directly
@@ -557,7 +560,7 @@ def count(engine: Engine, query: PixelQuery, user: User, retry: bool = True) -> 
         return 0
     predicates = list(query.predicates)
     total = 0
-    if predicates and all(p.column in ZONE_MAP_DECIDED for p in predicates):
+    if all(p.column in ZONE_MAP_DECIDED for p in predicates):  # also: no predicate
         wmin, wmax = spectra.wavelength_min, spectra.wavelength_max
         inside = candidates & _wholly_inside(wmin, wmax, predicates)
         total = int(spectra.npix[inside].sum())
@@ -569,13 +572,10 @@ def count(engine: Engine, query: PixelQuery, user: User, retry: bool = True) -> 
             Predicate("wavelength", ">=", float(wmin[candidates].min())),
             Predicate("wavelength", "<=", float(wmax[candidates].max())),
         ]
-    segments = set(spectra.segment.take(np.flatnonzero(candidates)).tolist()) - {None}
-    paths = _candidate_paths(engine, query, segments)
-    if paths is None:
-        if retry:  # an update() moved pixels after the view was loaded
-            return count(engine, query, user, retry=False)
-        raise FileNotFoundError("the pixel store changed during the count")
-    ids, counts = _counts_by_spectrum(paths, predicates)
+    root = pixels_root(engine)
+    paths = [str(root / f) for f in _candidate_segments(engine, query, spectra, candidates)]
+    # derSnr is the spectrum's: the candidates' mask has decided it exactly
+    ids, counts = _counts_by_spectrum(paths, [p for p in predicates if p.column != "derSnr"])
     rows, found = spectra.rows_of(ids)
     found &= candidates[rows]
     return total + int(counts[found].sum())
@@ -589,7 +589,7 @@ def search(engine: Engine, query: PixelQuery, user: User, limit: int, offset: in
     """
     try:
         return _search(engine, query, user, limit, offset)
-    except (FileNotFoundError, duckdb.IOException):
+    except (FileNotFoundError, duckdb.IOException, StaleView):
         return _search(engine, query, user, limit, offset)
 
 

@@ -2,12 +2,17 @@
 
 Layout (Hive-style partitions, readable as one table by DuckDB, Spark, Trino)::
 
-    <root>/productType=x1d/seg-<unix-ms>-<random>.parquet
-    <root>/productType=s2d/...
+    <root>/productType=x1d/mode=nirspec-g140h-f100lp/seg-<unix-ms>-<random>.parquet
+    <root>/productType=x1d/mode=miri-ch2-long/...
+    <root>/productType=s2d/mode=.../...
 
-Each segment holds the pixels of whole spectra, sorted by wavelength, in row
-groups of :data:`ROW_GROUP_ROWS`, so Parquet's per-row-group min/max
-statistics are tight zone maps on wavelength (and loose ones on flux). Columns:
+Partitions are per product type and instrument mode (instrument, grating,
+filter, MIRI channel and band): a mode covers a fixed wavelength range, so a
+window prunes whole partitions, and a grating or instrument filter reads only
+its own. Each segment holds the pixels of whole spectra of one mode, sorted by
+wavelength, in row groups of :data:`ROW_GROUP_ROWS`, so Parquet's
+per-row-group min/max statistics are tight zone maps on wavelength (and loose
+ones on flux). Columns:
 ``product_id`` (int32), ``x``, ``y``, ``z`` (int32, null where they do not
 apply), ``wavelength`` (microns, float64), ``flux``, ``flux_error`` (float64,
 null when not finite), ``dq`` (int32), ``derSnr`` (the spectrum's, float64,
@@ -24,6 +29,7 @@ half-seen (files are written under a temporary name and renamed).
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -93,6 +99,23 @@ class _Buffer:
     rows: int = 0
 
 
+def mode_name(*parts: str | None) -> str:
+    """An instrument mode as a partition value: ``("NIRSPEC", "G140H", "F100LP")``
+    gives ``nirspec-g140h-f100lp`` (empty parts left out, other characters dropped)."""
+    words = [re.sub(r"[^a-z0-9_.]+", "", str(p).lower()) for p in parts if p]
+    return "-".join(w for w in words if w) or "other"
+
+
+def partition(product_type: str, mode: str) -> str:
+    """The folder of a product type's and mode's segments, relative to the root."""
+    return f"productType={product_type}/mode={mode}"
+
+
+def partition_of(segment: str) -> str:
+    """The partition folder of a segment name."""
+    return segment.rsplit("/", 1)[0]
+
+
 class PixelStore:
     """Read and write segments under ``root``."""
 
@@ -102,16 +125,18 @@ class PixelStore:
     def path(self, segment: str) -> Path:
         return self.root / segment
 
-    def new_segment_name(self, product_type: str) -> str:
+    def new_segment_name(self, folder: str) -> str:
         stamp = int(time.time() * 1000)
-        return f"productType={product_type}/seg-{stamp}-{secrets.token_hex(4)}.parquet"
+        return f"{folder}/seg-{stamp}-{secrets.token_hex(4)}.parquet"
 
-    def write(self, product_type: str, table: pa.Table, *, is_sorted: bool = False) -> SegmentInfo:
-        """Sort ``table`` by wavelength (unless ``is_sorted``) and write it as a new segment."""
+    def write(self, folder: str, table: pa.Table, *, is_sorted: bool = False) -> SegmentInfo:
+        """Sort ``table`` by wavelength (unless ``is_sorted``) and write it as a new
+        segment in the partition ``folder`` (see :func:`partition`)."""
         if table.num_rows and not is_sorted:
             order = np.argsort(table.column("wavelength").to_numpy(), kind="stable")
             table = table.take(pa.array(order))
-        name = self.new_segment_name(product_type)
+        name = self.new_segment_name(folder)
+        product_type = folder.split("/", 1)[0].removeprefix("productType=")
         target = self.path(name)
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_suffix(".parquet.partial")
@@ -140,14 +165,14 @@ class PixelStore:
     def read(self, segment: str) -> pa.Table:
         return pq.read_table(self.path(segment), schema=SCHEMA)
 
-    def without(self, segment: str, product_ids: set[int], product_type: str) -> SegmentInfo | None:
-        """Rewrite ``segment`` without the pixels of ``product_ids`` (copy on write);
-        None when nothing is left."""
+    def without(self, segment: str, product_ids: set[int]) -> SegmentInfo | None:
+        """Rewrite ``segment`` without the pixels of ``product_ids`` (copy on write, in
+        the same partition); None when nothing is left."""
         table = self.read(segment)
         keep = ~np.isin(table.column("product_id").to_numpy(), np.fromiter(product_ids, np.int64))
         if not keep.any():
             return None
-        return self.write(product_type, table.filter(pa.array(keep)))
+        return self.write(partition_of(segment), table.filter(pa.array(keep)), is_sorted=True)
 
     def delete(self, segment: str) -> None:
         self.path(segment).unlink(missing_ok=True)
@@ -211,31 +236,38 @@ def to_table(
 
 
 class SegmentWriter:
-    """Buffers spectra per product type and writes a segment per
-    :data:`SEGMENT_ROWS` pixels; ``on_segment`` records each in the catalog."""
+    """Buffers spectra per partition (product type and mode); once the buffers hold
+    :data:`SEGMENT_ROWS` pixels in all, the fullest is written as a segment, so
+    memory stays bounded however many modes are mixed. ``on_segment`` records
+    each segment in the catalog. Modes interleaved in the input leave several
+    segments per partition: :func:`webbarchive.pixels.index.compact` merges them."""
 
     def __init__(self, store: PixelStore, on_segment, segment_rows: int | None = None) -> None:
         self.store = store
         self.on_segment = on_segment
         self.segment_rows = segment_rows or SEGMENT_ROWS
         self.buffers: dict[str, _Buffer] = {}
+        self.rows = 0
 
-    def add(self, product_type: str, product_id: int, spectrum: SpectrumPixels) -> None:
-        buffer = self.buffers.setdefault(product_type, _Buffer())
+    def add(self, product_type: str, product_id: int, spectrum: SpectrumPixels, mode: str) -> None:
+        """Buffer a spectrum of ``product_type`` observed in ``mode`` (:func:`mode_name`)."""
+        buffer = self.buffers.setdefault(partition(product_type, mode), _Buffer())
         buffer.product_ids.append(product_id)
         buffer.spectra.append(spectrum)
         buffer.rows += spectrum.npix
-        if buffer.rows >= self.segment_rows:
-            self._flush(product_type)
+        self.rows += spectrum.npix
+        if self.rows >= self.segment_rows:
+            self._flush(max(self.buffers, key=lambda k: self.buffers[k].rows))
 
-    def _flush(self, product_type: str) -> None:
-        buffer = self.buffers.pop(product_type, None)
+    def _flush(self, folder: str) -> None:
+        buffer = self.buffers.pop(folder, None)
         if buffer is None or not buffer.spectra:
             return
+        self.rows -= buffer.rows
         table = to_table(buffer.product_ids, buffer.spectra, sort=True)
-        info = self.store.write(product_type, table, is_sorted=True)
+        info = self.store.write(folder, table, is_sorted=True)
         self.on_segment(info, buffer.product_ids, buffer.spectra)
 
     def close(self) -> None:
-        for product_type in list(self.buffers):
-            self._flush(product_type)
+        for folder in sorted(self.buffers):
+            self._flush(folder)

@@ -29,7 +29,7 @@ spectral_characteristics = Table(
     Column("flux_min", Float),  # finite fluxes only
     Column("flux_max", Float),
     Column("npix", BigInteger, nullable=False),  # pixels stored (finite wavelength)
-    Column("segment", String(64)),  # file name of the segment holding the pixels
+    Column("segment", String(255)),  # file name of the segment holding the pixels
 )
 Index(
     "ix_spectral_characteristics_type_wave",
@@ -42,7 +42,8 @@ Index("ix_spectral_characteristics_segment", spectral_characteristics.c.segment)
 pixel_segments = Table(
     "pixel_segments",
     metadata,
-    Column("segment", String(64), primary_key=True),  # "<productType>/<name>.parquet"
+    # "productType=<type>/mode=<mode>/<name>.parquet"
+    Column("segment", String(255), primary_key=True),
     Column("productType", String(8), nullable=False),
     Column("nrows", BigInteger, nullable=False),
     Column("wavelength_min", Float),
