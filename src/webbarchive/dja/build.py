@@ -28,7 +28,13 @@ from webbarchive.catalog import sky
 from webbarchive.catalog.schema import observations, products
 from webbarchive.dja.geometry import path_text
 from webbarchive.dja.names import association_name, dja_filter, parent_name
-from webbarchive.dja.tables import dja_associations, dja_exposures, dja_mosaics
+from webbarchive.dja.tables import (
+    EXPOSURE_CELL_DEPTH,
+    dja_associations,
+    dja_exposure_cells,
+    dja_exposures,
+    dja_mosaics,
+)
 
 log = logging.getLogger(__name__)
 
@@ -162,11 +168,45 @@ def _update_exposures(engine: Engine, progress: bool) -> int:
     with engine.begin() as conn:
         if stale:
             conn.execute(delete(dja_exposures).where(dja_exposures.c.obsid.in_(stale)))
+            conn.execute(delete(dja_exposure_cells).where(dja_exposure_cells.c.obsid.in_(stale)))
         for values in rows:
             values.pop("_roll", None)
         if rows:
             conn.execute(insert(dja_exposures), rows)
+        _index_exposures(conn, progress)
     return len(rows)
+
+
+def exposure_cells(obsids, corners) -> list[dict]:
+    """``dja_exposure_cells`` rows of exposures ``obsids`` with ``corners`` (N, 4, 2)."""
+    cells = sky.polygons_cells(np.asarray(corners, dtype=float), EXPOSURE_CELL_DEPTH)
+    return [
+        {"hpx": c, "obsid": int(obsid)}
+        for obsid, own in zip(obsids, cells, strict=True)
+        for c in own
+    ]
+
+
+def _index_exposures(conn: Connection, progress: bool) -> int:
+    """Cells of every exposure that has none yet (new rows, and catalogs made before
+    the table existed)."""
+    e = dja_exposures.c
+    missing = conn.execute(
+        select(e.obsid, *[e[f"{c}{i}"] for i in range(1, 5) for c in ("ra", "dec")]).where(
+            ~select(dja_exposure_cells.c.obsid)
+            .where(dja_exposure_cells.c.obsid == e.obsid)
+            .exists(),
+            e.ra1.is_not(None),
+        )
+    ).all()
+    missing = [r for r in missing if None not in r]
+    with tqdm(total=len(missing), desc="exposure cells", unit="exp", disable=not progress) as bar:
+        for start in range(0, len(missing), 10_000):
+            chunk = missing[start : start + 10_000]
+            corners = np.asarray([r[1:] for r in chunk], dtype=float).reshape(-1, 4, 2)
+            conn.execute(insert(dja_exposure_cells), exposure_cells([r[0] for r in chunk], corners))
+            bar.update(len(chunk))
+    return len(missing)
 
 
 # --- mosaics -----------------------------------------------------------------------

@@ -65,9 +65,10 @@ class Region:
         y = np.concatenate([np.full_like(s, -b), s * b, np.full_like(s, b), -s * b])
         return list(zip(*from_tangent(x, y, self.ra, self.dec), strict=True))
 
-    def cell_ranges(self) -> list[tuple[int, int]]:
-        """HEALPix (NESTED, sky-index depth) ranges covering the region."""
-        return sky.cone_ranges(self.ra % 360.0, self.dec, self.enclosing_radius_deg)
+    def cell_ranges(self, depth: int = sky.SKY_INDEX_DEPTH) -> list[tuple[int, int]]:
+        """HEALPix (NESTED, at ``depth``, the sky index's by default) ranges covering
+        the region."""
+        return sky.cone_ranges(self.ra % 360.0, self.dec, self.enclosing_radius_deg, depth)
 
     def overlaps(self, polygons: np.ndarray) -> np.ndarray:
         """Boolean mask: which footprints (N, V, 2) overlap the region (exact)."""

@@ -1,5 +1,6 @@
 """Loading exposure records straight into the catalog (without FITS files): an
-observation, a ``dja_exposures`` row and the ``sky_index`` cells per exposure.
+observation, a ``dja_exposures`` row, its ``sky_index`` and ``dja_exposure_cells``
+cells per exposure.
 
 For exposure lists from elsewhere (a DJA ``exposure_files`` dump) and for tests and
 benchmarks that need many exposures fast. Corners in degrees, times in MJD.
@@ -14,8 +15,9 @@ from sqlalchemy import Connection, insert, select, text
 
 from webbarchive.catalog import sky
 from webbarchive.catalog.schema import observations, programs, sky_index
+from webbarchive.dja.build import exposure_cells
 from webbarchive.dja.geometry import path_text
-from webbarchive.dja.tables import dja_exposures
+from webbarchive.dja.tables import dja_exposure_cells, dja_exposures
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,11 @@ def insert_exposures(
         conn.execute(insert(observations), obs_rows)
         conn.execute(insert(dja_exposures), exposure_rows)
         conn.execute(insert(sky_index), index_rows)
+        corners = [[(r[f"ra{i}"], r[f"dec{i}"]) for i in range(1, 5)] for r in exposure_rows]
+        conn.execute(
+            insert(dja_exposure_cells),
+            exposure_cells([r["obsid"] for r in exposure_rows], corners),
+        )
         if conn.dialect.name == "postgresql":  # explicit ids: move the sequence past them
             conn.execute(
                 text(

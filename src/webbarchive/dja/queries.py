@@ -1,7 +1,8 @@
 """Catalog queries of the DJA tools, all through :mod:`webbarchive.catalog.rights`.
 
-Candidates come from ``sky_index`` (HEALPix cells of the region), rights and
-instrument/filter filters are applied in SQL, and every candidate is confirmed
+Candidates come from HEALPix cells of the region (``dja_exposure_cells`` for
+exposures, ``sky_index`` for mosaics), rights and instrument/filter filters are
+applied in SQL, and every candidate is confirmed
 with the exact spherical overlap test of :class:`~webbarchive.dja.geometry.Region`.
 """
 
@@ -22,8 +23,10 @@ from webbarchive.catalog.rights import (
 from webbarchive.catalog.schema import observations, products, sky_index
 from webbarchive.dja.geometry import Region, pad
 from webbarchive.dja.tables import (
+    EXPOSURE_CELL_DEPTH,
     EXPOSURE_COLUMNS,
     dja_associations,
+    dja_exposure_cells,
     dja_exposures,
     dja_mosaics,
 )
@@ -62,6 +65,16 @@ def _fetch_tuples(conn: Connection, query) -> list[tuple]:
         cursor.close()
 
 
+def _fine_candidates(region: Region):
+    """Exposures with a ``dja_exposure_cells`` cell in the region's cover."""
+    column = dja_exposure_cells.c.hpx
+    ranges = region.cell_ranges(EXPOSURE_CELL_DEPTH)
+    singles = [a for a, b in ranges if b - a == 1]
+    spans = [column.between(a, b - 1) for a, b in ranges if b - a > 1]
+    cells = or_(*spans, *([column.in_(singles)] if singles else []))
+    return select(dja_exposure_cells.c.obsid).where(cells).distinct().scalar_subquery()
+
+
 def exposures(
     conn: Connection,
     region: Region,
@@ -72,15 +85,14 @@ def exposures(
     """Exposures (DJA columns) whose footprint overlaps ``region``, visible to ``user``,
     sorted by start time then file.
 
-    Two steps: the candidates' corners only (rights and filters in SQL), the exact
-    test, then the full rows of the exposures kept - most candidates are dropped,
-    and reading only their corners is what keeps a query in deep fields fast.
+    Two steps: the candidates' corners only (from the covering index, filters in
+    SQL), the exact test, then the full rows of the exposures kept, joined to
+    their observations for the data rights - a third of the candidates pass the
+    exact test, and reading only their corners is what keeps a query in deep
+    fields fast.
     """
-    query = (
-        select(dja_exposures.c.obsid, *[dja_exposures.c[c] for c in _CORNERS])
-        .join(observations, observations.c.obsid == dja_exposures.c.obsid)
-        .where(dja_exposures.c.obsid.in_(_candidates(region)))
-        .where(visible_observations(user))
+    query = select(dja_exposures.c.obsid, *[dja_exposures.c[c] for c in _CORNERS]).where(
+        dja_exposures.c.obsid.in_(_fine_candidates(region))
     )
     if instruments:
         query = query.where(dja_exposures.c.instrume.in_([i.upper() for i in instruments]))
@@ -95,7 +107,12 @@ def exposures(
     columns = [dja_exposures.c[name] for name in EXPOSURE_COLUMNS]
     for start in range(0, len(keep), 5000):  # bounded IN lists
         chunk = keep[start : start + 5000]
-        rows = _fetch_tuples(conn, select(*columns).where(dja_exposures.c.obsid.in_(chunk)))
+        rows = _fetch_tuples(
+            conn,
+            select(*columns)
+            .join(observations, observations.c.obsid == dja_exposures.c.obsid)
+            .where(dja_exposures.c.obsid.in_(chunk), visible_observations(user)),
+        )
         found.extend(dict(zip(EXPOSURE_COLUMNS, row, strict=True)) for row in rows)
     found.sort(key=lambda r: (r["expstart"] or 0.0, r["file"]))
     return found

@@ -5,6 +5,10 @@
   ``sky_index`` on its ``obsid`` (every level-2 exposure is its own observation).
 - ``dja_associations``: DJA associations (program, epoch = visit, instrument,
   filter, detector) with a status (2: a sub-mosaic exists, 0: not processed).
+- ``dja_exposure_cells``: the HEALPix cells (NESTED, depth 12, 0.86') of each
+  exposure's footprint. The catalog-wide ``sky_index`` (depth 10, 3.4') would
+  hand a 1' query in a deep field ~750 candidates for ~120 answers; these
+  cells, as small as a detector, hand it ~250.
 - ``dja_mosaics``: drizzled ``*_drc_sci`` mosaics with their ``_drc_wht``: field
   mosaics (``kind='field'``) and per-association sub-mosaics (``kind='assoc'``).
 
@@ -69,6 +73,18 @@ dja_exposures = Table(
     Column("footprint", Text),  # ((ra,dec),(ra,dec),...) as DJA prints a Postgres path
     Column("modtime", Float),  # MJD the exposure entered the catalog
 )
+#: Depth of ``dja_exposure_cells`` (NESTED HEALPix, 0.86 arcmin cells).
+EXPOSURE_CELL_DEPTH = 12
+
+dja_exposure_cells = Table(
+    "dja_exposure_cells",
+    metadata,
+    Column("hpx", BigInteger, primary_key=True, autoincrement=False),
+    Column("obsid", BigInteger, primary_key=True, autoincrement=False),
+    sqlite_with_rowid=False,  # the rows are the (hpx, obsid) index itself
+)
+Index("ix_dja_exposure_cells_obsid", dja_exposure_cells.c.obsid)
+
 Index("ix_dja_exposures_assoc", dja_exposures.c.assoc)
 Index("ix_dja_exposures_filter", dja_exposures.c.filter)
 # Covering index of the first step of a sky query (corners, filters by obsid), so a
