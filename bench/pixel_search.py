@@ -108,7 +108,9 @@ def spectra(rng: np.random.Generator, n_pixels: int):
         yield item
 
 
-def build(workdir: Path, n_pixels: int, seed: int = 1, store_only: bool = False) -> tuple[str, dict]:
+def build(
+    workdir: Path, n_pixels: int, seed: int = 1, store_only: bool = False
+) -> tuple[str, dict]:
     """Catalog, pixel store and baseline table in ``workdir``; with ``store_only``,
     keep the catalog and the baseline of an earlier run (same seed) and write the
     pixel store again (for a change of store layout: the B-tree takes minutes)."""

@@ -331,14 +331,14 @@ def test_zone_map_counts_take_both_shortcuts(archive, monkeypatch):
     from webbarchive.pixels import query as planner
 
     scanned: list[int] = []
-    real = planner.counts_by_spectrum
+    real = planner.matching_ids
 
-    def spy(paths, predicates):
-        ids, counts = real(paths, predicates)
-        scanned.append(int(counts.sum()))
-        return ids, counts
+    def spy(planned, predicates):
+        ids = real(planned, predicates)
+        scanned.append(ids.size)
+        return ids
 
-    monkeypatch.setattr(planner, "counts_by_spectrum", spy)
+    monkeypatch.setattr(planner, "matching_ids", spy)
     parsed = parse([("wavelength", "0.5,6")])
     total = planner.count(archive.engine, parsed, User())
     whole = sum(

@@ -161,9 +161,7 @@ def compact(engine: Engine, store: PixelStore) -> int:
     merged = 0
     with engine.connect() as conn:
         rows = conn.execute(
-            select(pixel_segments.c.segment, pixel_segments.c.nrows).order_by(
-                pixel_segments.c.seq
-            )
+            select(pixel_segments.c.segment, pixel_segments.c.nrows).order_by(pixel_segments.c.seq)
         ).all()
     small_by_partition: dict[str, list] = {}
     for r in rows:

@@ -39,7 +39,7 @@ from sqlalchemy import Engine, and_, func, select
 
 from webbarchive.catalog.rights import User, visible_products
 from webbarchive.catalog.schema import keywords, observations, products
-from webbarchive.pixels.scan import counts_by_spectrum, first_rows, matching_groups
+from webbarchive.pixels.scan import first_rows, matching_ids, plan
 from webbarchive.pixels.spectra import SpectraView, normalize_program, view
 from webbarchive.pixels.store import pixels_root
 from webbarchive.pixels.syntax import (  # noqa: F401  (re-exported: the API's vocabulary)
@@ -352,7 +352,7 @@ class StaleView(Exception):
 def _candidate_segments(engine: Engine, query: PixelQuery, spectra, mask: np.ndarray) -> list[str]:
     """The live segments holding the spectra of ``mask``, in store order. Only
     those can hold a matching pixel: a grating filter reads its own partition."""
-    wanted = set(spectra.segment.take(np.flatnonzero(mask)).tolist()) - {None}
+    wanted = spectra.segment.present(mask)
     if not wanted:
         return []
     with engine.connect() as conn:
@@ -416,7 +416,9 @@ def pixel_first_page(
     fetch = wanted + wanted // 10 + 100
     spectra = view(engine)
     allowed = spectra.allowed(query, user)
-    files = _candidate_segments(engine, query, spectra, allowed & spectra.may_match(query.predicates))
+    files = _candidate_segments(
+        engine, query, spectra, allowed & spectra.may_match(query.predicates)
+    )
     if not files:
         return None
     root = pixels_root(engine)
@@ -504,14 +506,23 @@ def _grouped_count(paths: list[str], predicates: list[Predicate]):
     return np.asarray(grouped["product_id"], np.int64), np.asarray(grouped["n"], np.int64)
 
 
-def _counts_by_spectrum(paths: list[str], predicates: list[Predicate]):
-    """(product_id, matching pixels): row groups directly when the zone maps leave
-    few, else DuckDB."""
+def _count_candidates(
+    paths: list[str], predicates: list[Predicate], spectra: SpectraView, candidates: np.ndarray
+) -> int:
+    """Matching pixels of the ``candidates`` (a mask over ``spectra``) in ``paths``:
+    row groups read directly when the zone maps leave few, else DuckDB counts
+    per spectrum in parallel."""
     if not paths:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    if matching_groups(paths, predicates) <= COUNT_SCAN_MAX_GROUPS:
-        return counts_by_spectrum(paths, predicates)
-    return _grouped_count(paths, predicates)
+        return 0
+    planned = plan(paths, predicates)
+    if sum(groups.size for _, groups in planned) <= COUNT_SCAN_MAX_GROUPS:
+        ids = matching_ids(planned, predicates)
+        counts = None
+    else:
+        ids, counts = _grouped_count([path for path, _ in planned], predicates)
+    rows, found = spectra.rows_of(ids)
+    found &= candidates[rows]
+    return int(found.sum()) if counts is None else int(counts[found].sum())
 
 
 #: Predicates a spectrum's catalog row decides for every one of its pixels:
@@ -575,10 +586,8 @@ def count(engine: Engine, query: PixelQuery, user: User) -> int:
     root = pixels_root(engine)
     paths = [str(root / f) for f in _candidate_segments(engine, query, spectra, candidates)]
     # derSnr is the spectrum's: the candidates' mask has decided it exactly
-    ids, counts = _counts_by_spectrum(paths, [p for p in predicates if p.column != "derSnr"])
-    rows, found = spectra.rows_of(ids)
-    found &= candidates[rows]
-    return total + int(counts[found].sum())
+    scanned = [p for p in predicates if p.column != "derSnr"]
+    return total + _count_candidates(paths, scanned, spectra, candidates)
 
 
 def search(engine: Engine, query: PixelQuery, user: User, limit: int, offset: int) -> SearchResult:

@@ -51,10 +51,10 @@ class Category:
         keys = [index[w] for w in wanted if w in index]
         return np.isin(self.codes, keys)
 
-    def take(self, rows: np.ndarray) -> np.ndarray:
-        """The strings of ``rows`` (None where missing)."""
-        table = np.asarray([*self.values, None], dtype=object)
-        return table[self.codes[rows]]
+    def present(self, mask: np.ndarray) -> set[str]:
+        """The distinct strings of the rows in ``mask``."""
+        seen = np.bincount(self.codes[mask] + 1, minlength=len(self.values) + 1)[1:]
+        return {self.values[k] for k in np.flatnonzero(seen).tolist()}
 
 
 def normalize_program(value: str) -> str:

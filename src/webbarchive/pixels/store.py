@@ -42,10 +42,12 @@ from sqlalchemy import Engine
 
 from webbarchive.pixels.extract import SpectrumPixels
 
-ROW_GROUP_ROWS = 16_384
+ROW_GROUP_ROWS = 8_192
 #: Pixels per segment written in one go; update() flushes when a buffer reaches it.
 SEGMENT_ROWS = 8_000_000
-COMPRESSION = "snappy"
+#: LZ4 (raw): smaller than snappy on these floats and as fast to decode as no
+#: compression (a 8,192-row group of id, wavelength, flux in 0.07 ms).
+COMPRESSION = "lz4"
 DEFAULT_PG_ROOT = Path.home() / ".local" / "share" / "webbarchive" / "pixels"
 
 SCHEMA = pa.schema(
