@@ -359,21 +359,23 @@ def test_zone_map_counts_take_both_shortcuts(archive, monkeypatch):
 
 
 def test_search_plans_again_when_an_update_commits_mid_search(archive, monkeypatch):
-    """A candidate whose segment left the file list (an update() committed
-    between loading the catalog's view and listing the segments) sends the
-    search round again, which then answers in full."""
+    """A segment deleted under the search (an update() replaced it after the
+    catalog's view was read) sends the search round again, which then answers
+    in full."""
     from webbarchive.pixels import query as planner
 
-    real = planner._segment_files
+    real = planner.first_rows
     calls = []
 
-    def changing(conn, query):
+    def vanishing(*args, **kwargs):
         calls.append(1)
-        return real(conn, query) if len(calls) > 1 else []  # the first listing changed
+        if len(calls) == 1:
+            raise FileNotFoundError("segment replaced by a concurrent update")
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(planner, "_segment_files", changing)
+    monkeypatch.setattr(planner, "first_rows", vanishing)
     window = [("wavelength", "gte", 0.5), ("wavelength", "lte", 6)]
     expected = len(brute_force(archive.items, window, visible=public))
     found = planner.search(archive.engine, parse([("wavelength", "0.5,6")]), User(), 10, 0)
     assert found.total == expected and len(found.results) == 10
-    assert len(calls) == 3  # listed and found changed; again: the page's listing, the count's
+    assert len(calls) == 2  # failed once, read again

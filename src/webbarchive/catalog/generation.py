@@ -21,9 +21,10 @@ from webbarchive.catalog.schema import metadata
 
 #: Tables whose rows decide what a cached view shows and to whom: products
 #: (release dates, checksums, instrument ...), programs (release overrides),
-#: observations (targets), spectral_characteristics (the pixel store's spectra).
-#: Keywords change only with their product's row, in the same transaction.
-WATCHED = ("products", "programs", "observations", "spectral_characteristics")
+#: observations (targets), spectral_characteristics and pixel_segments (the
+#: pixel store's spectra and files). Keywords change only with their
+#: product's row, in the same transaction.
+WATCHED = ("products", "programs", "observations", "spectral_characteristics", "pixel_segments")
 
 catalog_generation = Table(
     "catalog_generation",

@@ -53,7 +53,7 @@ from webbarchive.pixels.syntax import (  # noqa: F401  (re-exported: the API's v
     accepted_parameters,
     parse,
 )
-from webbarchive.pixels.tables import pixel_segments, spectral_characteristics
+from webbarchive.pixels.tables import spectral_characteristics
 
 # --- step 1: the catalog ------------------------------------------------------------
 
@@ -345,34 +345,26 @@ def _records(rows: list[tuple], output: list[str], named: dict) -> list[dict]:
     return records
 
 
-class StaleView(Exception):
-    """The view named a segment an update() has since replaced."""
-
-
-def _candidate_segments(engine: Engine, query: PixelQuery, spectra, mask: np.ndarray) -> list[str]:
-    """The live segments holding the spectra of ``mask``, in store order. Only
-    those can hold a matching pixel: a grating filter reads its own partition."""
+def _candidate_segments(spectra: SpectraView, query: PixelQuery, mask: np.ndarray) -> list[str]:
+    """The segments holding the spectra of ``mask`` that may meet the query's
+    wavelength window, in store order: a grating filter reads its own partition."""
     wanted = spectra.segment.present(mask)
     if not wanted:
         return []
-    with engine.connect() as conn:
-        live = _segment_files(conn, query)
-    if wanted - set(live):
-        raise StaleView
-    return [f for f in live if f in wanted]
-
-
-def _segment_files(conn, query: PixelQuery) -> list[str]:
-    """Segments of the product type whose wavelength range meets the query's, in write order."""
-    segments = select(pixel_segments.c.segment).where(
-        pixel_segments.c.productType == query.product_type
-    )
+    low, high = -np.inf, np.inf
     for p in query.predicates:
         if p.column == "wavelength" and p.op in (">", ">=", "="):
-            segments = segments.where(pixel_segments.c.wavelength_max >= p.value)
+            low = max(low, p.value)
         if p.column == "wavelength" and p.op in ("<", "<=", "="):
-            segments = segments.where(pixel_segments.c.wavelength_min <= p.value)
-    return list(conn.execute(segments.order_by(pixel_segments.c.seq)).scalars())
+            high = min(high, p.value)
+    return [
+        s.segment
+        for s in spectra.segments
+        if s.segment in wanted
+        and s.productType == query.product_type
+        and not (s.wavelength_max is not None and s.wavelength_max < low)
+        and not (s.wavelength_min is not None and s.wavelength_min > high)
+    ]
 
 
 #: Pixel-first pages only this deep; deeper pages go through the catalog first.
@@ -416,9 +408,7 @@ def pixel_first_page(
     fetch = wanted + wanted // 10 + 100
     spectra = view(engine)
     allowed = spectra.allowed(query, user)
-    files = _candidate_segments(
-        engine, query, spectra, allowed & spectra.may_match(query.predicates)
-    )
+    files = _candidate_segments(spectra, query, allowed & spectra.may_match(query.predicates))
     if not files:
         return None
     root = pixels_root(engine)
@@ -473,7 +463,7 @@ def prepare(engine: Engine, query: PixelQuery, user: User) -> Prepared:
             statement = _stored_statement(query).where(
                 c.product_id.not_in(statement.scalar_subquery())
             )
-    files = _candidate_segments(engine, query, spectra, allowed)
+    files = _candidate_segments(spectra, query, allowed)
     return Prepared(
         engine,
         spectra,
@@ -487,8 +477,10 @@ def prepare(engine: Engine, query: PixelQuery, user: User) -> Prepared:
 
 
 #: A count whose zone maps leave at most this many row groups reads them directly
-#: (a narrow window); wider ones go to DuckDB, which scans in parallel.
-COUNT_SCAN_MAX_GROUPS = 48
+#: (bisecting the sorted wavelengths); wider ones go to DuckDB, which scans in
+#: parallel. Measured at 10^8 pixels on the 2-core box: 313 groups 60 ms direct
+#: vs 83 ms DuckDB, 165 groups 33 vs 50; 737 groups 136 vs 102.
+COUNT_SCAN_MAX_GROUPS = 400
 
 
 def _grouped_count(paths: list[str], predicates: list[Predicate]):
@@ -584,7 +576,7 @@ def count(engine: Engine, query: PixelQuery, user: User) -> int:
             Predicate("wavelength", "<=", float(wmax[candidates].max())),
         ]
     root = pixels_root(engine)
-    paths = [str(root / f) for f in _candidate_segments(engine, query, spectra, candidates)]
+    paths = [str(root / f) for f in _candidate_segments(spectra, query, candidates)]
     # derSnr is the spectrum's: the candidates' mask has decided it exactly
     scanned = [p for p in predicates if p.column != "derSnr"]
     return total + _count_candidates(paths, scanned, spectra, candidates)
@@ -598,7 +590,7 @@ def search(engine: Engine, query: PixelQuery, user: User, limit: int, offset: in
     """
     try:
         return _search(engine, query, user, limit, offset)
-    except (FileNotFoundError, duckdb.IOException, StaleView):
+    except (FileNotFoundError, duckdb.IOException):
         return _search(engine, query, user, limit, offset)
 
 

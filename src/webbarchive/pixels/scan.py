@@ -85,6 +85,37 @@ def _may_match(foot: SegmentFooter, predicates: list[Predicate]) -> np.ndarray:
     return keep
 
 
+def _window(wave: np.ndarray, predicates: list[Predicate]) -> tuple[int, int, list[Predicate]]:
+    """Rows [start, stop) of a row group (sorted by wavelength, as every segment
+    is) that pass its wavelength predicates, found by bisection, and the
+    predicates left to test row by row."""
+    start, stop = 0, wave.size
+    rest = []
+    for p in predicates:
+        if p.column != "wavelength" or p.op == "<>":
+            rest.append(p)
+            continue
+        if p.op in (">=", "="):
+            start = max(start, int(np.searchsorted(wave, p.value, "left")))
+        if p.op == ">":
+            start = max(start, int(np.searchsorted(wave, p.value, "right")))
+        if p.op in ("<=", "="):
+            stop = min(stop, int(np.searchsorted(wave, p.value, "right")))
+        if p.op == "<":
+            stop = min(stop, int(np.searchsorted(wave, p.value, "left")))
+    return start, max(start, stop), rest
+
+
+def _matches(table: pa.Table, predicates: list[Predicate]) -> np.ndarray:
+    """Indices of the rows of a row group that pass ``predicates``."""
+    start, stop, rest = _window(table.column("wavelength").to_numpy(), predicates)
+    mask = np.ones(stop - start, bool)
+    for p in rest:
+        values = table.column(PIXEL_COLUMNS[p.column]).to_numpy(zero_copy_only=False)
+        mask &= p.holds(values[start:stop].astype(np.float64, copy=False))
+    return start + np.flatnonzero(mask)
+
+
 def first_rows(
     paths: list[str],
     predicates: list[Predicate],
@@ -98,7 +129,9 @@ def first_rows(
     whether the scan reached the end. ``ids`` restricts to (or, with
     ``exclude``, away from) those product ids."""
     rows: list[tuple] = []
-    needed = sorted({PIXEL_COLUMNS[p.column] for p in predicates} | {"product_id"} | set(output))
+    needed = sorted(
+        {PIXEL_COLUMNS[p.column] for p in predicates} | {"product_id", "wavelength"} | set(output)
+    )
     for path in paths:
         foot = footer(path)
         groups = np.flatnonzero(_may_match(foot, predicates))
@@ -107,14 +140,10 @@ def first_rows(
         segment = _open(path)
         for g in groups:
             table = _read(segment, int(g), needed)
-            mask = np.ones(table.num_rows, bool)
-            for p in predicates:
-                values = table.column(PIXEL_COLUMNS[p.column]).to_numpy(zero_copy_only=False)
-                mask &= p.holds(values.astype(np.float64, copy=False))
-            if ids is not None:
-                inside = np.isin(table.column("product_id").to_numpy(), ids)
-                mask &= ~inside if exclude else inside
-            hits = np.flatnonzero(mask)
+            hits = _matches(table, predicates)
+            if ids is not None and hits.size:
+                inside = np.isin(table.column("product_id").to_numpy()[hits], ids)
+                hits = hits[~inside if exclude else inside]
             if not hits.size:
                 continue
             hits = hits[: wanted - len(rows)]
@@ -139,15 +168,11 @@ def plan(paths: list[str], predicates: list[Predicate]) -> list[tuple[str, np.nd
 def matching_ids(planned: list[tuple[str, np.ndarray]], predicates: list[Predicate]) -> np.ndarray:
     """The product_id of every matching pixel in the ``planned`` row groups (one
     element per pixel): the count of a narrow window without a DuckDB plan."""
-    needed = sorted({PIXEL_COLUMNS[p.column] for p in predicates} | {"product_id"})
+    needed = sorted({PIXEL_COLUMNS[p.column] for p in predicates} | {"product_id", "wavelength"})
     found: list[np.ndarray] = []
     for path, groups in planned:
         segment = _open(path)
         for g in groups:
             table = _read(segment, int(g), needed)
-            mask = np.ones(table.num_rows, bool)
-            for p in predicates:
-                values = table.column(PIXEL_COLUMNS[p.column]).to_numpy(zero_copy_only=False)
-                mask &= p.holds(values.astype(np.float64, copy=False))
-            found.append(table.column("product_id").to_numpy()[mask])
+            found.append(table.column("product_id").to_numpy()[_matches(table, predicates)])
     return np.concatenate(found).astype(np.int64) if found else np.empty(0, np.int64)

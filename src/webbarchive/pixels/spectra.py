@@ -29,7 +29,7 @@ from webbarchive.catalog import generation
 from webbarchive.catalog.rights import User, visible_mask
 from webbarchive.catalog.schema import keywords, observations, products, programs
 from webbarchive.pixels.syntax import PixelQuery, Predicate
-from webbarchive.pixels.tables import spectral_characteristics
+from webbarchive.pixels.tables import pixel_segments, spectral_characteristics
 
 
 @dataclass(frozen=True)
@@ -48,8 +48,9 @@ class Category:
 
     def isin(self, wanted) -> np.ndarray:
         index = {v: k for k, v in enumerate(self.values)}
-        keys = [index[w] for w in wanted if w in index]
-        return np.isin(self.codes, keys)
+        table = np.zeros(len(self.values) + 1, bool)  # slot 0: None
+        table[[index[w] + 1 for w in wanted if w in index]] = True
+        return table[self.codes + 1]
 
     def present(self, mask: np.ndarray) -> set[str]:
         """The distinct strings of the rows in ``mask``."""
@@ -68,6 +69,7 @@ class SpectraView:
     sorted by product_id, one array element per spectrum."""
 
     key: tuple[str, int]  # catalog generation it was loaded at
+    segments: tuple  # pixel_segments rows (segment, productType, wavelength range), store order
     product_id: np.ndarray
     product_type: Category
     derSnr: np.ndarray  # NaN where undefined
@@ -184,7 +186,17 @@ def _load(engine: Engine, key: tuple[str, int]) -> SpectraView:
         keywords.c.name.in_(["grating", "filter"]),
         keywords.c.product_id.in_(select(c.product_id)),
     )
-    with engine.connect() as conn:
+    with engine.begin() as conn:  # one transaction: spectra and segments agree
+        segments = tuple(
+            conn.execute(
+                select(
+                    pixel_segments.c.segment,
+                    pixel_segments.c.productType,
+                    pixel_segments.c.wavelength_min,
+                    pixel_segments.c.wavelength_max,
+                ).order_by(pixel_segments.c.seq)
+            ).all()
+        )
         rows = conn.execute(statement).all()
         found: dict[str, dict[str, list[int]]] = {"grating": {}, "filter": {}}
         for pid, name, value in conn.execute(words):
@@ -197,6 +209,7 @@ def _load(engine: Engine, key: tuple[str, int]) -> SpectraView:
     ids = np.asarray(columns[0], np.int64)
     return SpectraView(
         key=key,
+        segments=segments,
         product_id=ids,
         product_type=Category.of(list(columns[1])),
         derSnr=floats(2),
