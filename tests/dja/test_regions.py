@@ -173,3 +173,28 @@ def test_rect_differs_from_planar_boxes_near_the_pole(region_client, records):
         if (np.abs(d_ra) <= arcmin / 60).any() and (np.abs(decs - dec) <= arcmin / 60).any():
             planar.add(record.file)
     assert spherical - planar
+
+
+def test_exposure_cells_of_older_catalogs_are_backfilled(tmp_path, records):
+    """A catalog whose exposures have no depth-12 cells (made before the table
+    existed) gets exactly the cells a fresh load writes, at the next update."""
+    from sqlalchemy import delete, select
+
+    from webbarchive.catalog.db import open_catalog
+    from webbarchive.dja.build import _index_exposures
+    from webbarchive.dja.tables import dja_exposure_cells
+
+    engine = open_catalog(str(tmp_path / "old.db"))
+    with engine.begin() as conn:
+        insert_exposures(conn, records[:40])
+    cells = select(dja_exposure_cells.c.hpx, dja_exposure_cells.c.obsid)
+    with engine.connect() as conn:
+        fresh = set(conn.execute(cells).all())
+    assert len(fresh) > 40  # every exposure has cells, most several
+    with engine.begin() as conn:
+        conn.execute(delete(dja_exposure_cells))
+        assert _index_exposures(conn, progress=False) == 40
+    with engine.connect() as conn:
+        assert set(conn.execute(cells).all()) == fresh
+    with engine.begin() as conn:
+        assert _index_exposures(conn, progress=False) == 0  # nothing left to do
