@@ -53,16 +53,14 @@ def _candidates(region: Region):
 
 def _fetch_tuples(conn: Connection, query) -> list[tuple]:
     """Rows of ``query`` as plain DB-API tuples: at 10^6 exposures a cone returns
-    thousands of candidates, and SQLAlchemy's Row objects cost as much as the query."""
-    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    params = compiled.construct_params()
-    args = tuple(params[k] for k in compiled.positiontup) if compiled.positional else params
-    cursor = conn.connection.cursor()
+    hundreds of candidates, and SQLAlchemy's Row objects cost as much as the
+    query. The statement still goes through SQLAlchemy's compiled cache (its
+    shape repeats: IN lists expand, ranges come in a few counts)."""
+    result = conn.execute(query)
     try:
-        cursor.execute(str(compiled), args)
-        return cursor.fetchall()
+        return result.cursor.fetchall()
     finally:
-        cursor.close()
+        result.close()
 
 
 def _fine_candidates(region: Region):
@@ -72,7 +70,9 @@ def _fine_candidates(region: Region):
     singles = [a for a, b in ranges if b - a == 1]
     spans = [column.between(a, b - 1) for a, b in ranges if b - a > 1]
     cells = or_(*spans, *([column.in_(singles)] if singles else []))
-    return select(dja_exposure_cells.c.obsid).where(cells).distinct().scalar_subquery()
+    # no DISTINCT: IN ignores repeats, and SQLite would satisfy DISTINCT by walking
+    # the obsid index instead of the (hpx, obsid) key ranges
+    return select(dja_exposure_cells.c.obsid).where(cells).scalar_subquery()
 
 
 def exposures(
