@@ -288,6 +288,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--baseline-repeat", type=int, default=5)
     parser.add_argument("--reuse", action="store_true", help="reuse a catalog built before")
+    parser.add_argument("--only", help="run only the queries whose label contains this text")
     parser.add_argument(
         "--rewrite-store",
         action="store_true",
@@ -316,6 +317,8 @@ def main(argv: list[str] | None = None) -> None:
     db = sqlite3.connect(url, check_same_thread=False)
     rows: list[tuple[str, Timing, Timing | None]] = []
     for label, query in QUERIES:
+        if args.only and args.only not in label:
+            continue
         parsed = parse([tuple(kv.split("=", 1)) for kv in query.split("&")])
         ours_total = count(engine, parsed, ANONYMOUS)
         assert ours_total == prepare(engine, parsed, ANONYMOUS).total()  # both plans agree
