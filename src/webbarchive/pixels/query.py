@@ -298,7 +298,7 @@ class Prepared:
         return (
             f"WITH candidates AS ({self.catalog_sql}) "
             f"SELECT {', '.join(self.output)} FROM "
-            f"read_parquet('productType={self.query.product_type}/*.parquet') "
+            f"read_parquet('productType={self.query.product_type}/*/*.parquet') "
             f"WHERE {where} LIMIT {limit} OFFSET {offset};"
         )
 
@@ -426,7 +426,7 @@ def pixel_first_page(
             )
             text = (
                 f"SELECT {', '.join(output)} FROM "
-                f"read_parquet('productType={query.product_type}/*.parquet') WHERE {shown} "
+                f"read_parquet('productType={query.product_type}/*/*.parquet') WHERE {shown} "
                 f"AND product_id IN (<spectra of these pixels that pass: "
                 f"{_literal_sql(statement, engine)}>) LIMIT {limit} OFFSET {offset};"
             )
