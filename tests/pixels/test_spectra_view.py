@@ -142,3 +142,29 @@ def test_a_product_release_date_change_is_seen(archive):
                 .values(publicReleaseDate_mjd=PAST_MJD)
             )
     assert _view_ids(archive, parsed, ANONYMOUS) == public
+
+
+@pytest.mark.parametrize("who", ["anonymous", "pi of 2000", "admin"])
+def test_shown_statement_is_the_candidates_sql_at_the_request_time(archive, monkeypatch, who):
+    """The statement shown to the user (compiled once per shape, the time put in
+    per request) is the candidates SQL at that time, and selects what the view
+    selected."""
+    from webbarchive.pixels import query as planner
+
+    parsed = parse([("wavelength", "1,2"), ("flux.gte", "5"), ("grating", "G140M")])
+    user = USERS[who]
+    for moment in (60_000.25, 61_000.5):  # two requests, one cached shape
+        monkeypatch.setattr(planner, "now_mjd", lambda moment=moment: moment)
+        shown = planner._shown_candidates(archive.engine, parsed, user)
+        direct = planner._literal_sql(
+            candidates_statement(parsed, user, at_mjd=moment), archive.engine.dialect
+        )
+        assert shown == direct
+        if not user.admin:
+            assert repr(moment) in shown
+    # release dates are 59,000 or 99,000: at 61,000.5 rights are those of today
+    if archive.engine.dialect.name == "postgresql":
+        shown = shown.replace("%", "%%")  # psycopg reads % as a placeholder
+    with archive.engine.connect() as conn:
+        ran = set(conn.exec_driver_sql(shown).scalars())
+    assert ran and ran == _view_ids(archive, parsed, user)

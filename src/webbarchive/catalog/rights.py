@@ -107,18 +107,21 @@ def metadata_rights_for(release_mjd: float | None, at_mjd: float | None = None) 
     return rights_for(release_mjd, at_mjd)
 
 
-def _visible(release: ColumnElement, proposal_column, user: User) -> ColumnElement:
+def _visible(
+    release: ColumnElement, proposal_column, user: User, at_mjd: float | None = None
+) -> ColumnElement:
     if user.admin:
         return true()
-    public = or_(release.is_(None), release <= now_mjd())
+    public = or_(release.is_(None), release <= (now_mjd() if at_mjd is None else at_mjd))
     if user.programs:
         return or_(public, proposal_column.in_(sorted(user.programs)))
     return public
 
 
-def visible_products(user: User) -> ColumnElement:
-    """WHERE clause keeping the products whose data ``user`` may read."""
-    return _visible(product_release_expr(), products.c.proposal_id, user)
+def visible_products(user: User, at_mjd: float | None = None) -> ColumnElement:
+    """WHERE clause keeping the products whose data ``user`` may read (now, or at
+    ``at_mjd``)."""
+    return _visible(product_release_expr(), products.c.proposal_id, user, at_mjd)
 
 
 def visible_observations(user: User) -> ColumnElement:

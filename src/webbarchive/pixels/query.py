@@ -31,13 +31,14 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 from sqlalchemy import Engine, and_, func, select
 
-from webbarchive.catalog.rights import User, visible_products
+from webbarchive.catalog.rights import User, now_mjd, visible_products
 from webbarchive.catalog.schema import keywords, observations, products
 from webbarchive.pixels.scan import first_rows, matching_ids, plan
 from webbarchive.pixels.spectra import SpectraView, normalize_program, view
@@ -122,11 +123,13 @@ def _product_clauses(query: PixelQuery, obsids: list[int] | None):
     return clauses
 
 
-def _allowed_clauses(query: PixelQuery, user: User, obsids: list[int] | None):
+def _allowed_clauses(
+    query: PixelQuery, user: User, obsids: list[int] | None, at_mjd: float | None = None
+):
     """What the catalog decides: current extraction, rights, product filters."""
     return [
         spectral_characteristics.c.checksum == products.c.checksum,
-        visible_products(user),
+        visible_products(user, at_mjd),
         *_product_clauses(query, obsids),
     ]
 
@@ -136,15 +139,18 @@ def _joined():
     return spectral_characteristics.join(products, products.c.product_id == c.product_id)
 
 
-def candidates_statement(query: PixelQuery, user: User, obsids: list[int] | None = None):
-    """SQL for the candidate spectra (product_id) of ``query`` for ``user``."""
+def candidates_statement(
+    query: PixelQuery, user: User, obsids: list[int] | None = None, at_mjd: float | None = None
+):
+    """SQL for the candidate spectra (product_id) of ``query`` for ``user`` (rights
+    now, or at ``at_mjd``)."""
     c = spectral_characteristics.c
     return (
         select(c.product_id)
         .select_from(_joined())
         .where(
             c.productType == query.product_type,
-            *_allowed_clauses(query, user, obsids),
+            *_allowed_clauses(query, user, obsids, at_mjd),
             *_zone_map_clause(query.predicates),
         )
     )
@@ -193,12 +199,54 @@ class SearchResult:
     query: str
 
 
-def _literal_sql(statement, engine: Engine) -> str:
+#: Stands for the request's time while a shown statement is compiled once per shape.
+_AT_SENTINEL = -1.234567e300
+
+
+@lru_cache(maxsize=512)
+def _shown_template(
+    dialect, query_key: tuple, user: User, obsids: tuple | None, excluded: bool
+) -> str:
+    query = PixelQuery(
+        query_key[0], list(query_key[1]), {k: list(v) for k, v in query_key[2]}, query_key[3]
+    )
+    statement = candidates_statement(
+        query, user, list(obsids) if obsids is not None else None, at_mjd=_AT_SENTINEL
+    )
+    if excluded:  # the stored spectra the user may not see
+        c = spectral_characteristics.c
+        statement = _stored_statement(query).where(c.product_id.not_in(statement.scalar_subquery()))
+    return _literal_sql(statement, dialect)
+
+
+def _shown_candidates(
+    engine: Engine,
+    query: PixelQuery,
+    user: User,
+    obsids: list[int] | None = None,
+    excluded: bool = False,
+) -> str:
+    """The candidates statement as shown to the user, values written in: compiled
+    once per query shape and user (compiling costs more than the search), the
+    request's time put in on each call."""
+    key = (
+        query.product_type,
+        tuple(query.predicates),
+        tuple(sorted((k, tuple(v)) for k, v in query.filters.items())),
+        query.position,
+    )
+    text = _shown_template(
+        engine.dialect, key, user, tuple(obsids) if obsids is not None else None, excluded
+    )
+    return text.replace(repr(_AT_SENTINEL), repr(now_mjd()))
+
+
+def _literal_sql(statement, dialect) -> str:
     """``statement`` with its values written in, for display only."""
     try:
-        compiled = statement.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
+        compiled = statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
     except Exception:  # a value without a literal form: show the placeholders
-        compiled = statement.compile(dialect=engine.dialect)
+        compiled = statement.compile(dialect=dialect)
     return " ".join(str(compiled).split())
 
 
@@ -421,14 +469,11 @@ def pixel_first_page(
             shown = where
             for value in values:
                 shown = shown.replace("?", repr(value), 1)
-            statement = candidates_statement(query, user).with_only_columns(
-                spectral_characteristics.c.product_id
-            )
             text = (
                 f"SELECT {', '.join(output)} FROM "
                 f"read_parquet('productType={query.product_type}/*/*.parquet') WHERE {shown} "
                 f"AND product_id IN (<spectra of these pixels that pass: "
-                f"{_literal_sql(statement, engine)}>) LIMIT {limit} OFFSET {offset};"
+                f"{_shown_candidates(engine, query, user)}>) LIMIT {limit} OFFSET {offset};"
             )
             return _records(kept[offset:wanted], output, named), text
         fetch *= 8
@@ -452,23 +497,18 @@ def prepare(engine: Engine, query: PixelQuery, user: User) -> Prepared:
     stored = spectra.product_type.isin([query.product_type]) & spectra.may_match(query.predicates)
     allowed = stored & spectra.allowed(query, user, obsids)
     n_allowed, n_stored = int(allowed.sum()), int(stored.sum())
-    c = spectral_characteristics.c
-    statement = candidates_statement(query, user, obsids)
     restriction, ids = None, np.empty(0, np.int64)
     if n_allowed and n_allowed < n_stored:
         if n_allowed <= n_stored - n_allowed:
             restriction, ids = "IN", spectra.product_id[allowed]
         else:
             restriction, ids = "NOT IN", spectra.product_id[stored & ~allowed]
-            statement = _stored_statement(query).where(
-                c.product_id.not_in(statement.scalar_subquery())
-            )
     files = _candidate_segments(spectra, query, allowed)
     return Prepared(
         engine,
         spectra,
         query,
-        _literal_sql(statement, engine),
+        _shown_candidates(engine, query, user, obsids, excluded=restriction == "NOT IN"),
         files,
         restriction,
         ids,
