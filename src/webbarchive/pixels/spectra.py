@@ -197,14 +197,14 @@ def _load(engine: Engine, key: tuple[str, int]) -> SpectraView:
                 ).order_by(pixel_segments.c.seq)
             ).all()
         )
-        rows = conn.execute(statement).all()
+        rows = _raw(conn, statement)  # DB-API tuples: Row objects double the load time
         found: dict[str, dict[str, list[int]]] = {"grating": {}, "filter": {}}
-        for pid, name, value in conn.execute(words):
+        for pid, name, value in _raw(conn, words):
             found[name].setdefault(value, []).append(pid)
     columns = list(zip(*rows, strict=True)) if rows else [()] * 16
 
     def floats(k: int) -> np.ndarray:
-        return np.asarray([np.nan if v is None else v for v in columns[k]], np.float64)
+        return np.asarray(columns[k], np.float64)  # None becomes NaN
 
     ids = np.asarray(columns[0], np.int64)
     return SpectraView(
@@ -231,6 +231,14 @@ def _load(engine: Engine, key: tuple[str, int]) -> SpectraView:
             for name, by in found.items()
         },
     )
+
+
+def _raw(conn, statement) -> list[tuple]:
+    result = conn.execute(statement)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
 
 
 _lock = threading.Lock()
