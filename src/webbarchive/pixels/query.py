@@ -6,9 +6,10 @@ per-spectrum zone maps (derSnr, wavelength and flux min/max). Those facts are
 read through :mod:`webbarchive.pixels.spectra`, the catalog's spectra held in
 numpy arrays and reloaded whenever the catalog changes, with rights decided by
 :func:`webbarchive.catalog.rights.visible_mask` (the rule of the SQL form). The
-statement shown to the user is the equivalent SQL. The pixels
-live in wavelength-sorted Parquet segments whose row-group statistics are zone
-maps too. The planner picks, per request:
+statement shown to the user is the equivalent SQL. The pixels live in
+wavelength-sorted Parquet segments, partitioned by product type and instrument
+mode, whose row-group statistics are zone maps too; only the segments holding
+candidates are read. The planner picks, per request:
 
 - **first pages, pixels first** (:func:`pixel_first_page`): with no selective
   filter, read the row groups that may match until the page is full, then ask
@@ -16,11 +17,11 @@ maps too. The planner picks, per request:
 - **pages, catalog first** (:class:`Prepared`): selective filters (program,
   target, position) or deep pages: the catalog lists the allowed (or the
   excluded) spectra, and the row groups (shallow) or DuckDB (deep) filter by them;
-- **totals** (:func:`count`): count matching pixels per spectrum in one pass
-  (row groups directly for narrow windows, DuckDB in parallel for wide ones),
-  then keep the spectra the catalog allows; when the catalog's zone maps
-  decide every predicate (wavelength, derSnr), spectra wholly inside the
-  window count their stored pixels unread and only straddlers are scanned.
+- **totals** (:func:`count`): spectra wholly inside a wavelength window (when
+  the zone maps decide every predicate: wavelength, derSnr) count their stored
+  pixels unread; the others are scanned once (row groups directly, bisecting
+  the sorted wavelengths, for narrow windows; DuckDB in parallel for wide
+  ones) and the matching pixels of the candidates are added up.
 
 Results come segment by segment (in write order), each in wavelength order:
 the order of the store, stable from one page to the next and the same on
