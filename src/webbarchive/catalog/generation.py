@@ -7,7 +7,9 @@ they loaded it. Database triggers move it, so no writer can forget: any insert,
 update or delete on the :data:`WATCHED` tables, by ingest, the CLI, the admin
 API or a hand-written SQL statement, in any process.
 
-Reading it is one primary-key row. Who a *user* is (PI, collaborator, admin)
+Reading it is one primary-key row. On PostgreSQL, writers touching the
+watched tables take the counter's row lock until they commit, so they commit
+one after the other (ingest writes from one process anyway). Who a *user* is (PI, collaborator, admin)
 is not cached anywhere: it comes with each request's token.
 """
 
