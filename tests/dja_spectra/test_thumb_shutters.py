@@ -57,3 +57,65 @@ def test_exclusive_access_metafile_is_refused_to_anonymous(mock_dir, tmp_path):
     assert refused.status_code == 401, refused.text
     assert "exclusive access" in refused.text
     assert unknown.status_code == 404
+
+
+def test_shutters_outlined_around_their_source_on_a_mosaic(mock_dir, tmp_path):
+    """Route level: a public MSA file's open shutters drawn on a mosaic centred on
+    one of its sources - the source's shutter (yellow) encloses the centre, its
+    background shutters (cyan) lie along the slitlet, nothing else changes."""
+    import shutil
+
+    from sqlalchemy import select
+
+    from webbarchive.api.app import create_app
+    from webbarchive.catalog.db import open_catalog
+    from webbarchive.config import Settings
+    from webbarchive.dja_spectra.tables import nirspec_slits
+    from webbarchive.ingest.runner import ingest_paths
+    from webbarchive.mock.mosaics import grid_wcs, write_pair
+
+    msa = "jw01345061001_01_msa.fits"  # CEERS (ERS): public
+    files = tmp_path / "files"
+    files.mkdir()
+    for path in [mock_dir / msa, *sorted(mock_dir.glob("jw01345-o061_*.fits"))]:
+        shutil.copy(path, files / path.name)
+    url = f"sqlite:///{tmp_path / 'catalog.db'}"
+    ingest_paths([str(files)], db_url=url, workers=1, progress=False)
+    with open_catalog(url).connect() as conn:
+        ra, dec = conn.execute(
+            select(nirspec_slits.c.ra, nirspec_slits.c.dec)
+            .where(nirspec_slits.c.msametfl == msa, nirspec_slits.c.is_source.is_(True))
+            .order_by(nirspec_slits.c.source_id)
+        ).first()
+    # a 12" field mosaic centred on the source's shutter, blank sky
+    cards = {
+        "TELESCOP": "JWST", "INSTRUME": "NIRCAM", "DETECTOR": "MULTIPLE", "FILTER": "F200W",
+        "PUPIL": "CLEAR", "EXP_TYPE": "NRC_IMAGE", "PROGRAM": "01345", "CATEGORY": "ERS",
+        "TARG_RA": ra, "TARG_DEC": dec, "EXPSTART": 59900.0, "EXPEND": 59900.1,
+        "EFFEXPTM": 3000.0, "DJAKIND": "field", "DJAFIELD": "shutter-test",
+    }  # fmt: skip
+    write_pair(
+        files, "shutter-test-f200w-clear", grid_wcs(ra, dec, 0.04, -150, -150, (300, 300)),
+        (300, 300), [], "F200W", 0.04, cards, np.random.default_rng(3),
+    )  # fmt: skip
+    ingest_paths([str(files)], db_url=url, workers=1, progress=False)
+    base = {"coords": f"{ra},{dec}", "size": 2, "filters": "f200w-clear"}
+    with TestClient(create_app(Settings(db_url=url))) as app:
+        plain_reply = app.get("/thumb", params=base)
+        drawn_reply = app.get("/thumb", params={**base, "nirspec": "True", "metafile": msa})
+    assert plain_reply.status_code == drawn_reply.status_code == 200, drawn_reply.text
+    plain = np.asarray(Image.open(io.BytesIO(plain_reply.content)).convert("RGB"))
+    drawn = np.asarray(Image.open(io.BytesIO(drawn_reply.content)).convert("RGB"))
+    n = plain.shape[0]
+    changed = np.argwhere(np.any(drawn != plain, axis=-1))
+    colours = {tuple(drawn[y, x]) for y, x in changed}
+    assert thumbs.SHUTTER_SOURCE in colours and colours <= {
+        thumbs.SHUTTER_SOURCE, thumbs.SHUTTER_BACKGROUND, thumbs.SHUTTER_OTHER,
+    }  # fmt: skip
+    source = np.array([(y, x) for y, x in changed if tuple(drawn[y, x]) == thumbs.SHUTTER_SOURCE])
+    centre = (n - 1) / 2
+    # the outline surrounds the centre: pixels on both sides along both axes
+    assert source[:, 0].min() < centre < source[:, 0].max()
+    assert source[:, 1].min() < centre < source[:, 1].max()
+    # and is one shutter (0.20" x 0.46", 0.05"/px at size=2): within 0.35" of the centre
+    assert np.hypot(*(source - centre).T).max() * (4.0 / n) < 0.35
