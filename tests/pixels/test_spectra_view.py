@@ -14,7 +14,9 @@ from tests.pixels.synthetic import FUTURE_MJD, PAST_MJD, build_archive
 from webbarchive.catalog import generation
 from webbarchive.catalog.rights import ANONYMOUS, User
 from webbarchive.catalog.schema import observations, products, programs
-from webbarchive.pixels.query import _cone_obsids, candidates_statement, parse
+from webbarchive.pixels import candidates_sql
+from webbarchive.pixels.candidates_sql import candidates_statement
+from webbarchive.pixels.query import _cone_obsids, parse
 from webbarchive.pixels.spectra import view
 
 
@@ -149,14 +151,12 @@ def test_shown_statement_is_the_candidates_sql_at_the_request_time(archive, monk
     """The statement shown to the user (compiled once per shape, the time put in
     per request) is the candidates SQL at that time, and selects what the view
     selected."""
-    from webbarchive.pixels import query as planner
-
     parsed = parse([("wavelength", "1,2"), ("flux.gte", "5"), ("grating", "G140M")])
     user = USERS[who]
     for moment in (60_000.25, 61_000.5):  # two requests, one cached shape
-        monkeypatch.setattr(planner, "now_mjd", lambda moment=moment: moment)
-        shown = planner._shown_candidates(archive.engine, parsed, user)
-        direct = planner._literal_sql(
+        monkeypatch.setattr(candidates_sql, "now_mjd", lambda moment=moment: moment)
+        shown = candidates_sql.shown_candidates(archive.engine, parsed, user)
+        direct = candidates_sql.literal_sql(
             candidates_statement(parsed, user, at_mjd=moment), archive.engine.dialect
         )
         assert shown == direct

@@ -6,7 +6,8 @@ per-spectrum zone maps (derSnr, wavelength and flux min/max). Those facts are
 read through :mod:`webbarchive.pixels.spectra`, the catalog's spectra held in
 numpy arrays and reloaded whenever the catalog changes, with rights decided by
 :func:`webbarchive.catalog.rights.visible_mask` (the rule of the SQL form). The
-statement shown to the user is the equivalent SQL. The pixels live in
+statement shown to the user is the equivalent SQL
+(:mod:`webbarchive.pixels.candidates_sql`). The pixels live in
 wavelength-sorted Parquet segments, partitioned by product type and instrument
 mode, whose row-group statistics are zone maps too; only the segments holding
 candidates are read. The planner picks, per request:
@@ -32,17 +33,16 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
 
 import duckdb
 import numpy as np
 import pyarrow as pa
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine
 
-from webbarchive.catalog.rights import User, now_mjd, visible_products
-from webbarchive.catalog.schema import keywords, observations, products
+from webbarchive.catalog.rights import User
+from webbarchive.pixels.candidates_sql import shown_candidates
 from webbarchive.pixels.scan import first_rows, matching_ids, plan
-from webbarchive.pixels.spectra import SpectraView, normalize_program, view
+from webbarchive.pixels.spectra import SpectraView, view
 from webbarchive.pixels.store import pixels_root
 from webbarchive.pixels.syntax import (  # noqa: F401  (re-exported: the API's vocabulary)
     OPERATORS,
@@ -55,115 +55,6 @@ from webbarchive.pixels.syntax import (  # noqa: F401  (re-exported: the API's v
     accepted_parameters,
     parse,
 )
-from webbarchive.pixels.tables import spectral_characteristics
-
-# --- step 1: the catalog ------------------------------------------------------------
-
-
-def _zone_map_clause(predicates: list[Predicate]):
-    """Per-spectrum pruning: a spectrum can match only if its range meets the predicate."""
-    c = spectral_characteristics.c
-    ranges = {"wavelength": (c.wavelength_min, c.wavelength_max), "flux": (c.flux_min, c.flux_max)}
-    clauses = []
-    for p in predicates:
-        if p.column == "derSnr":
-            column = c.derSnr
-            clauses.append(
-                {
-                    ">": column > p.value,
-                    ">=": column >= p.value,
-                    "<": column < p.value,
-                    "<=": column <= p.value,
-                    "=": column == p.value,
-                    "<>": column != p.value,
-                }[p.op]
-            )
-        elif p.column in ranges:
-            low, high = ranges[p.column]
-            if p.op in (">", ">="):
-                clauses.append(high >= p.value)
-            elif p.op in ("<", "<="):
-                clauses.append(low <= p.value)
-            elif p.op == "=":
-                clauses.append(and_(low <= p.value, high >= p.value))
-    return clauses
-
-
-def _product_clauses(query: PixelQuery, obsids: list[int] | None):
-    import json
-
-    p = products.c
-    clauses = []
-    for name, values in query.filters.items():
-        upper = [v.upper() for v in values]
-        if name == "instrument":
-            clauses.append(func.upper(p.instrument).in_([v.split("/")[0] for v in upper]))
-        elif name == "exp_type":
-            clauses.append(func.upper(p.exp_type).in_(upper))
-        elif name == "program":
-            clauses.append(p.proposal_id.in_([normalize_program(v) for v in values]))
-        elif name == "target":
-            clauses.append(
-                p.obsid.in_(
-                    select(observations.c.obsid).where(
-                        func.upper(observations.c.target_name).in_(upper)
-                    )
-                )
-            )
-        else:  # grating, filter: the FITS keywords of the product
-            clauses.append(
-                p.product_id.in_(
-                    select(keywords.c.product_id).where(
-                        keywords.c.name == name,
-                        func.upper(keywords.c.value).in_([json.dumps(v) for v in upper]),
-                    )
-                )
-            )
-    if obsids is not None:
-        clauses.append(p.obsid.in_(obsids))
-    return clauses
-
-
-def _allowed_clauses(
-    query: PixelQuery, user: User, obsids: list[int] | None, at_mjd: float | None = None
-):
-    """What the catalog decides: current extraction, rights, product filters."""
-    return [
-        spectral_characteristics.c.checksum == products.c.checksum,
-        visible_products(user, at_mjd),
-        *_product_clauses(query, obsids),
-    ]
-
-
-def _joined():
-    c = spectral_characteristics.c
-    return spectral_characteristics.join(products, products.c.product_id == c.product_id)
-
-
-def candidates_statement(
-    query: PixelQuery, user: User, obsids: list[int] | None = None, at_mjd: float | None = None
-):
-    """SQL for the candidate spectra (product_id) of ``query`` for ``user`` (rights
-    now, or at ``at_mjd``)."""
-    c = spectral_characteristics.c
-    return (
-        select(c.product_id)
-        .select_from(_joined())
-        .where(
-            c.productType == query.product_type,
-            *_allowed_clauses(query, user, obsids, at_mjd),
-            *_zone_map_clause(query.predicates),
-        )
-    )
-
-
-def _stored_statement(query: PixelQuery):
-    """Spectra in the store that may hold matching pixels, whoever asks."""
-    c = spectral_characteristics.c
-    return select(c.product_id).where(
-        c.productType == query.product_type, *_zone_map_clause(query.predicates)
-    )
-
 
 # --- step 2: the pixels -------------------------------------------------------------
 
@@ -198,57 +89,6 @@ class SearchResult:
     results: list[dict]
     total: int
     query: str
-
-
-#: Stands for the request's time while a shown statement is compiled once per shape.
-_AT_SENTINEL = -1.234567e300
-
-
-@lru_cache(maxsize=512)
-def _shown_template(
-    dialect, query_key: tuple, user: User, obsids: tuple | None, excluded: bool
-) -> str:
-    query = PixelQuery(
-        query_key[0], list(query_key[1]), {k: list(v) for k, v in query_key[2]}, query_key[3]
-    )
-    statement = candidates_statement(
-        query, user, list(obsids) if obsids is not None else None, at_mjd=_AT_SENTINEL
-    )
-    if excluded:  # the stored spectra the user may not see
-        c = spectral_characteristics.c
-        statement = _stored_statement(query).where(c.product_id.not_in(statement.scalar_subquery()))
-    return _literal_sql(statement, dialect)
-
-
-def _shown_candidates(
-    engine: Engine,
-    query: PixelQuery,
-    user: User,
-    obsids: list[int] | None = None,
-    excluded: bool = False,
-) -> str:
-    """The candidates statement as shown to the user, values written in: compiled
-    once per query shape and user (compiling costs more than the search), the
-    request's time put in on each call."""
-    key = (
-        query.product_type,
-        tuple(query.predicates),
-        tuple(sorted((k, tuple(v)) for k, v in query.filters.items())),
-        query.position,
-    )
-    text = _shown_template(
-        engine.dialect, key, user, tuple(obsids) if obsids is not None else None, excluded
-    )
-    return text.replace(repr(_AT_SENTINEL), repr(now_mjd()))
-
-
-def _literal_sql(statement, dialect) -> str:
-    """``statement`` with its values written in, for display only."""
-    try:
-        compiled = statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
-    except Exception:  # a value without a literal form: show the placeholders
-        compiled = statement.compile(dialect=dialect)
-    return " ".join(str(compiled).split())
 
 
 @dataclass
@@ -474,7 +314,7 @@ def pixel_first_page(
                 f"SELECT {', '.join(output)} FROM "
                 f"read_parquet('productType={query.product_type}/*/*.parquet') WHERE {shown} "
                 f"AND product_id IN (<spectra of these pixels that pass: "
-                f"{_shown_candidates(engine, query, user)}>) LIMIT {limit} OFFSET {offset};"
+                f"{shown_candidates(engine, query, user)}>) LIMIT {limit} OFFSET {offset};"
             )
             return _records(kept[offset:wanted], output, named), text
         fetch *= 8
@@ -509,7 +349,7 @@ def prepare(engine: Engine, query: PixelQuery, user: User) -> Prepared:
         engine,
         spectra,
         query,
-        _shown_candidates(engine, query, user, obsids, excluded=restriction == "NOT IN"),
+        shown_candidates(engine, query, user, obsids, excluded=restriction == "NOT IN"),
         files,
         restriction,
         ids,
