@@ -275,10 +275,11 @@ def cone_ranges(
     return [(a, b) for a, b in merged]
 
 
-def _cells_clause(ranges: list[tuple[int, int]]) -> ColumnElement:
+def cells_clause(ranges: list[tuple[int, int]], column=sky_index.c.hpx) -> ColumnElement:
+    """``column`` (a HEALPix cell) in one of the half-open ``ranges``."""
     singles = [a for a, b in ranges if b - a == 1]
-    spans = [sky_index.c.hpx.between(a, b - 1) for a, b in ranges if b - a > 1]
-    clauses = spans + ([sky_index.c.hpx.in_(singles)] if singles else [])
+    spans = [column.between(a, b - 1) for a, b in ranges if b - a > 1]
+    clauses = spans + ([column.in_(singles)] if singles else [])
     return or_(*clauses)
 
 
@@ -353,7 +354,7 @@ def observations_in_cone(
         raise ValueError("dec must be in [-90, 90] and radius >= 0 (degrees)")
     candidates = (
         select(sky_index.c.obsid)
-        .where(_cells_clause(cone_ranges(ra % 360.0, dec, radius_deg)))
+        .where(cells_clause(cone_ranges(ra % 360.0, dec, radius_deg)))
         .distinct()
         .scalar_subquery()
     )

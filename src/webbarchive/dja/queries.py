@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sqlalchemy import ColumnElement, Connection, or_, select
+from sqlalchemy import Connection, select
 
 from webbarchive.catalog import sky
 from webbarchive.catalog.rights import (
@@ -40,15 +40,13 @@ MOSAIC_COLUMNS = (
 _CORNERS = [f"{c}{i}" for i in range(1, 5) for c in ("ra", "dec")]
 
 
-def _cells(region: Region) -> ColumnElement:
-    ranges = region.cell_ranges()
-    singles = [a for a, b in ranges if b - a == 1]
-    spans = [sky_index.c.hpx.between(a, b - 1) for a, b in ranges if b - a > 1]
-    return or_(*spans, *([sky_index.c.hpx.in_(singles)] if singles else []))
-
-
 def _candidates(region: Region):
-    return select(sky_index.c.obsid).where(_cells(region)).distinct().scalar_subquery()
+    return (
+        select(sky_index.c.obsid)
+        .where(sky.cells_clause(region.cell_ranges()))
+        .distinct()
+        .scalar_subquery()
+    )
 
 
 def _fetch_tuples(conn: Connection, query) -> list[tuple]:
@@ -65,11 +63,7 @@ def _fetch_tuples(conn: Connection, query) -> list[tuple]:
 
 def _fine_candidates(region: Region):
     """Exposures with a ``dja_exposure_cells`` cell in the region's cover."""
-    column = dja_exposure_cells.c.hpx
-    ranges = region.cell_ranges(EXPOSURE_CELL_DEPTH)
-    singles = [a for a, b in ranges if b - a == 1]
-    spans = [column.between(a, b - 1) for a, b in ranges if b - a > 1]
-    cells = or_(*spans, *([column.in_(singles)] if singles else []))
+    cells = sky.cells_clause(region.cell_ranges(EXPOSURE_CELL_DEPTH), dja_exposure_cells.c.hpx)
     # no DISTINCT: IN ignores repeats, and SQLite would satisfy DISTINCT by walking
     # the obsid index instead of the (hpx, obsid) key ranges
     return select(dja_exposure_cells.c.obsid).where(cells).scalar_subquery()

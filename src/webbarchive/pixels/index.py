@@ -77,21 +77,24 @@ def record_segment(
         for pid, spectrum in zip(product_ids, spectra, strict=True)
     ]
     with engine.begin() as conn:
-        seq = conn.execute(
-            select(pixel_segments.c.seq).order_by(pixel_segments.c.seq.desc())
-        ).first()
-        conn.execute(
-            insert(pixel_segments).values(
-                segment=info.segment,
-                productType=info.productType,
-                nrows=info.nrows,
-                wavelength_min=info.wavelength_min,
-                wavelength_max=info.wavelength_max,
-                created_unix=time.time(),
-                seq=(seq[0] + 1) if seq and seq[0] is not None else 0,
-            )
-        )
+        _insert_segment(conn, info)
         conn.execute(insert(spectral_characteristics), rows)
+
+
+def _insert_segment(conn, info: SegmentInfo) -> None:
+    """List a written segment in ``pixel_segments``, last in store order."""
+    seq = conn.execute(select(pixel_segments.c.seq).order_by(pixel_segments.c.seq.desc())).first()
+    conn.execute(
+        insert(pixel_segments).values(
+            segment=info.segment,
+            productType=info.productType,
+            nrows=info.nrows,
+            wavelength_min=info.wavelength_min,
+            wavelength_max=info.wavelength_max,
+            created_unix=time.time(),
+            seq=(seq[0] + 1) if seq and seq[0] is not None else 0,
+        )
+    )
 
 
 def _drop(engine: Engine, store: PixelStore, product_ids: set[int]) -> None:
@@ -127,18 +130,8 @@ def _drop(engine: Engine, store: PixelStore, product_ids: set[int]) -> None:
 
 
 def _register_rewrite(conn, info: SegmentInfo, old_segment: str) -> None:
-    seq = conn.execute(select(pixel_segments.c.seq).order_by(pixel_segments.c.seq.desc())).first()
-    conn.execute(
-        insert(pixel_segments).values(
-            segment=info.segment,
-            productType=info.productType,
-            nrows=info.nrows,
-            wavelength_min=info.wavelength_min,
-            wavelength_max=info.wavelength_max,
-            created_unix=time.time(),
-            seq=(seq[0] + 1) if seq and seq[0] is not None else 0,
-        )
-    )
+    """List ``info``, which replaces ``old_segment``, and point its spectra at it."""
+    _insert_segment(conn, info)
     conn.execute(
         sql_update(spectral_characteristics)
         .where(spectral_characteristics.c.segment == old_segment)
