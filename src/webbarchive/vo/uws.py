@@ -160,15 +160,39 @@ def _nillable(tag: str, value: str | None) -> str:
     return f"<uws:{tag}>{escape(value)}</uws:{tag}>"
 
 
-def job_xml(job: Job, job_url: str) -> str:
-    params = "".join(
+def _parameters(job: Job) -> str:
+    return "".join(
         f"<uws:parameter id={quoteattr(k.lower())}>{escape(v)}</uws:parameter>"
         for k, v in job.parameters.items()
     )
-    results = ""
-    if job.phase == COMPLETED:
-        href = quoteattr(f"{job_url}/results/result")
-        results = f'<uws:result id="result" xlink:type="simple" xlink:href={href}/>'
+
+
+def _results(job: Job, job_url: str) -> str:
+    if job.phase != COMPLETED:
+        return ""
+    href = quoteattr(f"{job_url}/results/result")
+    return f'<uws:result id="result" xlink:type="simple" xlink:href={href}/>'
+
+
+def parameters_xml(job: Job) -> str:
+    """The job's ``/parameters`` document."""
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><uws:parameters xmlns:uws="{UWS_NS}">'
+        f"{_parameters(job)}</uws:parameters>"
+    )
+
+
+def results_xml(job: Job, job_url: str) -> str:
+    """The job's ``/results`` document."""
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><uws:results xmlns:uws="{UWS_NS}" '
+        f'xmlns:xlink="{XLINK_NS}">{_results(job, job_url)}</uws:results>'
+    )
+
+
+def job_xml(job: Job, job_url: str) -> str:
+    params = _parameters(job)
+    results = _results(job, job_url)
     error = ""
     if job.phase == ERROR:
         error = (

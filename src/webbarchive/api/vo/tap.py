@@ -281,14 +281,7 @@ async def get_parameters(request: Request, job_id: str) -> Response:
     job = _owned_job(request, job_id)
     if job is None:
         return _not_found(job_id)
-    xml = uws.job_xml(job, _job_url(request, job))
-    start, end = xml.index("<uws:parameters>"), xml.index("</uws:parameters>")
-    body = (
-        f'<?xml version="1.0" encoding="UTF-8"?><uws:parameters xmlns:uws="{uws.UWS_NS}">'
-        + xml[start + len("<uws:parameters>") : end]
-        + "</uws:parameters>"
-    )
-    return Response(body, media_type=XML)
+    return Response(uws.parameters_xml(job), media_type=XML)
 
 
 @router.post("/async/{job_id}/parameters")
@@ -307,15 +300,7 @@ async def get_results(request: Request, job_id: str) -> Response:
     job = _owned_job(request, job_id)
     if job is None:
         return _not_found(job_id)
-    xml = uws.job_xml(job, _job_url(request, job))
-    start, end = xml.index("<uws:results>"), xml.index("</uws:results>")
-    body = (
-        f'<?xml version="1.0" encoding="UTF-8"?><uws:results xmlns:uws="{uws.UWS_NS}" '
-        f'xmlns:xlink="{uws.XLINK_NS}">'
-        + xml[start + len("<uws:results>") : end]
-        + "</uws:results>"
-    )
-    return Response(body, media_type=XML)
+    return Response(uws.results_xml(job, _job_url(request, job)), media_type=XML)
 
 
 @router.get("/async/{job_id}/results/result")
