@@ -256,19 +256,23 @@ def set_pi(engine: Engine, proposal_id: str | int, user_name: str, *, now_mjd=No
         )
 
 
+def _role(conn, proposal_id: str, user_id: int) -> str | None:
+    """The user's role in the program (PI, collaborator), None without one."""
+    return conn.execute(
+        select(program_collaborators.c.role).where(
+            (program_collaborators.c.proposal_id == proposal_id)
+            & (program_collaborators.c.user_id == user_id)
+        )
+    ).scalar()
+
+
 def grant(engine: Engine, proposal_id: str | int, user_name: str, *, now_mjd=None) -> bool:
     """Authorize ``user_name`` to read ``proposal_id``'s exclusive data.
     Returns False when they already could (as PI or collaborator)."""
     pid = normalize_proposal_id(proposal_id)
     user = get_user(engine, user_name)
     with engine.begin() as conn:
-        exists = conn.execute(
-            select(program_collaborators.c.role).where(
-                (program_collaborators.c.proposal_id == pid)
-                & (program_collaborators.c.user_id == user["user_id"])
-            )
-        ).first()
-        if exists:
+        if _role(conn, pid, user["user_id"]) is not None:
             return False
         conn.execute(
             insert(program_collaborators).values(
@@ -287,12 +291,7 @@ def revoke(engine: Engine, proposal_id: str | int, user_name: str) -> bool:
     pid = normalize_proposal_id(proposal_id)
     user = get_user(engine, user_name)
     with engine.begin() as conn:
-        role = conn.execute(
-            select(program_collaborators.c.role).where(
-                (program_collaborators.c.proposal_id == pid)
-                & (program_collaborators.c.user_id == user["user_id"])
-            )
-        ).scalar()
+        role = _role(conn, pid, user["user_id"])
         if role == PI:
             raise AccountError(
                 f"{user_name!r} is the PI of program {pid}; name another PI with "
