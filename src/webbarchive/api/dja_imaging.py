@@ -143,6 +143,14 @@ def _corners(row: dict) -> list[tuple[float, float]]:
     return [(row[f"ra{i}"], row[f"dec{i}"]) for i in range(1, 5)]
 
 
+def _footprints_figure(region: Region, exposures: list[dict], title: str) -> Response:
+    """PNG of the exposures' footprints on the sky, one colour per filter."""
+    groups: dict[str, list] = defaultdict(list)
+    for row in exposures:
+        groups[row["filter"] or "?"].append(_corners(row))
+    return _png(figures.footprints_png(region, groups, title))
+
+
 def _describe(region: Region) -> str:
     size = region.size_deg * 60.0
     shape = f"radius {size:g}'" if region.kind == "cone" else f"half-width {size:g}'"
@@ -170,13 +178,10 @@ def assoc(
             conn, region, user, _names(params.get("instruments")), _names(params.get("filters"))
         )
     if output == "figure":
-        groups: dict[str, list] = defaultdict(list)
-        for row in exposures:
-            groups[row["filter"] or "?"].append(_corners(row))
         title = (
             f"assoc: {len(rows)} associations, {len(exposures)} exposures near {_describe(region)}"
         )
-        return _png(figures.footprints_png(region, groups, title))
+        return _footprints_figure(region, exposures, title)
     window, headers = _paged(rows, page)
     if output == "csv":
         return _csv(render.csv_text(queries.ASSOC_COLUMNS, window), headers)
@@ -204,11 +209,7 @@ def exposures(
             conn, region, user, _names(params.get("instruments")), _names(params.get("filters"))
         )
     if output == "figure":
-        groups: dict[str, list] = defaultdict(list)
-        for row in rows:
-            groups[row["filter"] or "?"].append(_corners(row))
-        title = f"exposures: {len(rows)} near {_describe(region)}"
-        return _png(figures.footprints_png(region, groups, title))
+        return _footprints_figure(region, rows, f"exposures: {len(rows)} near {_describe(region)}")
     window, headers = _paged(rows, page)
     if output == "csv":
         return _csv(render.csv_text(EXPOSURE_COLUMNS, window), headers)
