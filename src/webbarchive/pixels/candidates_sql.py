@@ -29,17 +29,7 @@ def _zone_map_clause(predicates: list[Predicate]):
     clauses = []
     for p in predicates:
         if p.column == "derSnr":
-            column = c.derSnr
-            clauses.append(
-                {
-                    ">": column > p.value,
-                    ">=": column >= p.value,
-                    "<": column < p.value,
-                    "<=": column <= p.value,
-                    "=": column == p.value,
-                    "<>": column != p.value,
-                }[p.op]
-            )
+            clauses.append(p.compare(c.derSnr))
         elif p.column in ranges:
             low, high = ranges[p.column]
             if p.op in (">", ">="):

@@ -413,15 +413,10 @@ def _wholly_inside(wmin: np.ndarray, wmax: np.ndarray, predicates: list[Predicat
     for p in predicates:
         if p.column != "wavelength":
             continue
-        v = p.value
-        inside &= {
-            ">": wmin > v,
-            ">=": wmin >= v,
-            "<": wmax < v,
-            "<=": wmax <= v,
-            "=": (wmin == v) & (wmax == v),
-            "<>": (wmax < v) | (wmin > v),
-        }[p.op]
+        if p.op == "<>":  # the excluded value must lie outside the spectrum's range
+            inside &= (wmax < p.value) | (wmin > p.value)
+        else:  # a comparison true at both ends holds across the range
+            inside &= p.compare(wmin) & p.compare(wmax)
     return inside
 
 

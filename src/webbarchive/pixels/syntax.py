@@ -11,6 +11,7 @@ are ANDed. Values are numbers kept apart from any SQL text.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -62,24 +63,31 @@ def accepted_parameters() -> dict:
     }
 
 
+#: SQL operator -> comparison (works on numpy arrays and SQLAlchemy columns alike).
+COMPARISONS = {
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+    "=": operator.eq,
+    "<>": operator.ne,
+}
+
+
 @dataclass(frozen=True)
 class Predicate:
     column: str  # API name
     op: str  # SQL operator
     value: float
 
+    def compare(self, values):
+        """``values <op> value``: a numpy mask, or an SQL clause for a column."""
+        return COMPARISONS[self.op](values, self.value)
+
     def holds(self, values: np.ndarray) -> np.ndarray:
         """The predicate over numpy values (NaN fails, as NULL does in SQL)."""
         with np.errstate(invalid="ignore"):
-            result = {
-                ">": values > self.value,
-                ">=": values >= self.value,
-                "<": values < self.value,
-                "<=": values <= self.value,
-                "=": values == self.value,
-                "<>": values != self.value,
-            }[self.op]
-        return result & np.isfinite(values)
+            return self.compare(values) & np.isfinite(values)
 
 
 @dataclass
