@@ -80,6 +80,20 @@ def _duckdb(purpose: str = "count") -> duckdb.DuckDBPyConnection:
         return _duck[purpose].cursor()
 
 
+def _pixel_where(
+    predicates: list[Predicate], extra: list[str] = (), shown: bool = False
+) -> tuple[str, list[float]]:
+    """DuckDB WHERE text of the pixel predicates (and ``extra`` conditions) with
+    ``?`` placeholders and their values; ``shown``: values written in, for display."""
+    conditions = [f"{PIXEL_COLUMNS[p.column]} {p.op} ?" for p in predicates] + list(extra)
+    values = [p.value for p in predicates]
+    where = " AND ".join(conditions) or "TRUE"
+    if shown:
+        for value in values:
+            where = where.replace("?", repr(value), 1)
+    return where, values
+
+
 def _sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -122,15 +136,10 @@ class Prepared:
         return self.output_columns(self.query)
 
     def _where(self, shown: bool = False) -> tuple[str, list[float]]:
-        conditions = [f"{PIXEL_COLUMNS[p.column]} {p.op} ?" for p in self.query.predicates]
-        values = [p.value for p in self.query.predicates]
+        extra = []
         if self.restriction:
-            conditions.append(f"product_id {self.restriction} (SELECT product_id FROM candidates)")
-        where = " AND ".join(conditions) or "TRUE"
-        if shown:
-            for value in values:
-                where = where.replace("?", repr(value), 1)
-        return where, values
+            extra.append(f"product_id {self.restriction} (SELECT product_id FROM candidates)")
+        return _pixel_where(self.query.predicates, extra, shown)
 
     def _source(self) -> str:
         root = pixels_root(self.engine)
@@ -276,8 +285,26 @@ def _cone_obsids(engine: Engine, query: PixelQuery) -> list[int] | None:
         return observations_in_cone(conn, *query.position)
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """What a search reads from the catalog, once for its page and its count: the
+    spectra view and the observations in the query's cone (None without one)."""
+
+    spectra: SpectraView
+    obsids: list[int] | None
+
+
+def snapshot(engine: Engine, query: PixelQuery) -> Snapshot:
+    return Snapshot(view(engine), _cone_obsids(engine, query))
+
+
 def pixel_first_page(
-    engine: Engine, query: PixelQuery, user: User, limit: int, offset: int
+    engine: Engine,
+    query: PixelQuery,
+    user: User,
+    limit: int,
+    offset: int,
+    snap: Snapshot | None = None,
 ) -> tuple[list[dict], str] | None:
     """The page, read pixels first: when only the user's rights and coarse
     filters can exclude a spectrum, the first rows of the pixel scan are fetched
@@ -290,12 +317,9 @@ def pixel_first_page(
     if selective or query.position is not None or offset + limit > PIXEL_FIRST_MAX_ROWS:
         return None
     output = Prepared.output_columns(query)
-    conditions = [f"{PIXEL_COLUMNS[p.column]} {p.op} ?" for p in query.predicates]
-    values = [p.value for p in query.predicates]
-    where = " AND ".join(conditions) or "TRUE"
     wanted = offset + limit
     fetch = wanted + wanted // 10 + 100
-    spectra = view(engine)
+    spectra = (snap or snapshot(engine, query)).spectra
     allowed = spectra.allowed(query, user)
     files = _candidate_segments(spectra, query, allowed & spectra.may_match(query.predicates))
     if not files:
@@ -307,9 +331,7 @@ def pixel_first_page(
         named = _names(spectra, {r[0] for r in rows}, allowed)
         kept = [r for r in rows if r[0] in named]
         if len(kept) >= wanted or exhausted:
-            shown = where
-            for value in values:
-                shown = shown.replace("?", repr(value), 1)
+            shown, _ = _pixel_where(query.predicates, shown=True)
             text = (
                 f"SELECT {', '.join(output)} FROM "
                 f"read_parquet('productType={query.product_type}/*/*.parquet') WHERE {shown} "
@@ -331,10 +353,12 @@ def page(engine: Engine, query: PixelQuery, user: User, limit: int, offset: int)
     return prepare(engine, query, user).page(limit, offset)
 
 
-def prepare(engine: Engine, query: PixelQuery, user: User) -> Prepared:
+def prepare(
+    engine: Engine, query: PixelQuery, user: User, snap: Snapshot | None = None
+) -> Prepared:
     """Step 1: ask the catalog which spectra may match and which segments to read."""
-    obsids = _cone_obsids(engine, query)
-    spectra = view(engine)
+    snap = snap or snapshot(engine, query)
+    spectra, obsids = snap.spectra, snap.obsids
     stored = spectra.product_type.isin([query.product_type]) & spectra.may_match(query.predicates)
     allowed = stored & spectra.allowed(query, user, obsids)
     n_allowed, n_stored = int(allowed.sum()), int(stored.sum())
@@ -366,13 +390,12 @@ COUNT_SCAN_MAX_GROUPS = 400
 
 def _grouped_count(paths: list[str], predicates: list[Predicate]):
     source = "read_parquet([" + ", ".join(_sql_literal(p) for p in paths) + "])"
-    conditions = [f"{PIXEL_COLUMNS[p.column]} {p.op} ?" for p in predicates]
-    where = " AND ".join(conditions) or "TRUE"
+    where, values = _pixel_where(predicates)
     cursor = _duckdb("count")
     try:
         grouped = cursor.execute(
             f"SELECT product_id, count(*) AS n FROM {source} WHERE {where} GROUP BY product_id",
-            [p.value for p in predicates],
+            values,
         ).fetchnumpy()
     finally:
         cursor.close()
@@ -420,7 +443,7 @@ def _wholly_inside(wmin: np.ndarray, wmax: np.ndarray, predicates: list[Predicat
     return inside
 
 
-def count(engine: Engine, query: PixelQuery, user: User) -> int:
+def count(engine: Engine, query: PixelQuery, user: User, snap: Snapshot | None = None) -> int:
     """The total. The catalog's view gives the candidates (rights, product
     filters, zone maps) and the segments holding them, so only those segments
     are read; one pass counts matching pixels per spectrum (row groups directly
@@ -432,8 +455,9 @@ def count(engine: Engine, query: PixelQuery, user: User) -> int:
     read and only those straddling a window edge are scanned, over the
     wavelengths they cover inside the window.
     """
-    spectra = view(engine)
-    candidates = spectra.allowed(query, user, _cone_obsids(engine, query))
+    snap = snap or snapshot(engine, query)
+    spectra = snap.spectra
+    candidates = spectra.allowed(query, user, snap.obsids)
     candidates &= spectra.may_match(query.predicates)
     if not candidates.any():
         return 0
@@ -471,8 +495,9 @@ def search(engine: Engine, query: PixelQuery, user: User, limit: int, offset: in
 
 
 def _search(engine: Engine, query: PixelQuery, user: User, limit: int, offset: int) -> SearchResult:
-    first = pixel_first_page(engine, query, user, limit, offset)
+    snap = snapshot(engine, query)  # one view check and one cone query per search
+    first = pixel_first_page(engine, query, user, limit, offset, snap)
     if first is None:
-        prepared = prepare(engine, query, user)
+        prepared = prepare(engine, query, user, snap)
         first = (prepared.page(limit, offset), prepared.shown(limit, offset))
-    return SearchResult(first[0], count(engine, query, user), first[1])
+    return SearchResult(first[0], count(engine, query, user, snap), first[1])
