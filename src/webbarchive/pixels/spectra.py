@@ -26,6 +26,7 @@ import numpy as np
 from sqlalchemy import Engine, and_, func, select
 
 from webbarchive.catalog import generation
+from webbarchive.catalog.accounts import AccountError, normalize_proposal_id
 from webbarchive.catalog.rights import User, visible_mask
 from webbarchive.catalog.schema import keywords, observations, products, programs
 from webbarchive.pixels.syntax import PixelQuery, Predicate
@@ -59,8 +60,13 @@ class Category:
 
 
 def normalize_program(value: str) -> str:
-    text = value.lower().removeprefix("jw").lstrip("0")
-    return text or "0"
+    """A ``program=`` filter value in the catalog's form: ``jw02000``, ``02000`` and
+    ``2000`` are ``"2000"`` (the accounts' rule); anything else matches nothing."""
+    text = value.strip().lower().removeprefix("jw")
+    try:
+        return normalize_proposal_id(text)
+    except AccountError:
+        return text
 
 
 @dataclass(frozen=True)
