@@ -85,3 +85,23 @@ def test_malformed_requests_are_400_json(app_client):
     assert paging["status"] == "ERROR"
     search = app_client.post("/search/jwst/api/v0.1/search", json={"conditions": [{"nope": 1}]})
     assert search.status_code == 400 and "nope" in search.json()["message"]
+
+
+def test_mashup_positions_use_the_one_position_parser():
+    """``position`` and ``ra``/``dec`` read as everywhere else: degrees or
+    sexagesimal (SkyCoord's answer), errors in the Mashup envelope."""
+    from astropy import units as u
+    from astropy.coordinates import SkyCoord
+
+    from webbarchive.mast.caom import MashupError, parse_position
+
+    truth = SkyCoord("10:00:28.6", "+02:12:21", unit=(u.hourangle, u.deg))
+    ra, dec, radius = parse_position({"position": "10:00:28.6, +02:12:21, 0.1"})
+    assert (ra, dec, radius) == pytest.approx((truth.ra.deg, truth.dec.deg, 0.1), abs=1e-12)
+    assert parse_position({"ra": 150.1, "dec": 2.2}) == pytest.approx((150.1, 2.2, 0.2))
+    assert parse_position({"ra": -10, "dec": 0, "radius": 1})[0] == pytest.approx(350.0)
+    assert parse_position({}) is None
+    for bad in ({"position": "1, 2"}, {"ra": 1}, {"ra": "x", "dec": 0}, {"ra": 1, "dec": 91},
+                {"ra": 1, "dec": 2, "radius": 31}):  # fmt: skip
+        with pytest.raises(MashupError):
+            parse_position(bad)

@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 
+from webbarchive.api import positions
+from webbarchive.api.errors import ApiError
 from webbarchive.catalog.rights import User, visible_observations, visible_products
 from webbarchive.catalog.schema import observations, products
 from webbarchive.catalog.sky import angular_distance_deg, observations_in_cone
@@ -25,30 +27,28 @@ from webbarchive.mast.render import (
 MAX_RADIUS_DEG = 30.0
 
 
-def _float(value: Any, what: str) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise MashupError(f"{what} must be a number in degrees (got {value!r})") from None
-
-
 def parse_position(params: dict[str, Any]) -> tuple[float, float, float] | None:
-    """``position: "ra, dec, radius"`` (degrees) or ``ra``, ``dec``, ``radius``."""
-    if params.get("position") not in (None, ""):
-        parts = [p for p in str(params["position"]).replace(",", " ").split() if p]
-        if len(parts) != 3:
-            raise MashupError(
-                f"position must be 'ra, dec, radius' in degrees (got {params['position']!r})"
+    """``position: "ra, dec, radius"`` or ``ra``, ``dec``, ``radius`` (degrees; RA and
+    Dec also sexagesimal), read by the project's one position parser."""
+    try:
+        if params.get("position") not in (None, ""):
+            parts = [p for p in str(params["position"]).replace(",", " ").split() if p]
+            if len(parts) != 3:
+                raise MashupError(
+                    f"position must be 'ra, dec, radius' in degrees (got {params['position']!r})"
+                )
+            where = positions.parse_position(coords=f"{parts[0]},{parts[1]}")
+            radius = positions.parse_radius(parts[2], maximum_deg=MAX_RADIUS_DEG)
+        elif "ra" in params or "dec" in params:
+            where = positions.parse_position(params.get("ra"), params.get("dec"))
+            radius = positions.parse_radius(
+                params.get("radius"), default=0.2, maximum_deg=MAX_RADIUS_DEG
             )
-        ra, dec, radius = (_float(p, "position") for p in parts)
-    elif "ra" in params or "dec" in params:
-        ra, dec = _float(params.get("ra"), "ra"), _float(params.get("dec"), "dec")
-        radius = _float(params.get("radius", 0.2), "radius")
-    else:
-        return None
-    if not -90 <= dec <= 90 or not 0 <= radius <= MAX_RADIUS_DEG:
-        raise MashupError(f"need -90 <= dec <= 90 and 0 <= radius <= {MAX_RADIUS_DEG} degrees")
-    return ra % 360.0, dec, radius
+        else:
+            return None
+    except ApiError as exc:  # Mashup answers errors in its own envelope
+        raise MashupError(exc.message) from None
+    return where.ra, where.dec, radius
 
 
 def _unknown(name: str, known: list[str]) -> MashupError:
