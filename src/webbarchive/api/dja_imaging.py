@@ -24,7 +24,7 @@ from sqlalchemy import Engine
 
 from webbarchive.api.deps import authorize, catalog, current_user
 from webbarchive.api.errors import ApiError, bad_request
-from webbarchive.api.params import Page, product_uri
+from webbarchive.api.params import Page, paging_headers, product_uri
 from webbarchive.api.positions import Position, parse_position
 from webbarchive.catalog import sky
 from webbarchive.catalog.rights import User
@@ -114,14 +114,8 @@ def _page(params, default: int = DEFAULT_LIMIT) -> Page:
 
 
 def _paged(rows: list, page: Page) -> tuple[list, dict[str, str]]:
-    window = rows[page.offset : page.offset + page.limit]
-    info = page.paging(len(rows), len(window))
-    headers = {
-        "X-Total-Count": str(info["total"]),
-        "X-Returned": str(info["returned"]),
-        "X-Truncated": "true" if info["truncated"] else "false",
-    }
-    return window, headers
+    window, paging = page.window(rows)
+    return window, paging_headers(paging)
 
 
 def _note(headers: dict[str, str]) -> str:

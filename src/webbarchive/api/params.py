@@ -86,3 +86,17 @@ class Page:
             "returned": returned,
             "truncated": self.offset + returned < total,
         }
+
+    def window(self, rows: list) -> tuple[list, dict[str, Any]]:
+        """This page of ``rows`` (a whole result in memory) and its paging."""
+        shown = rows[self.offset : self.offset + self.limit]
+        return shown, self.paging(len(rows), len(shown))
+
+
+def paging_headers(paging: dict[str, Any]) -> dict[str, str]:
+    """Paging as headers, for bodies with no room for it (CSV, HTML, MAST's JSON)."""
+    return {
+        "X-Total-Count": str(paging["total"]),
+        "X-Returned": str(paging["returned"]),
+        "X-Truncated": "true" if paging["truncated"] else "false",
+    }

@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 
 from webbarchive.api.deps import catalog, current_user, readable_product
 from webbarchive.api.errors import bad_request, not_found
-from webbarchive.api.params import Page, filename_from_uri, product_uri
+from webbarchive.api.params import Page, filename_from_uri, paging_headers, product_uri
 from webbarchive.catalog import queries
 from webbarchive.catalog.keyword_dictionary import keyword_dictionary, lookup
 from webbarchive.catalog.rights import EXCLUSIVE_ACCESS, User, rights_for
@@ -123,12 +123,7 @@ def _json(body: Any, paging: dict[str, Any] | None = None) -> Response:
     """``body`` as JSON, serialised by orjson directly: FastAPI's response-model
     path costs ~20 ms on a 5000-row list. ``paging`` becomes the
     ``X-Total-Count`` / ``X-Truncated`` headers."""
-    headers = None
-    if paging is not None:
-        headers = {
-            "X-Total-Count": str(paging["total"]),
-            "X-Truncated": "true" if paging["truncated"] else "false",
-        }
+    headers = None if paging is None else paging_headers(paging)
     return Response(orjson.dumps(body), media_type="application/json", headers=headers)
 
 
