@@ -40,6 +40,20 @@ def test_slits_csv_and_count(client, real_dir):
     assert 1 <= len(few) < len(rows)
 
 
+def test_slits_page_with_the_total_in_headers(client, real_dir):
+    params = {"coords": ERO_SOURCE, "size": 1}
+    everything = _csv(client.get("/nirspec_slits", params=params))
+    assert len(everything) >= 2
+    first = client.get("/nirspec_slits", params={**params, "limit": 1})
+    assert _csv(first) == everything[:1]
+    assert first.headers["X-Total-Count"] == str(len(everything))
+    assert first.headers["X-Returned"] == "1" and first.headers["X-Truncated"] == "true"
+    rest = client.get("/nirspec_slits", params={**params, "offset": 1})
+    assert _csv(rest) == everything[1:] and rest.headers["X-Truncated"] == "false"
+    bad = client.get("/nirspec_slits", params={**params, "limit": 0})
+    assert bad.status_code == 400 and "limit" in bad.json()["message"]
+
+
 @pytest.mark.parametrize(
     "params",
     [{"coords": "nowhere"}, {"coords": "1,2", "size": "-3"}, {"coords": "1,2", "count": "maybe"},

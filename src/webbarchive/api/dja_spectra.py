@@ -10,9 +10,7 @@ keep only rows the user may read, and a named exclusive-access spectrum is answe
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 import os
 from typing import Any
 from urllib.parse import quote
@@ -24,10 +22,11 @@ from sqlalchemy import Engine
 
 from webbarchive.api.deps import authorize, catalog, current_user
 from webbarchive.api.errors import ApiError, bad_request, not_found
-from webbarchive.api.params import filename_from_uri
+from webbarchive.api.params import Page, filename_from_uri, paging_headers
 from webbarchive.api.positions import ACCEPTED as POSITION_FORMS
 from webbarchive.api.positions import parse_position, parse_radius
 from webbarchive.catalog.rights import User
+from webbarchive.dja import render
 from webbarchive.dja_spectra import overlap, previews, queries
 from webbarchive.dja_spectra.spec_file import is_spec_file, prefix_of
 from webbarchive.dja_spectra.tables import (
@@ -68,26 +67,28 @@ def _radius(size: str | None, default_arcsec: float) -> float:
     )
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "True" if value else "False"
-    return str(value)
+#: Rows per page of the list endpoints (a cone of at most MAX_SIZE_ARCSEC rarely holds more).
+DEFAULT_LIMIT = 10_000
 
 
-def csv_response(rows: list[dict[str, Any]], columns: list[str]) -> Response:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_cell(row.get(c)) for c in columns])
-    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8")
+def _page(limit: str | None, offset: str | None) -> Page:
+    return Page.parse(limit, offset, default=DEFAULT_LIMIT)
 
 
-def json_response(payload: Any) -> Response:
+def csv_response(
+    rows: list[dict[str, Any]], columns: list[str], headers: dict[str, str] | None = None
+) -> Response:
+    """pandas-style CSV, as DJA answers (:func:`webbarchive.dja.render.csv_text`)."""
     return Response(
-        orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY), media_type="application/json"
+        render.csv_text(columns, rows), media_type="text/csv; charset=utf-8", headers=headers
+    )
+
+
+def json_response(payload: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY),
+        media_type="application/json",
+        headers=headers,
     )
 
 
@@ -97,23 +98,22 @@ def pandas_json(rows: list[dict[str, Any]], columns: list[str]) -> dict[str, dic
 
 
 def html_table(
-    title: str, rows: list[dict[str, Any]], columns: list[str], raw: set[str] = frozenset()
+    title: str,
+    rows: list[dict[str, Any]],
+    columns: list[str],
+    raw: set[str] = frozenset(),
+    paging: dict[str, Any] | None = None,
 ) -> Response:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    body = "".join(
-        "<tr>" + "".join(
-            f"<td>{row.get(c) if c in raw else html.escape(_cell(row.get(c)))}</td>" for c in columns
-        ) + "</tr>"
-        for row in rows
-    )  # fmt: skip
-    page = (
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-        "<style>td,th{border:1px solid #ccc;padding:2px 6px;font:12px sans-serif}"
-        "table{border-collapse:collapse}</style></head><body>"
-        f"<h3>{html.escape(title)}: {len(rows)} rows</h3><table><tr>{head}</tr>{body}</table>"
-        "</body></html>"
+    note = f"{len(rows)} rows"
+    if paging is not None:
+        note = f"{paging['returned']} of {paging['total']} rows"
+        if paging["truncated"]:
+            note += " (truncated: use limit= and offset= to page)"
+    return Response(
+        render.html_table(title, columns, rows, note=note, raw=raw),
+        media_type="text/html; charset=utf-8",
+        headers=None if paging is None else paging_headers(paging),
     )
-    return Response(page, media_type="text/html; charset=utf-8")
 
 
 # --- /nirspec_slits -----------------------------------------------------------------
@@ -128,23 +128,28 @@ def nirspec_slits(
     size: str | None = Query(None, description="query radius in arcsec (default 1)"),
     count: str | None = Query(None, description="True: counts by program, grating, filter"),
     output: str | None = Query(None, description="csv (default) or json"),
+    limit: str | None = Query(None, description=f"rows per page (default {DEFAULT_LIMIT})"),
+    offset: str | None = Query(None, description="first row (default 0)"),
     engine: Engine = Depends(catalog),
     user: User = Depends(current_user),
 ) -> Response:
-    """Shutter footprints (sky polygons from the exposure pointing and the SIAF)."""
+    """Shutter footprints (sky polygons from the exposure pointing and the SIAF).
+    Paging in the X-Total-Count, X-Returned and X-Truncated headers."""
     position = parse_position(ra, dec, coords, coord)
     radius = _radius(size, 1.0)
     summarise = _flag("count", count)
     fmt = _choice("output", output, ("csv", "json"), "csv")
+    page = _page(limit, offset)
     with engine.connect() as conn:
         rows = queries.slits_in_cone(conn, user, position.ra, position.dec, radius)
     if summarise:
         rows, columns = queries.slit_counts(rows), ["program", "count", "grating", "filter"]
     else:
         columns = SLIT_COLUMNS
+    rows, paging = page.window(rows)
     if fmt == "json":
-        return json_response(pandas_json(rows, columns))
-    return csv_response(rows, columns)
+        return json_response(pandas_json(rows, columns), paging_headers(paging))
+    return csv_response(rows, columns, paging_headers(paging))
 
 
 # --- /nirspec_extractions -----------------------------------------------------------
@@ -171,10 +176,13 @@ def nirspec_extractions(
     size: str | None = Query(None, description="query radius in arcsec (default 1)"),
     file: str | None = Query(None, description="a spectrum file: every spectrum of its source"),
     output: str | None = Query(None, description="csv (default), html or json"),
+    limit: str | None = Query(None, description=f"rows per page (default {DEFAULT_LIMIT})"),
+    offset: str | None = Query(None, description="first row (default 0)"),
     engine: Engine = Depends(catalog),
     user: User = Depends(current_user),
 ) -> Response:
     fmt = _choice("output", output, ("csv", "html", "json"), "csv")
+    page = _page(limit, offset)
     with engine.connect() as conn:
         if file not in (None, ""):
             name = _spec_name(file)
@@ -185,8 +193,10 @@ def nirspec_extractions(
             rows = queries.extractions_in_cone(
                 conn, user, position.ra, position.dec, _radius(size, 1.0)
             )
+    rows, paging = page.window(rows)
+    headers = paging_headers(paging)
     if fmt == "json":
-        return json_response([{c: r.get(c) for c in EXTRACTION_COLUMNS} for r in rows])
+        return json_response([{c: r.get(c) for c in EXTRACTION_COLUMNS} for r in rows], headers)
     if fmt == "html":
         shown = []
         for row in rows:
@@ -197,8 +207,10 @@ def nirspec_extractions(
                 "flam": f"<img src='{links['flam']}' height=150>",
             })  # fmt: skip
         columns = [*EXTRACTION_COLUMNS, "fnu", "flam"]
-        return html_table("nirspec_extractions", shown, columns, raw={"file", "fnu", "flam"})
-    return csv_response(rows, EXTRACTION_COLUMNS)
+        return html_table(
+            "nirspec_extractions", shown, columns, raw={"file", "fnu", "flam"}, paging=paging
+        )
+    return csv_response(rows, EXTRACTION_COLUMNS, headers)
 
 
 def _spec_name(value: str) -> str:
@@ -300,19 +312,24 @@ def mosfire(
     coord: str | None = None,
     sep: str | None = Query(None, description="search radius in arcsec (default 10)"),
     mode: str | None = Query(None, description="table (default, HTML) or json"),
+    limit: str | None = Query(None, description=f"rows per page (default {DEFAULT_LIMIT})"),
+    offset: str | None = Query(None, description="first row (default 0)"),
     engine: Engine = Depends(catalog),
     user: User = Depends(current_user),
 ) -> Response:
     position = parse_position(ra, dec, coords, coord)
     radius = _radius(sep, 10.0)
     fmt = _choice("mode", mode, ("table", "json", "csv"), "table")
+    page = _page(limit, offset)
     with engine.connect() as conn:
         rows = queries.mosfire_in_cone(conn, position.ra, position.dec, radius)
+    rows, paging = page.window(rows)
+    headers = paging_headers(paging)
     if fmt == "json":
-        return json_response([{c: r.get(c) for c in MOSFIRE_COLUMNS} for r in rows])
+        return json_response([{c: r.get(c) for c in MOSFIRE_COLUMNS} for r in rows], headers)
     if fmt == "csv":
-        return csv_response(rows, MOSFIRE_COLUMNS)
-    return html_table("mosfire", rows, MOSFIRE_COLUMNS)
+        return csv_response(rows, MOSFIRE_COLUMNS, headers)
+    return html_table("mosfire", rows, MOSFIRE_COLUMNS, paging=paging)
 
 
 # --- spectra and previews ----------------------------------------------------------------

@@ -35,14 +35,19 @@ def html_table(
     rows: list[dict],
     links: dict[str, str] | None = None,
     note: str = "",
+    raw: set[str] = frozenset(),
 ) -> str:
-    """A readable HTML page; ``links`` maps a column to the row key holding its URL."""
+    """A readable HTML page; ``links`` maps a column to the row key holding its URL,
+    ``raw`` names columns whose values are already HTML (links, preview images)."""
     links = links or {}
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     body = []
     for row in rows:
         cells = []
         for c in columns:
+            if c in raw:
+                cells.append(f"<td>{row.get(c) or ''}</td>")
+                continue
             text = html.escape(_cell(row.get(c)))
             url = row.get(links[c]) if c in links else None
             if url:
