@@ -71,6 +71,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_settings(args: argparse.Namespace) -> int:
+    from webbarchive.config import describe
+
+    for variable, value, help_text in describe():
+        print(f"{variable}={value}\n    {help_text}")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from webbarchive.ingest.runner import ingest_paths
     from webbarchive.mock import generate
@@ -317,13 +325,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("settings", help="every setting: environment variable, value, meaning")
+    p.set_defaults(func=_cmd_settings)
     _add_account_commands(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from webbarchive.config import SettingError
+
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except SettingError as exc:
+        print(f"webbarchive: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ sends (no ``request`` field, not JSON) is a 400 JSON error.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from typing import Any
 
@@ -28,8 +27,6 @@ from webbarchive.mast.jobs import Jobs, job_key
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["astroquery Mashup"])
 
-#: Seconds a request waits for its query before answering EXECUTING.
-DEFAULT_WAIT_SECONDS = float(os.environ.get("WEBBARCHIVE_MASHUP_WAIT_S", "10"))
 _jobs_lock = threading.Lock()
 
 OBSERVATION_SERVICES = {
@@ -110,7 +107,9 @@ def invoke(
         raise bad_request("the 'request' field is not JSON") from None
     if not isinstance(mashup, dict) or not mashup.get("service"):
         raise bad_request("the request needs a 'service'", accepted=SERVICES)
-    wait = getattr(http_request.app.state, "mashup_wait_seconds", DEFAULT_WAIT_SECONDS)
+    wait = getattr(
+        http_request.app.state, "mashup_wait_seconds", http_request.app.state.settings.mashup_wait_s
+    )
     try:
         done, reply = _jobs(http_request).run(
             job_key(user.name, request), lambda: execute(engine, user, mashup), wait

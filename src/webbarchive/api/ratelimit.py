@@ -22,7 +22,6 @@ every limit off.
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -68,7 +67,10 @@ def rules_from_env(
     value: str | None = None, defaults: tuple[Rule, ...] = DEFAULT_RULES
 ) -> tuple[Rule, ...]:
     """The rules after applying ``WEBBARCHIVE_RATE_LIMITS`` (see module doc)."""
-    value = os.environ.get(ENV, "") if value is None else value
+    if value is None:
+        from webbarchive.config import current
+
+        value = current().rate_limits
     value = value.strip()
     if not value:
         return defaults
@@ -203,5 +205,7 @@ class RateLimitMiddleware:
 
 def install(app, rules: tuple[Rule, ...] | None = None) -> None:
     """Add the middleware and a limiter configured from the environment."""
-    app.state.rate_limiter = RateLimiter(rules_from_env() if rules is None else rules)
+    if rules is None:
+        rules = rules_from_env(app.state.settings.rate_limits)
+    app.state.rate_limiter = RateLimiter(rules)
     app.add_middleware(RateLimitMiddleware, fastapi_app=app)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -27,9 +26,9 @@ def cache_root(engine: Engine) -> Path:
     url = engine.url
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         return Path(url.database).resolve().with_name(Path(url.database).name + ".dja_previews")
-    base = Path(
-        os.environ.get("WEBBARCHIVE_PREVIEWS", Path(tempfile.gettempdir()) / "webbarchive-previews")
-    )
+    from webbarchive.config import current
+
+    base = Path(current().previews_root)
     return base / f"{url.host or 'local'}_{url.port or 5432}_{url.database}"
 
 

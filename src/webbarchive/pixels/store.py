@@ -48,7 +48,6 @@ SEGMENT_ROWS = 8_000_000
 #: LZ4 (raw): smaller than snappy on these floats and as fast to decode as no
 #: compression (a 8,192-row group of id, wavelength, flux in 0.07 ms).
 COMPRESSION = "lz4"
-DEFAULT_PG_ROOT = Path.home() / ".local" / "share" / "webbarchive" / "pixels"
 
 SCHEMA = pa.schema(
     [
@@ -73,7 +72,9 @@ def pixels_root(engine: Engine) -> Path:
         if not database or database == ":memory:":
             raise ValueError("an in-memory SQLite catalog has no place for a pixel store")
         return Path(database).resolve().with_name(Path(database).name + ".pixels")
-    base = Path(os.environ.get("WEBBARCHIVE_PIXELS", DEFAULT_PG_ROOT))
+    from webbarchive.config import current
+
+    base = Path(current().pixels_root)
     return base / f"{url.host or 'local'}_{url.port or 5432}_{url.database}"
 
 
