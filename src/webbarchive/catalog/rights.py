@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select, true
 
 from webbarchive.catalog.schema import observations, products, programs
 
@@ -171,3 +171,26 @@ def decide(user: User, proposal_id: str | None, release_mjd: float | None) -> st
     if may_read(user, proposal_id, release_mjd):
         return ALLOWED
     return NEEDS_LOGIN if user.anonymous else FORBIDDEN
+
+
+#: Rows a barrier SELECT may return: more than any table holds, so the LIMIT
+#: never cuts a result; it is there for what it forbids (see :func:`barrier`).
+BARRIER_LIMIT = 2**62
+
+
+def barrier(query: Select) -> Select:
+    """``query`` (whose WHERE holds a visibility clause) as a barrier for SQL
+    written by users (ADQL): its rows leave only after its own WHERE.
+
+    Neither SQLite nor PostgreSQL may move a condition of an outer query into a
+    subquery that has a LIMIT, or merge the two, because that would change
+    which rows the LIMIT keeps. So a user's condition, which can fail on a value
+    (a cast, a division, an overflow) and make the error tell that value, runs
+    only on rows the user may read, in whatever order either planner
+    evaluates conditions. What the query needs to be fast (spatial cells,
+    indexed equalities) is copied into ``query``'s own WHERE by the caller, from
+    conditions that cannot fail. tests/security/test_adql_oracle.py holds
+    both engines to this with a spy function that records every value a user
+    expression is given.
+    """
+    return query.limit(BARRIER_LIMIT)

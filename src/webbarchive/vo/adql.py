@@ -345,7 +345,7 @@ def _rewrite_geometry(root: exp.Expression, tr: _Translator, prefilters: list) -
                 if a.kind == b.kind == "point":
                     if b.consts is None and a.consts is not None:
                         a, b = b, a
-                    prefilters.append(("DISTANCE", a, b, radius))
+                    prefilters.append(("DISTANCE", a, b, node, radius))
                     return _var(tr.within(a, b, repr(radius)))
         found = spatial_call(node)
         if found:
@@ -429,11 +429,19 @@ def sky_cells_sql(shape: geometry.Shape, depth: int = SKY_INDEX_DEPTH) -> str | 
     return " OR ".join(parts) if parts else "0 = 1"
 
 
-def _prefilter_sql(entry, tr: _Translator) -> str | None:
-    """The sky_index condition implied by one top-level spatial conjunct."""
+#: SQL of a visible observation's position inside a barrier (the base tables).
+BASE_POINT = Geo("point", ["observations.s_ra", "observations.s_dec"], None, [])
+
+
+def _spatial_pushdown(entry, tr: _Translator, in_scope: dict[str, str]) -> tuple[str, str] | None:
+    """``(barrier, condition on the base tables)`` implied by one top-level spatial
+    conjunct on a guarded table: the HEALPix cells of its region (SQLite points,
+    regions), or on PostgreSQL the point predicate itself, in the form the GiST
+    index on ``spoint(s_ra, s_dec)`` serves. pgsphere's operators and the cell
+    test never fail on any stored value, so they may run on hidden rows."""
     kind = entry[0]
     if kind == "DISTANCE":
-        _, a, b, radius = entry
+        _, a, b, _node, radius = entry
         const, var = b, a
         if const.consts is None:
             return None
@@ -450,22 +458,81 @@ def _prefilter_sql(entry, tr: _Translator) -> str | None:
         if shape is None or isinstance(shape, geometry.Point):
             return None
     if var.kind == "point":
-        if tr.dialect == "postgresql":
-            return None  # the GiST expression index on spoint(s_ra, s_dec) serves points
         names = [c.name.lower() for c in var.columns]
         if names != ["s_ra", "s_dec"] or len({c.table for c in var.columns}) != 1:
             return None
-        alias = var.columns[0].table
-    elif var.kind == "region":
-        alias = var.columns[0].table
-    else:
+    elif var.kind != "region":
         return None
-    if tr.tables_by_alias.get(alias.lower()) is None:
+    barrier = in_scope.get(var.columns[0].table.lower())
+    if barrier is None:
         return None
+    if var.kind == "point" and tr.dialect == "postgresql":
+        if kind == "DISTANCE":
+            return barrier, tr.within(BASE_POINT, const, repr(radius))
+        pair = (BASE_POINT, b) if var is a else (a, BASE_POINT)
+        return barrier, tr.predicate(kind, *pair)
     cells = sky_cells_sql(shape)
     if cells is None:
         return None
-    return f'"{alias}"."_obsid" IN (SELECT obsid FROM sky_index WHERE {cells})'
+    return barrier, f"observations.obsid IN (SELECT obsid FROM sky_index WHERE {cells})"
+
+
+#: ADQL comparison -> SQL operator, and its mirror when the column is on the right.
+_COMPARISONS = {exp.EQ: ("=", "="), exp.GT: (">", "<"), exp.GTE: (">=", "<="),
+                exp.LT: ("<", ">"), exp.LTE: ("<=", ">=")}  # fmt: skip
+
+
+def _literal(node: exp.Expression, column: ColumnDef) -> str | None:
+    """SQL of a constant of ``column``'s type (None for anything else)."""
+    if column.is_string:
+        if isinstance(node, exp.Literal) and node.is_string:
+            return "'" + str(node.this).replace("'", "''") + "'"
+        return None
+    value = _constant(node)
+    return None if value is None or not math.isfinite(value) else repr(value)
+
+
+def _column_pushdown(
+    node: exp.Expression, in_scope: dict[str, str], tables: dict[str, TableDef]
+) -> tuple[str, str] | None:
+    """``(barrier, condition on the base tables)`` for a conjunct that compares a
+    plain column of a guarded table with constants (=, <, <=, >, >=, IN, BETWEEN):
+    such comparisons cannot fail, and they let the barrier use its indexes."""
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if type(node) in _COMPARISONS:
+        op, mirrored = _COMPARISONS[type(node)]
+        column, values = node.this, [node.expression]
+        if isinstance(node.expression, exp.Column):
+            column, values, op = node.expression, [node.this], mirrored
+        form = "{} " + op + " {}"
+    elif isinstance(node, exp.In) and not node.args.get("query") and node.expressions:
+        column, values = node.this, list(node.expressions)
+        form = "{} IN ({})"
+    elif isinstance(node, exp.Between):
+        column, values = node.this, [node.args["low"], node.args["high"]]
+        form = "{} BETWEEN {} AND {}"
+    else:
+        return None
+    if not isinstance(column, exp.Column) or not column.table:
+        return None
+    barrier = in_scope.get(column.table.lower())
+    tdef = tables.get(column.table.lower())
+    if barrier is None or tdef is None or column.name.lower() not in tdef.pushable:
+        return None
+    meta = tdef.column(column.name)
+    literals = [_literal(v, meta) for v in values] if meta else [None]
+    if any(lit is None for lit in literals):
+        return None
+    base = tdef.pushable[column.name.lower()]
+    if isinstance(node, exp.In):
+        return barrier, form.format(base, ", ".join(literals))
+    return barrier, form.format(base, *literals)
+
+
+def _own_tables(select: exp.Select) -> list[exp.Table]:
+    """The tables ``select`` reads itself (not those of its subqueries)."""
+    return [t for t in select.find_all(exp.Table) if t.find_ancestor(exp.Select) is select]
 
 
 # --- the translation --------------------------------------------------------------
@@ -517,33 +584,47 @@ def translate(
     except OptimizeError as exc:
         raise AdqlError(f"{exc}; see /tap/tables for the columns of each table") from None
 
-    # Map each table alias to its definition (for geometry and output metadata).
+    # Map each table alias to its definition (for geometry and output metadata);
+    # every occurrence of a guarded table becomes its own barrier CTE, narrowed by
+    # the conditions of the SELECT that reads it.
     tables_by_alias: dict[str, TableDef] = {}
-    for table in root.find_all(exp.Table):
+    plain: dict[str, TableDef] = {}
+    barriers: dict[str, tuple[TableDef, list[str]]] = {}
+    for i, table in enumerate(list(root.find_all(exp.Table))):
         tdef = used.get(table.name.lower())
-        if tdef is not None and table.alias:
+        if tdef is None:
+            continue
+        if table.alias:
             tables_by_alias[table.alias.lower()] = tdef
+        if tdef.guarded:
+            name = f"{tdef.cte_name}__{i}"
+            barriers[name] = (tdef, [])
+            table.set("this", exp.to_identifier(name))
+        else:
+            plain[tdef.cte_name] = tdef
     obscore_aliases = {a: t for a, t in tables_by_alias.items() if t.hidden}
     tr = _Translator(dialect, obscore_aliases)
 
-    for select in list(root.find_all(exp.Select)):
+    # Innermost SELECTs first, so each spatial condition is seen by its own SELECT.
+    for select in reversed(list(root.find_all(exp.Select))):
         where = select.args.get("where")
         if where is None:
             continue
-        prefilters: list = []
+        in_scope = {
+            t.alias.lower(): t.name for t in _own_tables(select) if t.name in barriers and t.alias
+        }
         conjuncts = list(where.this.flatten()) if isinstance(where.this, exp.And) else [where.this]
         top_level = {id(c) for c in conjuncts}
-        new_where = _rewrite_geometry(where.this, tr, prefilters)
-        extra = [
-            sql
+        pushed = [_column_pushdown(c, in_scope, tables_by_alias) for c in conjuncts]
+        prefilters: list = []
+        select.set("where", exp.Where(this=_rewrite_geometry(where.this, tr, prefilters)))
+        pushed += [
+            _spatial_pushdown(entry, tr, in_scope)
             for entry in prefilters
-            if entry[0] == "DISTANCE" or id(entry[3]) in top_level
-            for sql in [_prefilter_sql(entry, tr)]
-            if sql
+            if id(entry[3]) in top_level
         ]
-        if extra:
-            new_where = exp.and_(new_where, *(_var(s) for s in extra))
-        select.set("where", exp.Where(this=new_where))
+        for barrier, condition in filter(None, pushed):
+            barriers[barrier][1].append(condition)
     root = _rewrite_geometry(root, tr, [])
 
     top_node = root.args.get("limit")
@@ -557,7 +638,13 @@ def translate(
     root.set("limit", exp.Limit(expression=exp.Literal.number(limit)))
 
     columns = _output_columns(root, tables_by_alias)
-    ctes = ", ".join(f'"{name}" AS ({tdef.build(dialect, ctx)})' for name, tdef in used.items())
+    ctes = ", ".join(
+        [f'"{name}" AS ({tdef.build(dialect, ctx)})' for name, tdef in plain.items()]
+        + [
+            f'"{name}" AS ({tdef.build(dialect, ctx, where=conditions)})'
+            for name, (tdef, conditions) in barriers.items()
+        ]
+    )
     body = root.sql(dialect="postgres" if dialect == "postgresql" else "sqlite", identify=True)
     sql = f"WITH {ctes} {body}" if ctes else body
     return Translation(sql, columns, limit, top, [t.qualified for t in used.values()])

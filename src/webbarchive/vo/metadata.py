@@ -55,6 +55,13 @@ class TableDef:
     ``build(dialect, context)`` returns the SQL SELECT that produces the
     table's rows for this request (context carries the user and base URL), so
     each request sees only what its user may read.
+
+    A ``guarded`` table holds rows some users may not read. Its ``build`` also
+    takes ``where``, conditions on the base tables that the translator copies
+    from the query (see :mod:`webbarchive.vo.adql`), and returns a SELECT
+    that is a barrier: rows leave it only after its rights filter, so no user
+    expression is ever evaluated on a hidden row. ``pushable`` maps the ADQL
+    columns such conditions may name to their SQL on the base tables.
     """
 
     schema: str
@@ -65,6 +72,8 @@ class TableDef:
     table_type: str = "table"
     utype: str | None = None
     hidden: list[str] = field(default_factory=list)  # CTE-only columns, not ADQL-visible
+    guarded: bool = False
+    pushable: dict[str, str] = field(default_factory=dict)
 
     @property
     def qualified(self) -> str:

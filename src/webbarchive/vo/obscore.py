@@ -22,13 +22,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import case, cast, func, literal, null, or_, select
+from sqlalchemy import case, cast, func, literal, null, or_, select, text
 from sqlalchemy import types as satypes
 
 from webbarchive.catalog.rights import (
     EXCLUSIVE_ACCESS,
     PUBLIC,
     User,
+    barrier,
     now_mjd,
     product_release_expr,
     visible_observations,
@@ -443,11 +444,33 @@ def obscore_select(ctx: QueryContext):
     )
 
 
-def build_obscore_sql(dialect: str, ctx: QueryContext) -> str:
+def build_obscore_sql(dialect: str, ctx: QueryContext, where: list[str] | tuple = ()) -> str:
+    """``ivoa.obscore`` for ``ctx.user`` as a rights barrier, narrowed by ``where``
+    (conditions on ``observations``/``products`` that cannot fail, copied from
+    the user's query by the ADQL translator so indexes still serve it)."""
     from sqlalchemy.dialects import postgresql, sqlite
 
+    query = obscore_select(ctx)
+    for condition in where:
+        query = query.where(text(condition))
     d = postgresql.dialect() if dialect == "postgresql" else sqlite.dialect()
-    return str(obscore_select(ctx).compile(dialect=d, compile_kwargs={"literal_binds": True}))
+    return str(barrier(query).compile(dialect=d, compile_kwargs={"literal_binds": True}))
+
+
+#: ObsCore columns that are plain base columns: conditions on them are copied
+#: into the barrier (ADQL column -> SQL on the base tables).
+PUSHABLE = {
+    "obs_id": "observations.obs_id",
+    "proposal_id": "observations.proposal_id",
+    "target_name": "observations.target_name",
+    "instrument_name": "observations.instrument_name",
+    "s_ra": "observations.s_ra",
+    "s_dec": "observations.s_dec",
+    "t_min": "observations.t_min",
+    "t_max": "observations.t_max",
+    "t_exptime": "observations.t_exptime",
+    "productfilename": "products.filename",
+}
 
 
 OBSCORE_TABLE = TableDef(
@@ -459,4 +482,6 @@ OBSCORE_TABLE = TableDef(
     table_type="view",
     utype="ivo://ivoa.net/std/obscore#table-1.1",
     hidden=["_obsid"],
+    guarded=True,
+    pushable=PUSHABLE,
 )

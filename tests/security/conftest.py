@@ -1,0 +1,3 @@
+"""The adversarial suite uses the EAP archive of the route-probe suite (tests/auth)."""
+
+from tests.auth.conftest import eap_archive, eap_client  # noqa: F401
