@@ -104,5 +104,5 @@ def client(archive_url):
     from webbarchive.api.app import create_app
     from webbarchive.config import Settings
 
-    with TestClient(create_app(Settings(db_url=archive_url))) as test_client:
+    with TestClient(create_app(Settings.from_env(db_url=archive_url))) as test_client:
         yield test_client

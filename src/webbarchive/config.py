@@ -62,15 +62,16 @@ class Settings:
     )
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
-        """The defaults, overridden by the environment (``environ``: os.environ)."""
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
+        """The defaults, overridden by the environment (``environ``: os.environ),
+        then by ``overrides`` (``Settings.from_env(db_url=...)``)."""
         environ = os.environ if environ is None else environ
         values = {}
         for f in fields(cls):
             raw = environ.get(f.metadata["env"])
             if raw is not None:
                 values[f.name] = parse(f, raw)
-        return cls(**values)
+        return cls(**(values | overrides))
 
     def with_values(self, **values: Any) -> Settings:
         return replace(self, **values)

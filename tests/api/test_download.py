@@ -74,7 +74,7 @@ def archive(request, real_dir, tmp_path_factory) -> dict:
 
 @pytest.fixture(scope="module")
 def client(archive):
-    with TestClient(create_app(Settings(db_url=archive["url"]))) as test_client:
+    with TestClient(create_app(Settings.from_env(db_url=archive["url"]))) as test_client:
         yield test_client
 
 
@@ -307,7 +307,7 @@ def live_server(archive):
     if archive["url"].startswith("postgresql"):
         pytest.skip("one live astroquery run is enough: it runs on the SQLite catalog")
     port = _free_port()
-    app = create_app(Settings(db_url=archive["url"]))
+    app = create_app(Settings.from_env(db_url=archive["url"]))
     server = uvicorn.Server(
         uvicorn.Config(
             app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1

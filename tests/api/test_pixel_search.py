@@ -31,7 +31,7 @@ def archive(request, tmp_path_factory, pixels_env):
 
 @pytest.fixture(scope="module")
 def api(archive):
-    with TestClient(create_app(Settings(db_url=archive.url))) as client:
+    with TestClient(create_app(Settings.from_env(db_url=archive.url))) as client:
         yield client
 
 

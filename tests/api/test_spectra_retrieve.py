@@ -164,7 +164,7 @@ def archive(request, real_dir, tmp_path_factory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def client(archive):
-    with TestClient(create_app(Settings(db_url=archive["url"]))) as test_client:
+    with TestClient(create_app(Settings.from_env(db_url=archive["url"]))) as test_client:
         yield test_client
 
 
@@ -418,7 +418,7 @@ def ingested(archive_url):
             )
         ).all()
     engine.dispose()
-    with TestClient(create_app(Settings(db_url=archive_url))) as test_client:
+    with TestClient(create_app(Settings.from_env(db_url=archive_url))) as test_client:
         yield (
             test_client,
             {

@@ -234,7 +234,7 @@ def seeded_url(request, shared_dir, tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def app(seeded_url):
-    return create_app(Settings(db_url=seeded_url))
+    return create_app(Settings.from_env(db_url=seeded_url))
 
 
 @pytest.fixture(scope="module")
@@ -420,7 +420,7 @@ def test_info_mnemonics_is_mast_example(api, shared_dir):
 
 
 def test_info_mnemonics_empty_table(tmp_path):
-    with TestClient(create_app(Settings(db_url=str(tmp_path / "empty.db")))) as empty:
+    with TestClient(create_app(Settings.from_env(db_url=str(tmp_path / "empty.db")))) as empty:
         assert empty.get(f"{V}/info/mnemonics").json() == {"data": []}
         assert empty.get(f"{V}/info/mnemonics/", params={"name": "x"}).json() == {"data": []}
 
@@ -498,7 +498,7 @@ def real_api(real_dir, tmp_path_factory) -> Iterator[TestClient]:
     files = sorted(str(p) for p in (real_dir / "spectra").glob("jw02736-o007_s06355_*.fits"))
     report = runner.ingest_paths(files, db_url=url, workers=1, progress=False)
     assert report.files
-    with TestClient(create_app(Settings(db_url=url))) as test_client:
+    with TestClient(create_app(Settings.from_env(db_url=url))) as test_client:
         yield test_client
 
 

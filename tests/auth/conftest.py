@@ -35,7 +35,7 @@ def eap_client(eap_archive):
     from webbarchive.api.app import create_app
     from webbarchive.config import Settings
 
-    app = create_app(Settings(db_url=eap_archive.url))
+    app = create_app(Settings.from_env(db_url=eap_archive.url))
     app.state.rate_limiter = None
     # Server errors become 500 answers, reported per route, not an abort of the walk.
     with TestClient(app, raise_server_exceptions=False) as client:

@@ -19,7 +19,7 @@ DOWNLOAD = f"/api/v0.1/Download/file?uri=mast:JWST/product/{EAP_FILE}"
 @pytest.fixture
 def admin_client(tmp_path):
     archive = build_eap_archive(str(tmp_path / "catalog.db"), tmp_path / "files")
-    app = create_app(Settings(db_url=archive.url))
+    app = create_app(Settings.from_env(db_url=archive.url))
     app.state.rate_limiter = None
     with TestClient(app) as client:
         yield client, {k: {"Authorization": f"token {v}"} for k, v in archive.tokens.items()}

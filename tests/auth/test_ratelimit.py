@@ -58,7 +58,7 @@ def limited(tmp_path):
     engine = open_catalog(url)
     accounts.add_user(engine, "jdoe")
     tokens = [accounts.create_token(engine, "jdoe", n).token for n in ("a", "b")]
-    app = create_app(Settings(db_url=url))
+    app = create_app(Settings.from_env(db_url=url))
     clock = Clock()
     rules = (Rule("download", ("/api/v0.1/Download/file",), capacity=2, period_s=30.0),)
     app.state.rate_limiter = RateLimiter(rules, clock=clock)

@@ -145,7 +145,7 @@ def client(tmp_path):
     engine = open_catalog(url)
     accounts.add_user(engine, "jdoe", display_name="Jane Doe", first_name="Jane", last_name="Doe")
     accounts.set_pi(engine, "1039", "jdoe")
-    app = create_app(Settings(db_url=url))
+    app = create_app(Settings.from_env(db_url=url))
     app.state.rate_limiter = None
     with TestClient(app) as test_client:
         test_client.engine = engine

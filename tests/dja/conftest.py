@@ -76,7 +76,7 @@ def dja_client(dja_url):
     from webbarchive.api.app import create_app
     from webbarchive.config import Settings
 
-    with TestClient(create_app(Settings(db_url=dja_url))) as client:
+    with TestClient(create_app(Settings.from_env(db_url=dja_url))) as client:
         yield client
 
 

@@ -74,7 +74,7 @@ def region_client(request, tmp_path_factory, records):
     with engine.begin() as conn:
         insert_exposures(conn, records)
     engine.dispose()
-    with TestClient(create_app(Settings(db_url=url))) as client:
+    with TestClient(create_app(Settings.from_env(db_url=url))) as client:
         yield client
 
 

@@ -123,7 +123,7 @@ def test_exclusive_access_spectra_and_slits(catalog_url, real_dir, tmp_path):
     accounts.set_pi(engine, "2736", "pi")
     accounts.set_pi(engine, "1345", "pi")
     token = accounts.create_token(engine, "pi", "dja-test").token
-    with TestClient(create_app(Settings(db_url=catalog_url))) as app:
+    with TestClient(create_app(Settings.from_env(db_url=catalog_url))) as app:
         anonymous = app.get("/nirspec_slits", params={"coords": ERO_SOURCE, "size": 1})
         assert _csv(anonymous) == []
         assert app.get("/nirspec_file_redshift", params={"file": spec}).status_code == 401

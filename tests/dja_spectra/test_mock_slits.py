@@ -41,7 +41,7 @@ def test_mock_mos_source_lies_in_its_shutter(mock_dir, tmp_path):
                         & (shutters["dither_point_index"] == 1)
                         & np.isfinite(shutters["estimated_source_in_shutter_x"])]  # fmt: skip
     assert len(mine) == 1
-    with TestClient(create_app(Settings(db_url=url))) as app:
+    with TestClient(create_app(Settings.from_env(db_url=url))) as app:
         response = app.get("/nirspec_slits", params={"coords": f"{ra},{dec}", "size": 1})
     assert response.status_code == 200
     rows = list(csv.DictReader(io.StringIO(response.text)))

@@ -51,7 +51,7 @@ def test_exclusive_access_metafile_is_refused_to_anonymous(mock_dir, tmp_path):
     paths = [mock_dir / EAP_MSA, *sorted(mock_dir.glob("jw06802-o004_*.fits"))]
     ingest_paths([str(p) for p in paths], db_url=url, workers=1, progress=False)
     params = {"ra": 0.0, "dec": 0.0, "nirspec": "True", "metafile": EAP_MSA}
-    with TestClient(create_app(Settings(db_url=url))) as app:
+    with TestClient(create_app(Settings.from_env(db_url=url))) as app:
         refused = app.get("/thumb", params=params)
         unknown = app.get("/thumb", params={**params, "metafile": "jw99999_msa.fits"})
     assert refused.status_code == 401, refused.text
@@ -100,7 +100,7 @@ def test_shutters_outlined_around_their_source_on_a_mosaic(mock_dir, tmp_path):
     )  # fmt: skip
     ingest_paths([str(files)], db_url=url, workers=1, progress=False)
     base = {"coords": f"{ra},{dec}", "size": 2, "filters": "f200w-clear"}
-    with TestClient(create_app(Settings(db_url=url))) as app:
+    with TestClient(create_app(Settings.from_env(db_url=url))) as app:
         plain_reply = app.get("/thumb", params=base)
         drawn_reply = app.get("/thumb", params={**base, "nirspec": "True", "metafile": msa})
     assert plain_reply.status_code == drawn_reply.status_code == 200, drawn_reply.text

@@ -16,7 +16,7 @@ from webbarchive.config import Settings
 
 @pytest.fixture()
 def app_client(tmp_path):
-    with TestClient(create_app(Settings(db_url=str(tmp_path / "catalog.db")))) as client:
+    with TestClient(create_app(Settings.from_env(db_url=str(tmp_path / "catalog.db")))) as client:
         yield client
 
 
