@@ -118,12 +118,8 @@ def _cone(ra: float, dec: float, r: float) -> str:
 
 def _seqscan(engine: Engine, adql: str) -> list[tuple]:
     dialect = dialect_of(engine)
-    saved = adql_module.MAX_PREFILTER_RANGES
-    adql_module.MAX_PREFILTER_RANGES = -1  # no HEALPix pre-filter
-    try:
+    with mock.patch.object(adql_module, "sky_cells_sql", lambda shape: None):  # no pre-filter
         tr = adql_module.translate(adql, dialect, CTX, maxrec=10**7)
-    finally:
-        adql_module.MAX_PREFILTER_RANGES = saved
     if dialect == "postgresql":
         with engine.connect() as conn:
             raw = conn.connection.driver_connection

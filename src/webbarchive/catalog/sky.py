@@ -41,6 +41,11 @@ MAX_AREA_DEG2 = 1.0
 MAX_OFFSET_DEG = 1.0
 #: Half size (deg) of the box used when only the target position is known (1 arcsec).
 TARGET_BOX_HALF_DEG = 1.0 / 3600.0
+#: Most cell ranges one SQL condition may hold. SQLite parses ``a OR b OR ...``
+#: as a chain as deep as it is long and refuses depths over 1,000 ("Expression
+#: tree is too large"); coarser cells keep any region under this, at the cost
+#: of a few more candidates for the exact test.
+MAX_CELL_RANGES = 256
 
 _STCS_POLYGON = re.compile(r"^\s*POLYGON\s+(?:(ICRS|FK5|J2000|UNKNOWNFRAME)\s+)?(.*)$", re.I)
 
@@ -265,14 +270,32 @@ def cone_ranges(
         lonlat_to_healpix(Longitude([ra], u.deg), Latitude([dec], u.deg), depth, num_threads=1)[0]
     )
     ranges.append((centre, centre + 1))
-    ranges.sort()
+    return coarsen_ranges(ranges)
+
+
+def _merged(ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     merged: list[list[int]] = []
-    for start, stop in ranges:
+    for start, stop in sorted(ranges):
         if merged and start <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], stop)
         else:
             merged.append([start, stop])
     return [(a, b) for a, b in merged]
+
+
+def coarsen_ranges(
+    ranges: Iterable[tuple[int, int]], max_ranges: int = MAX_CELL_RANGES
+) -> list[tuple[int, int]]:
+    """Half-open NESTED cell ranges, merged, then widened to whole parent cells
+    (one HEALPix order coarser per step) until at most ``max_ranges`` remain.
+    The result covers every input cell: a superset, as a pre-filter needs."""
+    merged = _merged(ranges)
+    step = 1
+    while len(merged) > max_ranges:
+        size = 4**step
+        merged = _merged((a // size * size, -(-b // size) * size) for a, b in merged)
+        step += 1
+    return merged
 
 
 def cells_clause(ranges: list[tuple[int, int]], column=sky_index.c.hpx) -> ColumnElement:

@@ -37,6 +37,7 @@ from sqlglot import exp
 from sqlglot.errors import OptimizeError, ParseError, SqlglotError
 from sqlglot.optimizer.qualify import qualify
 
+from webbarchive.catalog import sky
 from webbarchive.catalog.schema import SKY_INDEX_DEPTH
 from webbarchive.vo import geometry
 from webbarchive.vo.metadata import ColumnDef, TableDef
@@ -75,7 +76,6 @@ OPERATOR_NODES = (
     exp.Binary, exp.Unary, exp.Connector, exp.Predicate, exp.Case, exp.If, exp.Between,
     exp.In, exp.Is, exp.Like, exp.Not, exp.Neg, exp.Paren, exp.Distinct,
 )  # fmt: skip
-MAX_PREFILTER_RANGES = 3000
 
 
 class AdqlError(ValueError):
@@ -103,11 +103,53 @@ def _function_name(node: exp.Func) -> str:
     return node.sql_name() if hasattr(node, "sql_name") else type(node).__name__.upper()
 
 
+#: Deepest parenthesis nesting accepted (the parser recurses per level).
+MAX_PARENTHESES = 32
+#: Deepest expression tree accepted: ``a AND b AND ...`` is a chain as deep as
+#: it is long, and SQLite refuses trees deeper than 1,000 levels.
+MAX_EXPRESSION_DEPTH = 256
+
+
+def _parenthesis_depth(adql: str) -> int:
+    """Deepest ``(`` nesting outside string literals and quoted names."""
+    depth = deepest = 0
+    quote = None
+    for char in adql:
+        if quote:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char == ")":
+            depth -= 1
+    return deepest
+
+
+def _tree_depth(root: exp.Expression) -> int:
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in node.iter_expressions())
+    return deepest
+
+
+def _check_size(adql: str) -> None:
+    nesting = _parenthesis_depth(adql)
+    if nesting > MAX_PARENTHESES:
+        raise AdqlError(f"parentheses nested {nesting} deep; the limit is {MAX_PARENTHESES} levels")
+
+
 def _parse(adql: str) -> exp.Expression:
     if not adql or not adql.strip():
         raise AdqlError("empty query: send QUERY=SELECT ... FROM ivoa.obscore")
+    _check_size(adql)
     try:
         statements = [s for s in sqlglot.parse(adql, read="tsql") if s is not None]
+    except RecursionError:
+        raise AdqlError(_too_deep()) from None
     except ParseError as exc:
         detail = exc.errors[0] if exc.errors else {}
         where = (
@@ -124,6 +166,8 @@ def _parse(adql: str) -> exp.Expression:
     root = statements[0]
     if not isinstance(root, exp.Select | exp.SetOperation):
         raise AdqlError(f"only SELECT queries are allowed, got {adql.strip()[:40]!r}")
+    if _tree_depth(root) > MAX_EXPRESSION_DEPTH:
+        raise AdqlError(_too_deep())
     for node in root.walk():
         if isinstance(node, FORBIDDEN_NODES):
             raise AdqlError(f"{node.key.upper()} is not allowed in ADQL queries")
@@ -139,6 +183,14 @@ def _parse(adql: str) -> exp.Expression:
                     f"available: {', '.join(ADQL_FUNCTION_NAMES)}"
                 )
     return root
+
+
+def _too_deep() -> str:
+    return (
+        f"the query's expression tree is deeper than {MAX_EXPRESSION_DEPTH} levels "
+        "(a chain of more than about 200 AND/OR conditions or operators); "
+        "use IN (...) or BETWEEN for long lists of values"
+    )
 
 
 def _sql_type(c: ColumnDef) -> str:
@@ -184,6 +236,25 @@ def _constant(node: exp.Expression) -> float | None:
     return None
 
 
+def _check_ranges(kind: str, consts: list[float | None]) -> None:
+    """Constant geometry arguments within the sphere: RA any finite number of
+    degrees, Dec in [-90, 90], CIRCLE radius in [0, 180], BOX sides in (0, 180]."""
+    names = {"point": ("ra", "dec"), "circle": ("ra", "dec", "radius"),
+             "box": ("ra", "dec", "width", "height")}.get(kind, ("ra", "dec") * (len(consts) // 2))  # fmt: skip
+    accepted = {"dec": (-90.0, 90.0), "radius": (0.0, 180.0), "width": (0.0, 180.0),
+                "height": (0.0, 180.0)}  # fmt: skip
+    for name, value in zip(names, consts, strict=True):
+        if value is None:
+            continue
+        low, high = accepted.get(name, (-math.inf, math.inf))
+        if not (math.isfinite(value) and low <= value <= high):
+            raise AdqlError(
+                f"{kind.upper()} {name} {value:g} is out of range: "
+                f"{name} must be a finite number of degrees"
+                + (f" in [{low:g}, {high:g}]" if math.isfinite(high) else "")
+            )
+
+
 class _Translator:
     def __init__(self, dialect: str, tables_by_alias: dict[str, TableDef]) -> None:
         self.dialect = dialect
@@ -221,6 +292,7 @@ class _Translator:
             if kind == "polygon" and (len(args) < 6 or len(args) % 2):
                 raise AdqlError("POLYGON takes at least 3 vertices (ra, dec pairs)")
             consts = [_constant(a) for a in args]
+            _check_ranges(kind, consts)
             columns = [c for a in args for c in a.find_all(exp.Column)]
             return Geo(
                 kind,
@@ -422,10 +494,10 @@ def sky_cells_sql(shape: geometry.Shape, depth: int = SKY_INDEX_DEPTH) -> str | 
     # Pad by one cell: a shape grazing a cell's corner must still find its rows.
     moc = moc.add_neighbours()
     shift = 2 * (29 - depth)
-    ranges = [(int(lo) >> shift, (int(hi) - 1) >> shift) for lo, hi in moc.to_depth29_ranges]
-    if len(ranges) > MAX_PREFILTER_RANGES:
-        return None
-    parts = [f"hpx = {lo}" if lo == hi else f"hpx BETWEEN {lo} AND {hi}" for lo, hi in ranges]
+    ranges = sky.coarsen_ranges(
+        (int(lo) >> shift, ((int(hi) - 1) >> shift) + 1) for lo, hi in moc.to_depth29_ranges
+    )
+    parts = [f"hpx = {a}" if b - a == 1 else f"hpx BETWEEN {a} AND {b - 1}" for a, b in ranges]
     return " OR ".join(parts) if parts else "0 = 1"
 
 
