@@ -5,7 +5,6 @@ from __future__ import annotations
 from importlib import import_module
 
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
 
 from webbarchive import __version__
 from webbarchive.api import deps, errors
@@ -40,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="A self-hostable JWST archive: MAST viz/spectra APIs, downloads, "
         "astroquery's Mashup, the DJA tools and IVOA services over one catalog.",
-        default_response_class=ORJSONResponse,
+        default_response_class=errors.JsonResponse,
     )
     app.state.settings = settings
     app.state.engine = open_catalog(settings.db_url)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
@@ -122,7 +122,9 @@ def list_tokens(
 
 @router.delete(TOKENS + "/{token_id}", summary="Revoke one of the logged-in user's tokens")
 def revoke_token(
-    token_id: int, user: User = Depends(current_user), engine: Engine = Depends(catalog)
+    token_id: int = Path(ge=1, le=2**63 - 1, description="a token_id from GET " + TOKENS),
+    user: User = Depends(current_user),
+    engine: Engine = Depends(catalog),
 ) -> dict[str, Any]:
     require_login(user, "revoking a token")
     if not accounts.revoke_token(engine, user.name, token_id):

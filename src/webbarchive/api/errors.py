@@ -9,15 +9,29 @@ helps, what is accepted::
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import ORJSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
+
+
+class JsonResponse(ORJSONResponse):
+    """orjson, which refuses integers beyond 64 bits; a response that echoes
+    one a client sent (a program number of 20 digits) falls back to the
+    standard library instead of failing."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except TypeError:
+            return json.dumps(content, default=str, separators=(",", ":")).encode()
 
 
 class ApiError(Exception):
@@ -56,19 +70,19 @@ def not_found(message: str) -> ApiError:
     return ApiError(404, message)
 
 
-def _render(error: ApiError) -> ORJSONResponse:
-    return ORJSONResponse(error.body(), status_code=error.status_code, headers=error.headers)
+def _render(error: ApiError) -> JsonResponse:
+    return JsonResponse(error.body(), status_code=error.status_code, headers=error.headers)
 
 
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every failure into a JSON body."""
 
     @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, exc: ApiError) -> ORJSONResponse:
+    async def _api_error(_request: Request, exc: ApiError) -> JsonResponse:
         return _render(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> ORJSONResponse:
+    async def _validation(_request: Request, exc: RequestValidationError) -> JsonResponse:
         problems = []
         for err in exc.errors():
             where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "body"))
@@ -76,13 +90,27 @@ def install(app: FastAPI) -> None:
         return _render(ApiError(400, "invalid parameters: " + "; ".join(problems)))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> ORJSONResponse:
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JsonResponse:
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         if exc.status_code == 404 and message == "Not Found":
             message = "no such endpoint; see /docs for the API reference"
         return _render(ApiError(exc.status_code, message, headers=getattr(exc, "headers", None)))
 
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JsonResponse:
+        # A value the database cannot hold (a NUL character on PostgreSQL, an
+        # integer past 64 bits): the client's input, not our failure. The
+        # database's text is not echoed: it may quote stored values.
+        log.info("value refused by the database on %s: %s", request.url.path, exc.orig)
+        return _render(
+            ApiError(
+                400,
+                "a parameter holds a value the catalog cannot store or compare "
+                "(NUL characters, integers beyond 64 bits)",
+            )
+        )
+
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> ORJSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> JsonResponse:
         log.exception("unhandled error on %s", request.url.path)
         return _render(ApiError(500, f"internal error: {type(exc).__name__}"))

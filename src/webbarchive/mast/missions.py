@@ -237,14 +237,18 @@ class Search:
     echo: dict[str, Any]
 
 
+#: Largest offset: it must fit the databases' 64-bit integers.
+MAX_OFFSET = 10**12
+
+
 def parse_search(body: dict[str, Any], known: set[str]) -> Search:
     try:
         limit = int(body.get("limit", 5000))
         offset = int(body.get("offset", 0))
     except (TypeError, ValueError):
         raise MissionsError("limit and offset must be integers") from None
-    if not 1 <= limit <= MAX_LIMIT or offset < 0:
-        raise MissionsError(f"limit must be 1..{MAX_LIMIT} and offset >= 0")
+    if not (1 <= limit <= MAX_LIMIT and 0 <= offset <= MAX_OFFSET):
+        raise MissionsError(f"limit must be 1..{MAX_LIMIT} and offset 0..{MAX_OFFSET:,}")
     conditions = body.get("conditions") or []
     if isinstance(conditions, dict):
         conditions = [{k: v} for k, v in conditions.items()]

@@ -9,6 +9,8 @@ from typing import Any
 
 #: Largest page served; astroquery asks for 50,000 and pages on when told.
 MAX_PAGESIZE = 100_000
+#: Largest page number: its offset must fit the databases' 64-bit integers.
+MAX_PAGE = 1_000_000_000
 
 
 class MashupError(Exception):
@@ -28,8 +30,10 @@ class MashupPage:
             pagesize = int(50_000 if request.get("pagesize") is None else request["pagesize"])
         except (TypeError, ValueError):
             raise MashupError("page and pagesize must be positive integers") from None
-        if page < 1 or pagesize < 1:
-            raise MashupError("page and pagesize must be positive integers")
+        if not (1 <= page <= MAX_PAGE and pagesize >= 1):
+            raise MashupError(
+                f"page must be an integer in 1..{MAX_PAGE:,} and pagesize a positive integer"
+            )
         return cls(page, min(pagesize, MAX_PAGESIZE))
 
     @property
