@@ -266,3 +266,52 @@ def test_the_spy_sees_what_an_admin_reads(eap_archive):
         sql = translate(adql, dialect, admin, maxrec=1000).sql
         with pytest.raises(AssertionError, match=SPY_MARK):
             _run_spied(eap_archive, sql)
+
+
+def _heavy(joins: int) -> str:
+    """A cross join of ``joins`` copies of the table, evaluated only when reached."""
+    names = [f"t{i}" for i in range(joins)]
+    tables = ", ".join(f"ivoa.obscore AS {n}" for n in names)
+    total = " + ".join(f"{n}.s_ra" for n in names)
+    return f"(SELECT COUNT(*) FROM {tables} WHERE {total} > -1)"
+
+
+def _tap_seconds(client, adql: str, headers: dict) -> float:
+    import time
+
+    start = time.perf_counter()
+    response = _tap(client, adql, headers)
+    assert response.status_code == 200, response.text
+    return time.perf_counter() - start
+
+
+def test_no_timing_oracle(eap_client, eap_archive):
+    """A guess that makes the database do heavy work only on rows where it is
+    true: the PI's timings tell true from false (the control), an anonymous
+    caller's do not, because the guess never meets the hidden row. Requests
+    are interleaved and medians compared, so a loaded machine shifts all alike.
+
+    A guard, not a reproduction: both planners already ran conditions holding
+    a subquery after the rights filter before the barrier existed (checked by
+    removing it), so heavy work could not be timed on a hidden row; cheap
+    conditions could (the spy above), but one row of cheap work is not
+    measurable. The barrier makes the guarantee independent of planner costs."""
+    import statistics
+
+    # heavy enough to stand out of the noise of a loaded machine
+    joins = 3 if _tap_seconds(eap_client, _heavy(3)[1:-1], {}) > 0.15 else 4
+    requests = {
+        (who, name): (_scoped(f"(CASE WHEN {guess} THEN {_heavy(joins)} ELSE 0 END) >= 0",
+                              EAP_PROGRAM), _headers(eap_archive, who))
+        for who in ("pi", "anonymous")
+        for name, guess in (("true", TRUE_GUESS), ("false", FALSE_GUESS))
+    }  # fmt: skip
+    samples: dict = {key: [] for key in requests}
+    for _ in range(7):
+        for key, (adql, headers) in requests.items():
+            samples[key].append(_tap_seconds(eap_client, adql, headers))
+    timed = {key: statistics.median(values) for key, values in samples.items()}
+    pi_gap = timed["pi", "true"] - timed["pi", "false"]
+    anonymous_gap = timed["anonymous", "true"] - timed["anonymous", "false"]
+    assert pi_gap > 0.05, f"control: the heavy branch does not show {timed}"
+    assert anonymous_gap < pi_gap / 3, f"timings tell the hidden row's value {timed}"
