@@ -21,6 +21,7 @@ from sqlalchemy import update as sql_update
 from tqdm import tqdm
 
 from webbarchive.catalog.schema import metadata, products
+from webbarchive.catalog.writer_lock import holding_writer_lock
 from webbarchive.dja_spectra import redshifts as zt
 from webbarchive.dja_spectra.slits import exposures_of, slit_rows
 from webbarchive.dja_spectra.spec_file import is_spec_file, read_spec_file
@@ -68,6 +69,7 @@ class UpdateSummary:
         return text
 
 
+@holding_writer_lock
 def update(engine: Engine, progress: bool = True, paths: Iterable[str] = ()) -> UpdateSummary:
     """Bring the DJA spectroscopy tables of the catalog behind ``engine`` up to date
     with the community files ``paths`` and the catalogued MSA metadata files."""
