@@ -36,6 +36,7 @@ import pytest
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select
 
+import webbarchive
 from webbarchive import cli
 from webbarchive.catalog.db import open_catalog
 from webbarchive.catalog.schema import keywords, observations, products
@@ -192,7 +193,8 @@ def reference(request, mock_dir, catalog_url, tmp_path_factory) -> dict:
 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), str(REPO), env.get("PYTHONPATH", "")])
+    source = Path(webbarchive.__file__).resolve().parents[1]  # the sources under test
+    env["PYTHONPATH"] = os.pathsep.join([str(source), str(REPO), env.get("PYTHONPATH", "")])
     return env
 
 
@@ -430,7 +432,10 @@ def test_killed_ingest_leaves_only_complete_work(catalog_url, mock_dir, referenc
     deadline = time.monotonic() + 10
     while any(_alive(p) for p in readers) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not [p for p in readers if _alive(p)]
+    survivors = [p for p in readers if _alive(p)]
+    for pid in survivors:  # ours: do not leave them behind a failing test
+        os.kill(pid, signal.SIGKILL)
+    assert not survivors
     assert_nothing_half_written(catalog_url)
 
     # the next run is not blocked, completes the catalog and leaves no orphan
