@@ -158,7 +158,13 @@ def writer_lock(
             with _held_guard:
                 _held[key] -= 1
         return
-    lock = _FileLock(engine) if engine.url.get_backend_name() == "sqlite" else _AdvisoryLock(engine)
+    if engine.url.get_backend_name() == "sqlite":
+        if engine.url.database in (None, "", ":memory:"):  # private to this process
+            yield
+            return
+        lock = _FileLock(engine)
+    else:
+        lock = _AdvisoryLock(engine)
     _acquire(lock, key[0], wait, on_wait)
     with _held_guard:
         _held[key] = 1
@@ -192,10 +198,7 @@ class _FileLock:
     """``flock`` on ``<database>.writer.lock``; the file names the holder."""
 
     def __init__(self, engine: Engine) -> None:
-        database = engine.url.database
-        if not database or database == ":memory:":
-            raise ValueError("an in-memory SQLite catalog has no writer lock file")
-        path = Path(database).resolve()
+        path = Path(engine.url.database or "").resolve()
         self.path = path.with_name(path.name + ".writer.lock")
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
 
