@@ -35,6 +35,7 @@ from webbarchive.dja_spectra.tables import (
     nirspec_slits,
     nirspec_traces,
 )
+from webbarchive.storage.full_disk import disk_full_cause
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,8 @@ def update(engine: Engine, progress: bool = True, paths: Iterable[str] = ()) -> 
         try:
             _read_one(engine, path, kind, st, summary)
         except Exception as exc:  # one bad file never stops the others
+            if disk_full_cause(exc):
+                raise  # a full disk does: the next run reads this file again
             log.warning("DJA spectroscopy could not read %s: %s", path, exc)
             summary.failed.append((path, f"{type(exc).__name__}: {exc}"))
     _link_extractions(engine)
