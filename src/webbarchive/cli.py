@@ -13,6 +13,9 @@ from pathlib import Path
 from webbarchive.catalog.db import DEFAULT_DB
 
 EXIT_SKIPPED = 3  # ingest finished but reported files it could not read
+EXIT_INCONSISTENT = 1  # verify found problems it was not asked to repair
+EXIT_NO_SPACE = 74  # a full disk stopped a writer (sysexits EX_IOERR); re-run to resume
+EXIT_BUSY = 75  # another writer holds the catalog, --no-wait given (EX_TEMPFAIL)
 
 
 def _add_db(parser: argparse.ArgumentParser) -> None:
@@ -23,12 +26,39 @@ def _add_db(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_no_wait(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-wait",
+        action="store_true",
+        help=f"if another process is writing the catalog, exit with code {EXIT_BUSY} "
+        "instead of waiting for it",
+    )
+
+
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from webbarchive.ingest.runner import ingest_paths
 
-    report = ingest_paths(args.paths, db_url=args.db, workers=args.workers, progress=not args.quiet)
+    report = ingest_paths(
+        args.paths,
+        db_url=args.db,
+        workers=args.workers,
+        progress=not args.quiet,
+        wait=not args.no_wait,
+    )
     print(report.summary())
     return EXIT_SKIPPED if report.skipped else 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from webbarchive.catalog.db import open_catalog
+    from webbarchive.catalog.writer_lock import writer_lock
+    from webbarchive.pixels.verify import verify
+
+    engine = open_catalog(args.db)
+    with writer_lock(engine, wait=not args.no_wait):
+        report = verify(engine, repair=args.repair)
+    print(report.summary())
+    return 0 if report.consistent or report.repaired else EXIT_INCONSISTENT
 
 
 def _cmd_mnemonics(args: argparse.Namespace) -> int:
@@ -290,7 +320,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(p)
     p.add_argument("--workers", type=int, default=None, help="reader processes (default: cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_no_wait(p)
     p.set_defaults(func=_cmd_ingest)
+
+    p = sub.add_parser(
+        "verify", help="check the pixel store against the catalog (orphan, missing files)"
+    )
+    _add_db(p)
+    p.add_argument(
+        "--repair",
+        action="store_true",
+        help="remove orphan files; mark spectra of missing or altered segments for rebuild",
+    )
+    _add_no_wait(p)
+    p.set_defaults(func=_cmd_verify)
 
     p = sub.add_parser("ingest-mnemonics", help="load an engineering mnemonic table (CSV)")
     p.add_argument(
@@ -333,7 +376,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from webbarchive.catalog.writer_lock import WriterBusy
     from webbarchive.config import SettingError
+    from webbarchive.storage.full_disk import disk_full_cause
 
     args = build_parser().parse_args(argv)
     try:
@@ -341,6 +386,25 @@ def main(argv: list[str] | None = None) -> int:
     except SettingError as exc:
         print(f"webbarchive: {exc}", file=sys.stderr)
         return 2
+    except WriterBusy as exc:
+        print(f"webbarchive {args.command}: {exc}", file=sys.stderr)
+        return EXIT_BUSY
+    except Exception as exc:
+        full = disk_full_cause(exc)
+        if full is None:
+            raise
+        print(
+            f"webbarchive {args.command}: no space left on device ({_one_line(full)}); "
+            "the catalog holds only complete work: free some space and run the same "
+            "command again to finish",
+            file=sys.stderr,
+        )
+        return EXIT_NO_SPACE
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:200] + ("..." if len(text) > 200 else "")
 
 
 if __name__ == "__main__":

@@ -49,14 +49,21 @@ def open_catalog(url: str | None = None, *, create: bool = True) -> Engine:
     else:
         engine = create_engine(sa_url, pool_pre_ping=True, pool_size=10, max_overflow=10)
     if create:
-        if engine.dialect.name == "postgresql":
-            from webbarchive.catalog import pgsphere
+        create_schema(engine)
+    return engine
 
-            with engine.begin() as conn:
-                pgsphere.install(conn)
-        metadata.create_all(engine)
-        from webbarchive.catalog import generation
+
+def create_schema(engine: Engine) -> None:
+    """Create what is missing of the catalog's tables, extensions and triggers
+    (idempotent; writers call it under :func:`~webbarchive.catalog.writer_lock.writer_lock`
+    so that two of them starting on an empty catalog do not race)."""
+    if engine.dialect.name == "postgresql":
+        from webbarchive.catalog import pgsphere
 
         with engine.begin() as conn:
-            generation.install(conn)
-    return engine
+            pgsphere.install(conn)
+    metadata.create_all(engine)
+    from webbarchive.catalog import generation
+
+    with engine.begin() as conn:
+        generation.install(conn)

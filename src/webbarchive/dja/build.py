@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from webbarchive.catalog import sky
 from webbarchive.catalog.schema import observations, products
+from webbarchive.catalog.writer_lock import holding_writer_lock
 from webbarchive.dja.geometry import path_text
 from webbarchive.dja.names import association_name, dja_filter, parent_name
 from webbarchive.dja.tables import (
@@ -45,6 +46,7 @@ STATUS_PROCESSED = 2  # a sub-mosaic exists (DJA: done and synced)
 STATUS_QUEUED = 0
 
 
+@holding_writer_lock
 def update(engine: Engine, progress: bool = False) -> dict[str, int]:
     """Bring ``dja_exposures``, ``dja_mosaics`` and ``dja_associations`` in step."""
     counts = {}

@@ -21,6 +21,7 @@ from sqlalchemy import update as sql_update
 from tqdm import tqdm
 
 from webbarchive.catalog.schema import metadata, products
+from webbarchive.catalog.writer_lock import holding_writer_lock
 from webbarchive.dja_spectra import redshifts as zt
 from webbarchive.dja_spectra.slits import exposures_of, slit_rows
 from webbarchive.dja_spectra.spec_file import is_spec_file, read_spec_file
@@ -34,6 +35,7 @@ from webbarchive.dja_spectra.tables import (
     nirspec_slits,
     nirspec_traces,
 )
+from webbarchive.storage.full_disk import disk_full_cause
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,7 @@ class UpdateSummary:
         return text
 
 
+@holding_writer_lock
 def update(engine: Engine, progress: bool = True, paths: Iterable[str] = ()) -> UpdateSummary:
     """Bring the DJA spectroscopy tables of the catalog behind ``engine`` up to date
     with the community files ``paths`` and the catalogued MSA metadata files."""
@@ -89,6 +92,8 @@ def update(engine: Engine, progress: bool = True, paths: Iterable[str] = ()) -> 
         try:
             _read_one(engine, path, kind, st, summary)
         except Exception as exc:  # one bad file never stops the others
+            if disk_full_cause(exc):
+                raise  # a full disk does: the next run reads this file again
             log.warning("DJA spectroscopy could not read %s: %s", path, exc)
             summary.failed.append((path, f"{type(exc).__name__}: {exc}"))
     _link_extractions(engine)

@@ -19,11 +19,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from tqdm import tqdm
 
-from webbarchive.catalog.db import open_catalog
+from webbarchive.catalog.db import create_schema, open_catalog
 from webbarchive.catalog.rights import now_mjd
+from webbarchive.catalog.writer_lock import writer_lock
 from webbarchive.ingest import writer
 from webbarchive.ingest.discover import discover
 from webbarchive.ingest.reader import ReadResult, read_product
+from webbarchive.storage.full_disk import disk_full_cause
 
 #: Files written per transaction (a failing group is retried file by file).
 BATCH_FILES = 16
@@ -68,11 +70,26 @@ class IngestReport:
 
 
 def ingest_paths(
-    paths: list[str], db_url: str | None, workers: int | None = None, progress: bool = True
+    paths: list[str],
+    db_url: str | None,
+    workers: int | None = None,
+    progress: bool = True,
+    wait: bool = True,
 ) -> IngestReport:
-    """Catalog every JWST product under ``paths`` into the catalog at ``db_url``."""
+    """Catalog every JWST product under ``paths`` into the catalog at ``db_url``.
+
+    One writer at a time: if another ingest is writing this catalog, wait for it
+    (a line on stderr says who it is) or, with ``wait=False``, raise
+    :class:`~webbarchive.catalog.writer_lock.WriterBusy`.
+    """
+    engine = open_catalog(db_url, create=False)
+    with writer_lock(engine, wait=wait):
+        create_schema(engine)
+        return _ingest(engine, paths, workers, progress)
+
+
+def _ingest(engine: Engine, paths: list[str], workers: int | None, progress: bool) -> IngestReport:
     started = time.perf_counter()
-    engine = open_catalog(db_url)
     report = IngestReport()
     found = discover(paths)
     found.candidates, found.ignored, report.handed = _hand_over(found.candidates, found.ignored)
@@ -131,7 +148,9 @@ def _read_all(paths: list[str], workers: int):
     window = workers * 8
     pending: deque = deque()
     queue = iter(paths)
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         for path in itertools.islice(queue, window):
             pending.append((pool.submit(read_product, path), now_mjd()))
         while pending:
@@ -141,17 +160,37 @@ def _read_all(paths: list[str], workers: int):
                 pending.append((pool.submit(read_product, path), now_mjd()))
 
 
+def _die_with_parent(parent_pid: int) -> None:
+    """Reader processes end with the ingest that started them, even when it is
+    killed (SIGKILL): otherwise they wait forever for work, holding inherited
+    descriptors (catalog connections). Linux only; elsewhere a no-op."""
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+
 def _write(engine: Engine, report: IngestReport, batch: list[tuple[ReadResult, float]]) -> None:
     if not batch:
         return
     try:
         outcomes = writer.write_batch(engine, batch)
-    except Exception:  # rolled back: retry one by one to isolate the file at fault
+    except Exception as exc:  # rolled back: retry one by one to isolate the file at fault
+        if disk_full_cause(exc):
+            raise  # not the fault of a file: stop, a re-run resumes here
         outcomes = []
         for result, start_mjd in batch:
             try:
                 outcomes.append(writer.write(engine, result, start_mjd))
             except Exception as exc:  # this file's transaction rolled back alone
+                if disk_full_cause(exc):
+                    raise
                 outcomes.append(f"could not be written: {type(exc).__name__}: {exc}")
     lists = {
         writer.INGESTED: report.ingested,

@@ -20,6 +20,7 @@ from sqlalchemy import update as sql_update
 from tqdm import tqdm
 
 from webbarchive.catalog.schema import keywords, products
+from webbarchive.catalog.writer_lock import holding_writer_lock
 from webbarchive.pixels.extract import PIXEL_KINDS, SpectrumPixels, extract
 from webbarchive.pixels.store import (
     PixelStore,
@@ -222,6 +223,7 @@ def _modes(engine: Engine, product_ids: list[int]) -> dict[int, str]:
 MODE_KEYWORDS = ("grating", "filter", "channel", "band")
 
 
+@holding_writer_lock
 def update(engine: Engine, progress: bool = True) -> UpdateSummary:
     """Bring the pixel store of the catalog behind ``engine`` up to date."""
     import webbarchive.catalog.tables  # noqa: F401  (makes sure our tables exist)
@@ -231,6 +233,11 @@ def update(engine: Engine, progress: bool = True) -> UpdateSummary:
     start = time.perf_counter()
     summary = UpdateSummary()
     store = PixelStore(pixels_root(engine))
+    # under the writer lock, a file nothing lists was left by a writer that died
+    # (killed, full disk) between writing and listing it
+    from webbarchive.pixels.verify import remove_orphans
+
+    remove_orphans(engine, store)
     with engine.connect() as conn:
         catalog = {
             r.product_id: r

@@ -43,6 +43,8 @@ from sqlalchemy import Engine
 from webbarchive.pixels.extract import SpectrumPixels
 
 ROW_GROUP_ROWS = 8_192
+#: A segment is written as ``<name>.parquet.partial`` and renamed when complete.
+PARTIAL_SUFFIX = ".parquet.partial"
 #: Pixels per segment written in one go; update() flushes when a buffer reaches it.
 SEGMENT_ROWS = 8_000_000
 #: LZ4 (raw): smaller than snappy on these floats and as fast to decode as no
@@ -142,18 +144,22 @@ class PixelStore:
         product_type = folder.split("/", 1)[0].removeprefix("productType=")
         target = self.path(name)
         target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(".parquet.partial")
-        pq.write_table(
-            table,
-            partial,
-            row_group_size=ROW_GROUP_ROWS,
-            compression=COMPRESSION,
-            # floats and random product ids do not compress by dictionary; trying costs
-            # more than the rest of the write
-            use_dictionary=False,
-            write_statistics=True,
-        )
-        os.replace(partial, target)
+        partial = target.with_suffix(PARTIAL_SUFFIX)
+        try:
+            pq.write_table(
+                table,
+                partial,
+                row_group_size=ROW_GROUP_ROWS,
+                compression=COMPRESSION,
+                # floats and random product ids do not compress by dictionary; trying
+                # costs more than the rest of the write
+                use_dictionary=False,
+                write_statistics=True,
+            )
+            os.replace(partial, target)
+        except BaseException:  # a full disk, an interrupt: leave no half-written file
+            partial.unlink(missing_ok=True)
+            raise
         wave = table.column("wavelength").to_numpy()  # sorted
         ids = np.unique(table.column("product_id").to_numpy()) if table.num_rows else []
         return SegmentInfo(

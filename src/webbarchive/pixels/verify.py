@@ -1,0 +1,169 @@
+"""Checking the pixel store against the catalog: :func:`verify` (``webbarchive verify``).
+
+The catalog is the truth: ``pixel_segments`` lists the live segment files and
+``spectral_characteristics`` says which segment holds each spectrum. A writer
+that dies between writing a file and listing it (killed, full disk, or two
+writers at once before the writer lock existed) leaves files that nothing
+lists: **orphans**, invisible to searches but taking space. Files deleted or
+truncated behind the catalog's back leave **missing** or **drifted** segments:
+listed, but absent, unreadable, or holding another number of pixels than the
+catalog says; a search through them would fail or be wrong.
+
+``repair=True`` deletes the orphans and marks the spectra of missing or drifted
+segments for re-extraction (their rows go, so the next ingest's
+:func:`webbarchive.pixels.index.update` extracts them again from their files).
+Everything runs under the catalog's writer lock, so a segment being written by
+a running ingest is never mistaken for an orphan.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from sqlalchemy import Engine, delete, func, select
+
+from webbarchive.catalog.schema import products
+from webbarchive.catalog.writer_lock import holding_writer_lock
+from webbarchive.pixels.extract import PIXEL_KINDS
+from webbarchive.pixels.store import PARTIAL_SUFFIX, PixelStore, pixels_root
+from webbarchive.pixels.tables import pixel_segments, spectral_characteristics
+
+
+@dataclass
+class VerifyReport:
+    """What :func:`verify` found (segment names relative to the store's root)."""
+
+    root: str
+    segments: int = 0  # listed in the catalog
+    orphans: list[str] = field(default_factory=list)  # files no catalog row lists
+    missing: list[str] = field(default_factory=list)  # listed, no file
+    drifted: list[tuple[str, str]] = field(default_factory=list)  # (segment, what differs)
+    dangling: int = 0  # spectra whose segment is not listed
+    pending: int = 0  # spectral products not (yet) in the store, for information
+    repaired: bool = False
+    orphan_bytes: int = 0
+    marked: int = 0  # spectra marked for re-extraction by the repair
+
+    @property
+    def consistent(self) -> bool:
+        return not (self.orphans or self.missing or self.drifted or self.dangling)
+
+    def summary(self) -> str:
+        lines = [
+            f"pixel store {self.root}: {self.segments} segments listed; "
+            f"{len(self.orphans)} orphan files ({self.orphan_bytes / 1e6:.1f} MB), "
+            f"{len(self.missing)} missing, {len(self.drifted)} with counts that drifted, "
+            f"{self.dangling} spectra pointing at no segment; {self.pending} spectral "
+            "products not in the store (the next ingest extracts them)"
+        ]
+        lines += [f"  orphan {name}" for name in self.orphans]
+        lines += [f"  missing {name}" for name in self.missing]
+        lines += [f"  drifted {name}: {what}" for name, what in self.drifted]
+        if self.repaired:
+            lines.append(
+                f"repaired: {len(self.orphans)} orphan files removed, {self.marked} spectra "
+                "marked for re-extraction (the next ingest rebuilds them)"
+            )
+        elif not self.consistent:
+            lines.append("run 'webbarchive verify --repair' to remove orphans and mark the rest")
+        return "\n".join(lines)
+
+
+def segment_files(root: Path) -> dict[str, int]:
+    """``{name relative to root: size in bytes}`` of every segment file (complete or
+    partial) under ``root``."""
+    found = {}
+    if not root.is_dir():
+        return found
+    for folder, _dirs, names in os.walk(root):
+        for name in names:
+            if name.endswith(".parquet") or name.endswith(PARTIAL_SUFFIX):
+                path = Path(folder) / name
+                found[path.relative_to(root).as_posix()] = path.stat().st_size
+    return found
+
+
+def remove_orphans(engine: Engine, store: PixelStore) -> list[str]:
+    """Delete the files under the store's root that ``pixel_segments`` does not list;
+    only safe under the writer lock (the pixel index update calls it first)."""
+    with engine.connect() as conn:
+        listed = set(conn.execute(select(pixel_segments.c.segment)).scalars())
+    orphans = sorted(set(segment_files(store.root)) - listed)
+    for name in orphans:
+        store.delete(name)
+    return orphans
+
+
+@holding_writer_lock
+def verify(engine: Engine, repair: bool = False) -> VerifyReport:
+    """Check the pixel store of the catalog behind ``engine``; repair it if asked."""
+    store = PixelStore(pixels_root(engine))
+    report = VerifyReport(str(store.root))
+    with engine.connect() as conn:
+        listed = dict(conn.execute(select(pixel_segments.c.segment, pixel_segments.c.nrows)).all())
+        held = dict(
+            conn.execute(
+                select(spectral_characteristics.c.segment, func.sum(spectral_characteristics.c.npix))
+                .group_by(spectral_characteristics.c.segment)
+            ).all()
+        )  # fmt: skip
+        report.pending = conn.execute(
+            select(func.count())
+            .select_from(products)
+            .outerjoin(
+                spectral_characteristics,
+                spectral_characteristics.c.product_id == products.c.product_id,
+            )
+            .where(
+                products.c.suffix.in_(sorted(PIXEL_KINDS)),
+                (spectral_characteristics.c.checksum.is_(None))
+                | (spectral_characteristics.c.checksum != products.c.checksum),
+            )
+        ).scalar_one()
+    files = segment_files(store.root)
+    report.segments = len(listed)
+    report.orphans = sorted(set(files) - set(listed))
+    report.orphan_bytes = sum(files[name] for name in report.orphans)
+    report.missing = sorted(set(listed) - set(files))
+    for name in sorted(set(listed) & set(files)):
+        what = _drift(store, name, listed[name], held.get(name))
+        if what:
+            report.drifted.append((name, what))
+    report.dangling = int(sum(1 for segment in held if segment not in listed))
+    if repair:
+        _repair(engine, store, report)
+    return report
+
+
+def _drift(store: PixelStore, name: str, nrows: int, spectra_pixels: int | None) -> str | None:
+    """How segment ``name`` disagrees with the catalog, or None."""
+    try:
+        rows = pq.read_metadata(store.path(name)).num_rows
+    except Exception as exc:  # truncated, overwritten: any reason to distrust it
+        return f"unreadable ({type(exc).__name__}: {exc})"
+    if rows != nrows:
+        return f"the file holds {rows} pixels, the catalog lists {nrows}"
+    if int(spectra_pixels or 0) != nrows:
+        return f"its spectra hold {int(spectra_pixels or 0)} pixels, the segment {nrows}"
+    return None
+
+
+def _repair(engine: Engine, store: PixelStore, report: VerifyReport) -> None:
+    bad = report.missing + [name for name, _ in report.drifted]
+    chars = spectral_characteristics.c
+    listed = select(pixel_segments.c.segment).scalar_subquery()
+    with engine.begin() as conn:
+        if bad:
+            conn.execute(delete(pixel_segments).where(pixel_segments.c.segment.in_(bad)))
+        # spectra of those segments and any others pointing nowhere: extracted again
+        report.marked = conn.execute(
+            delete(spectral_characteristics).where(
+                chars.segment.is_(None) | chars.segment.not_in(listed)
+            )
+        ).rowcount
+    for name in report.orphans + [name for name, _ in report.drifted]:
+        store.delete(name)
+    report.repaired = True
