@@ -46,7 +46,9 @@ def _vosi_capability(standard: str, url: str) -> str:
     return f'<capability standardID="{standard}">{_interface(url)}</capability>'
 
 
-def tap_capability(tap_url: str) -> str:
+def tap_capability(tap_url: str, upload_http: bool = False) -> str:
+    by_url = '<uploadMethod ivo-id="ivo://ivoa.net/std/TAPRegExt#upload-http"/>'
+    by_url = by_url if upload_http else ""
     formats = "".join(
         f"<outputFormat><mime>{escape(f.mime)}</mime>"
         + "".join(f"<alias>{escape(a)}</alias>" for a in f.aliases[:1])
@@ -66,7 +68,7 @@ def tap_capability(tap_url: str) -> str:
         "</language>"
         f"{formats}"
         '<uploadMethod ivo-id="ivo://ivoa.net/std/TAPRegExt#upload-inline"/>'
-        '<uploadMethod ivo-id="ivo://ivoa.net/std/TAPRegExt#upload-http"/>'
+        f"{by_url}"
         "<retentionPeriod><default>259200</default><hard>259200</hard></retentionPeriod>"
         "<executionDuration><default>600</default><hard>3600</hard></executionDuration>"
         f'<outputLimit><default unit="row">{DEFAULT_MAXREC}</default>'
@@ -89,11 +91,12 @@ def capabilities_xml(base: str, service_capabilities: list[str]) -> str:
     )
 
 
-def tap_capabilities_xml(tap_url: str) -> str:
+def tap_capabilities_xml(tap_url: str, upload_http: bool = False) -> str:
+    """``upload_http``: uploads by URL are enabled (WEBBARCHIVE_UPLOAD_HOSTS)."""
     return capabilities_xml(
         tap_url,
         [
-            tap_capability(tap_url),
+            tap_capability(tap_url, upload_http),
             _vosi_capability("ivo://ivoa.net/std/VOSI#tables-1.1", f"{tap_url}/tables"),
             _vosi_capability("ivo://ivoa.net/std/DALI#examples", f"{tap_url}/examples"),
         ],

@@ -13,7 +13,7 @@ from webbarchive.vo import uws, vosi
 from webbarchive.vo.adql import AdqlError
 from webbarchive.vo.execute import QueryTimeout, run_query
 from webbarchive.vo.formats import accepted_formats, find_format, render
-from webbarchive.vo.uploads import parse_upload_param
+from webbarchive.vo.uploads import UrlUploads, read_uploads
 
 router = APIRouter(prefix="/tap", tags=["IVOA TAP"])
 XML = "text/xml"
@@ -83,7 +83,8 @@ async def _uploads(request: Request, params: dict[str, str]):
         for key, value in form.multi_items():
             if not isinstance(value, str):
                 parts[key] = await value.read()
-    return parse_upload_param(params["UPLOAD"], parts)
+    policy = UrlUploads.from_settings(request.app.state.settings)
+    return await read_uploads(params["UPLOAD"], parts, policy)
 
 
 @router.api_route("/sync", methods=["GET", "POST"], summary="Synchronous ADQL query")
@@ -325,7 +326,8 @@ async def availability() -> Response:
 
 @router.get("/capabilities", summary="VOSI capabilities (TAPRegExt)")
 async def capabilities(request: Request) -> Response:
-    return Response(vosi.tap_capabilities_xml(_tap_url(request)), media_type=XML)
+    upload_http = bool(UrlUploads.from_settings(request.app.state.settings).hosts)
+    return Response(vosi.tap_capabilities_xml(_tap_url(request), upload_http), media_type=XML)
 
 
 @router.get("/tables", summary="VOSI tables")
