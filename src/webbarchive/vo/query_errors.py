@@ -116,6 +116,9 @@ def classify(exc: BaseException) -> ErrorKind:
     return OTHER
 
 
+_NOT_OPERANDS = {TokenType.L_PAREN, TokenType.COMMA, TokenType.SELECT, TokenType.DOT}
+
+
 def positions(adql: str, kind: ErrorKind) -> list[tuple[int, int, str]]:
     """``(line, column, construct)`` of every construct of ``kind`` in ``adql``
     (1-based), found by ADQL's tokenizer so string literals do not count."""
@@ -126,10 +129,15 @@ def positions(adql: str, kind: ErrorKind) -> list[tuple[int, int, str]]:
     except SqlglotError:
         return []
     found = []
+    previous = None
     for token, following in zip(tokens, [*tokens[1:], None], strict=True):
         is_call = following is not None and following.token_type == TokenType.L_PAREN
         name = token.text.upper()
-        if token.token_type in kind.operators or (is_call and name in kind.functions):
+        operator = token.token_type in kind.operators and not (
+            token.token_type == TokenType.STAR and (previous is None or previous in _NOT_OPERANDS)
+        )  # COUNT(*), SELECT *, t.* are no multiplications
+        previous = token.token_type
+        if operator or (is_call and name in kind.functions):
             line = adql.count("\n", 0, token.start) + 1
             column = token.start - (adql.rfind("\n", 0, token.start) + 1) + 1
             found.append((line, column, name))
