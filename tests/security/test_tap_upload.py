@@ -197,11 +197,11 @@ def test_url_uploads_are_refused_by_default(make_client, votable_server):
     assert _error(closed) == message
 
 
-def test_capabilities_advertise_url_uploads_only_when_enabled(make_client):
-    http = "TAPRegExt#upload-http"
-    assert http not in make_client().get("/tap/capabilities").text
-    assert http in make_client(upload_hosts="data.example.org").get("/tap/capabilities").text
-    assert "TAPRegExt#upload-inline" in make_client().get("/tap/capabilities").text
+def test_capabilities_keep_declaring_both_upload_methods(make_client):
+    """TAPRegExt makes upload-http mandatory where uploads exist (taplint checks
+    it): declared always, refused with a clear message while no host is allowed."""
+    text = make_client().get("/tap/capabilities").text
+    assert "TAPRegExt#upload-inline" in text and "TAPRegExt#upload-http" in text
 
 
 def test_inline_uploads_still_work_by_default(make_client, catalog):

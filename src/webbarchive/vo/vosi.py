@@ -46,9 +46,7 @@ def _vosi_capability(standard: str, url: str) -> str:
     return f'<capability standardID="{standard}">{_interface(url)}</capability>'
 
 
-def tap_capability(tap_url: str, upload_http: bool = False) -> str:
-    by_url = '<uploadMethod ivo-id="ivo://ivoa.net/std/TAPRegExt#upload-http"/>'
-    by_url = by_url if upload_http else ""
+def tap_capability(tap_url: str) -> str:
     formats = "".join(
         f"<outputFormat><mime>{escape(f.mime)}</mime>"
         + "".join(f"<alias>{escape(a)}</alias>" for a in f.aliases[:1])
@@ -68,7 +66,7 @@ def tap_capability(tap_url: str, upload_http: bool = False) -> str:
         "</language>"
         f"{formats}"
         '<uploadMethod ivo-id="ivo://ivoa.net/std/TAPRegExt#upload-inline"/>'
-        f"{by_url}"
+        '<uploadMethod ivo-id="ivo://ivoa.net/std/TAPRegExt#upload-http"/>'
         "<retentionPeriod><default>259200</default><hard>259200</hard></retentionPeriod>"
         "<executionDuration><default>600</default><hard>3600</hard></executionDuration>"
         f'<outputLimit><default unit="row">{DEFAULT_MAXREC}</default>'
@@ -91,12 +89,11 @@ def capabilities_xml(base: str, service_capabilities: list[str]) -> str:
     )
 
 
-def tap_capabilities_xml(tap_url: str, upload_http: bool = False) -> str:
-    """``upload_http``: uploads by URL are enabled (WEBBARCHIVE_UPLOAD_HOSTS)."""
+def tap_capabilities_xml(tap_url: str) -> str:
     return capabilities_xml(
         tap_url,
         [
-            tap_capability(tap_url, upload_http),
+            tap_capability(tap_url),
             _vosi_capability("ivo://ivoa.net/std/VOSI#tables-1.1", f"{tap_url}/tables"),
             _vosi_capability("ivo://ivoa.net/std/DALI#examples", f"{tap_url}/examples"),
         ],

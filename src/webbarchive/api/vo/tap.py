@@ -343,8 +343,7 @@ async def availability() -> Response:
 
 @router.get("/capabilities", summary="VOSI capabilities (TAPRegExt)")
 async def capabilities(request: Request) -> Response:
-    upload_http = bool(UrlUploads.from_settings(request.app.state.settings).hosts)
-    return Response(vosi.tap_capabilities_xml(_tap_url(request), upload_http), media_type=XML)
+    return Response(vosi.tap_capabilities_xml(_tap_url(request)), media_type=XML)
 
 
 @router.get("/tables", summary="VOSI tables")
