@@ -266,11 +266,11 @@ PRIVATE = [
 def test_private_and_reserved_addresses_are_refused_without_contact(make_client, host):
     """Refused before any connection: a connect to 10.0.0.1 would take the
     whole time limit, the refusal takes none of it."""
-    client = make_client(upload_hosts=host.strip("[]"), upload_timeout_s=5.0)
+    client = make_client(upload_hosts=host.strip("[]"), upload_timeout_s=20.0)
     start = time.monotonic()
     response = _upload(client, f"http://{host}:8080/table.xml")
     assert _error(response) == UNFETCHABLE
-    assert time.monotonic() - start < 2.0
+    assert time.monotonic() - start < 5.0
 
 
 def test_public_address_truth_table():

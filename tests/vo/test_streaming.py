@@ -165,3 +165,29 @@ def test_rows_are_read_batch_by_batch_as_the_answer_is_written(served, small_bat
         engine.dispose()
     assert stream.done and not stream.overflow
     assert max(sizes) == BATCH and len(sizes) >= 3
+
+
+def test_the_time_limit_counts_database_time_not_the_readers(served, small_batches):
+    """A slow reader is not cut at the limit; a slow query is (both engines)."""
+    import time
+
+    _, url = served
+    engine = open_catalog(url)
+    ctx = QueryContext(ANONYMOUS, "http://testserver")
+    try:
+        stream = execute.stream_query(engine, QUERY, ctx, maxrec=100_000, timeout_s=1.0)
+        rows = 0
+        for batch in stream.batches():
+            rows += len(batch)
+            time.sleep(0.3)  # the client reads slowly: 1 s passes after 4 batches
+        assert stream.done and rows > 3 * BATCH
+        heavy = (
+            "SELECT COUNT(*) AS n FROM ivoa.obscore AS a, ivoa.obscore AS b, ivoa.obscore AS c "
+            "WHERE a.s_ra + b.s_ra + c.s_ra > -1"
+        )
+        start = time.monotonic()
+        with pytest.raises(execute.QueryTimeout, match="0.2 s time limit"):
+            execute.run_query(engine, heavy, ctx, maxrec=10, timeout_s=0.2)
+        assert time.monotonic() - start < 3.0
+    finally:
+        engine.dispose()

@@ -6,9 +6,10 @@ PostgreSQL: a READ ONLY transaction with ``statement_timeout`` and ``jit=off``
 rows read through a server-side cursor planned as a full result
 (``cursor_tuple_fraction=1``, the plans of a plain execution).
 SQLite: ``PRAGMA query_only`` and a progress handler that aborts past the
-deadline; the ``wa_*`` geometry functions are registered on the connection.
-On both, the deadline covers the whole read, including the time the client
-takes to consume a streamed answer.
+time limit; the ``wa_*`` geometry functions are registered on the connection.
+On both, ``timeout_s`` bounds the time spent in the database over all the
+batches (not the time the client takes to read them), and a streamed answer
+holds its connection at most ``SLOW_READER_FACTOR`` times as long in all.
 
 Database errors are never passed on as they are (their text may quote
 values): :mod:`webbarchive.vo.query_errors` names their kind and position.
@@ -32,6 +33,32 @@ from webbarchive.vo.query_errors import user_message
 DEFAULT_TIMEOUT_S = 60.0
 #: Rows read from the database at a time (and the most a streamed answer holds).
 BATCH_ROWS = 5_000
+#: A streamed answer's connection is released after this many time limits.
+SLOW_READER_FACTOR = 10
+
+
+class _Budget:
+    """Database time spent by one query, in seconds, against its limit."""
+
+    def __init__(self, timeout_s: float):
+        self.timeout_s = timeout_s
+        self.spent = 0.0
+        self.since: float | None = None
+        self.wall_deadline = time.monotonic() + SLOW_READER_FACTOR * timeout_s
+
+    def __enter__(self) -> _Budget:
+        if time.monotonic() > self.wall_deadline:
+            raise _timeout(self.timeout_s)
+        self.since = time.monotonic()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.spent += time.monotonic() - self.since
+        self.since = None
+
+    def exceeded(self) -> bool:
+        running = time.monotonic() - self.since if self.since is not None else 0.0
+        return self.spent + running > self.timeout_s
 
 
 class QueryTimeout(RuntimeError):
@@ -141,28 +168,31 @@ def _execute(engine: Engine, dialect: str, sql: str, timeout_s: float) -> list[t
 def _cursor(engine: Engine, sql: str, timeout_s: float, adql: str):
     """Yields once a ``fetch(n)`` reading the next ``n`` rows of ``sql``, with
     the connection set up for a read-only query and restored after."""
-    deadline = time.monotonic() + timeout_s
+    budget = _Budget(timeout_s)
     with engine.connect() as conn:
         raw = conn.connection.driver_connection
         if dialect_of(engine) == "postgresql":
-            yield from _postgresql(conn, raw, sql, timeout_s, deadline, adql)
+            yield from _postgresql(conn, raw, sql, budget, adql)
         else:
-            yield from _sqlite(raw, sql, timeout_s, deadline, adql)
+            yield from _sqlite(raw, sql, budget, adql)
 
 
 def _timeout(timeout_s: float) -> QueryTimeout:
     return QueryTimeout(f"query exceeded the {timeout_s:g} s time limit")
 
 
-def _postgresql(conn, raw, sql: str, timeout_s: float, deadline: float, adql: str):
+def _postgresql(conn, raw, sql: str, budget: _Budget, adql: str):
     import psycopg
 
+    timeout_s = budget.timeout_s
+
     def fetch(n: int) -> list[tuple]:
-        # statement_timeout bounds each FETCH; the deadline bounds them all.
-        if time.monotonic() > deadline:
+        # statement_timeout bounds each FETCH; the budget bounds them all.
+        if budget.exceeded():
             raise _timeout(timeout_s)
         try:
-            return cur.fetchmany(n)
+            with budget:
+                return cur.fetchmany(n)
         except psycopg.errors.QueryCanceled:
             raise _timeout(timeout_s) from None
         except psycopg.Error as exc:
@@ -177,7 +207,8 @@ def _postgresql(conn, raw, sql: str, timeout_s: float, deadline: float, adql: st
         cur = raw.cursor(name="tap_result")
         try:
             try:
-                cur.execute(sql)
+                with budget:
+                    cur.execute(sql)
             except psycopg.errors.QueryCanceled:
                 raise _timeout(timeout_s) from None
             except psycopg.Error as exc:
@@ -190,14 +221,15 @@ def _postgresql(conn, raw, sql: str, timeout_s: float, deadline: float, adql: st
         conn.rollback()
 
 
-def _sqlite(raw, sql: str, timeout_s: float, deadline: float, adql: str):
+def _sqlite(raw, sql: str, budget: _Budget, adql: str):
     import sqlite3
 
+    timeout_s = budget.timeout_s
+
     def fetch(n: int) -> list[tuple]:
-        if time.monotonic() > deadline:  # a slow reader holds the connection no longer
-            raise _timeout(timeout_s)
         try:
-            return cur.fetchmany(n)
+            with budget:
+                return cur.fetchmany(n)
         except sqlite3.OperationalError as exc:
             if "interrupted" in str(exc):
                 raise _timeout(timeout_s) from None
@@ -206,12 +238,13 @@ def _sqlite(raw, sql: str, timeout_s: float, deadline: float, adql: str):
             raise AdqlError(user_message(exc, adql)) from None
 
     geometry.register_sqlite(raw)
-    raw.set_progress_handler(lambda: int(time.monotonic() > deadline), 10000)
+    raw.set_progress_handler(lambda: int(budget.exceeded()), 10000)
     cur = raw.cursor()
     try:
         cur.execute("PRAGMA query_only = ON")
         try:
-            cur.execute(sql)
+            with budget:
+                cur.execute(sql)
         except sqlite3.Error as exc:
             if "interrupted" in str(exc):
                 raise _timeout(timeout_s) from None
