@@ -60,6 +60,18 @@ class Settings:
     mashup_wait_s: float = setting(
         "MASHUP_WAIT_S", 10.0, "seconds a Mashup request waits for its query before EXECUTING"
     )
+    upload_hosts: str = setting(
+        "UPLOAD_HOSTS",
+        "",
+        "comma-separated hosts a TAP UPLOAD=name,http(s)://host/... may fetch from (public "
+        "addresses only); empty: only inline uploads (UPLOAD=name,param:part) are accepted",
+    )
+    upload_max_bytes: int = setting(
+        "UPLOAD_MAX_BYTES", 10_000_000, "bytes at most a TAP upload URL may answer"
+    )
+    upload_timeout_s: float = setting(
+        "UPLOAD_TIMEOUT_S", 10.0, "seconds at most to fetch one TAP upload URL, all included"
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

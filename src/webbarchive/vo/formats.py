@@ -8,8 +8,16 @@ formats agree.
 
 from __future__ import annotations
 
+import base64
+import csv
 import io
+import itertools
+import math
+import struct
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
+from xml.sax.saxutils import escape as xml_escape
 
 import numpy as np
 import orjson
@@ -224,3 +232,158 @@ def render(
 
 def column_defs_to_output(columns: list[ColumnDef]) -> list[OutputColumn]:
     return [OutputColumn(c.name, c) for c in columns]
+
+
+# --- streamed answers ----------------------------------------------------------------
+
+#: Formats written batch by batch (JSON and FITS are written whole).
+STREAMED = {"votable", "votable/td", "votable/b2", "csv", "tsv"}
+_DATA_OPEN = {
+    "tabledata": "<DATA><TABLEDATA>\n",
+    "binary": '<DATA><BINARY><STREAM encoding="base64">\n',
+    "binary2": '<DATA><BINARY2><STREAM encoding="base64">\n',
+}
+_DATA_CLOSE = {
+    "tabledata": "</TABLEDATA></DATA>\n",
+    "binary": "\n</STREAM></BINARY></DATA>\n",
+    "binary2": "\n</STREAM></BINARY2></DATA>\n",
+}
+
+
+def render_stream(
+    fmt: Format,
+    columns: list[OutputColumn],
+    first: list[tuple],
+    rest: Iterator[list[tuple]],
+    overflow: Callable[[], bool],
+    failures: tuple[type[Exception], ...] = (),
+) -> Iterator[bytes]:
+    """``fmt`` (one of :data:`STREAMED`) written one batch of rows at a time:
+    ``first`` (which types computed columns), then each batch of ``rest``.
+
+    A VOTable opens with QUERY_STATUS=OK and, as DALI allows, ends with a
+    second QUERY_STATUS INFO after the table when MAXREC cut the result
+    (``overflow()`` once ``rest`` is exhausted) or a ``failures`` exception
+    stopped it (its message, which must be fit for the user). CSV and TSV
+    have no place for either: a failure ends the answer short."""
+    if fmt.serialization:
+        return _votable_stream(columns, first, rest, fmt.serialization, overflow, failures)
+    return _text_stream(columns, first, rest, "," if fmt.key == "csv" else "\t")
+
+
+def _votable_stream(columns, first, rest, serialization, overflow, failures) -> Iterator[bytes]:
+    vot = _votable(to_astropy(columns, first)[:0], [("QUERY_STATUS", "OK", None)], "results")
+    fields = vot.resources[0].tables[0].fields
+    out = io.BytesIO()
+    vot.to_xml(out, tabledata_format=serialization)
+    head = out.getvalue().decode()
+    cut = head.rindex("</TABLE>")
+    yield (head[:cut] + _DATA_OPEN[serialization]).encode()
+    encode = _tabledata_rows if serialization == "tabledata" else _binary_rows(serialization)
+    status = ""
+    base64_carry = b""
+    try:
+        for batch in itertools.chain([first], rest):
+            chunk, base64_carry = encode(fields, batch, base64_carry)
+            yield chunk
+        if overflow():
+            status = '<INFO name="QUERY_STATUS" value="OVERFLOW"/>\n'
+    except failures as exc:
+        status = f'<INFO name="QUERY_STATUS" value="ERROR">{xml_escape(str(exc))}</INFO>\n'
+    tail = base64.b64encode(base64_carry) + _DATA_CLOSE[serialization].encode()
+    yield tail + ("</TABLE>\n" + status + head[cut + len("</TABLE>") :]).encode()
+
+
+def _cell(field, value) -> str:
+    if value is None:
+        return "<TD/>"
+    kind = field.datatype
+    if kind in ("double", "float"):
+        f = float(value)
+        text = (
+            "NaN"
+            if f != f
+            else ("+Inf" if f == math.inf else "-Inf" if f == -math.inf else repr(f))
+        )
+    elif kind in _INT_NULLS:
+        text = str(int(value))
+    elif kind == "boolean":
+        text = "T" if value else "F"
+    else:
+        text = xml_escape(str(value))
+    return f"<TD>{text}</TD>"
+
+
+def _tabledata_rows(fields, rows, carry=b"") -> tuple[bytes, bytes]:
+    lines = ["<TR>" + "".join(map(_cell, fields, row)) + "</TR>\n" for row in rows]
+    return "".join(lines).encode(), carry
+
+
+def _packer(field) -> Callable[[Any], bytes]:
+    """Bytes of one value in a VOTable BINARY(2) stream; None as the null."""
+    kind = field.datatype
+    if kind in ("double", "float"):
+        number = struct.Struct(">d" if kind == "double" else ">f")
+        return lambda v: number.pack(math.nan if v is None else float(v))
+    if kind in _INT_NULLS:
+        integer = struct.Struct({"short": ">h", "int": ">i", "long": ">q"}[kind])
+        null = _INT_NULLS[kind]
+        return lambda v: integer.pack(null if v is None else int(v))
+    if kind == "boolean":
+        return lambda v: b"?" if v is None else (b"T" if v else b"F")
+    length = struct.Struct(">I")
+    if kind == "unicodeChar":
+
+        def pack_unicode(v) -> bytes:
+            data = b"" if v is None else str(v).encode("utf-16-be")
+            return length.pack(len(data) // 2) + data
+
+        return pack_unicode
+
+    def pack_char(v) -> bytes:
+        data = b"" if v is None else str(v).encode("utf-8")
+        return length.pack(len(data)) + data
+
+    return pack_char
+
+
+def _binary_rows(serialization: str):
+    with_mask = serialization == "binary2"
+
+    def encode(fields, rows, carry: bytes) -> tuple[bytes, bytes]:
+        packers = [_packer(f) for f in fields]
+        mask_bytes = (len(fields) + 7) // 8
+        parts = [carry]
+        for row in rows:
+            if with_mask:
+                mask = 0
+                for i, v in enumerate(row):
+                    if v is None:
+                        mask |= 1 << (8 * mask_bytes - 1 - i)
+                parts.append(mask.to_bytes(mask_bytes, "big"))
+            parts.extend(pack(v) for pack, v in zip(packers, row, strict=True))
+        data = b"".join(parts)
+        whole = len(data) - len(data) % 3  # base64 in whole 3-byte groups; the rest carried
+        return base64.b64encode(data[:whole]), data[whole:]
+
+    return encode
+
+
+def _text_value(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _text_stream(columns, first, rest, sep: str) -> Iterator[bytes]:
+    def lines(rows) -> bytes:
+        text = io.StringIO()
+        writer = csv.writer(text, delimiter=sep, lineterminator="\n")
+        writer.writerows([_text_value(v) for v in row] for row in rows)
+        return text.getvalue().encode()
+
+    yield lines([[c.name for c in columns]])
+    for batch in itertools.chain([first], rest):
+        yield lines(batch)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import APIRouter, Request
-from fastapi.responses import PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response, StreamingResponse
 
 from webbarchive.api.deps import catalog, current_user
 from webbarchive.api.vo import error_response, query_context, vo_params, votable_response
 from webbarchive.vo import uws, vosi
 from webbarchive.vo.adql import AdqlError
-from webbarchive.vo.execute import QueryTimeout, run_query
-from webbarchive.vo.formats import accepted_formats, find_format, render
-from webbarchive.vo.uploads import parse_upload_param
+from webbarchive.vo.execute import QueryTimeout, run_query, stream_query
+from webbarchive.vo.formats import STREAMED, accepted_formats, find_format, render, render_stream
+from webbarchive.vo.uploads import UrlUploads, read_uploads
 
 router = APIRouter(prefix="/tap", tags=["IVOA TAP"])
 XML = "text/xml"
@@ -74,6 +74,24 @@ def _execute(engine, ctx, params: dict[str, str], uploads) -> tuple[bytes, str]:
     return body, fmt.mime
 
 
+def _answer(engine, ctx, params: dict[str, str], uploads) -> Response:
+    """The sync answer: written whole when the first batch of rows is the whole
+    result (or the format needs it whole), else streamed batch by batch, so a
+    large result is never held in memory. Errors before the first rows raise."""
+    fmt = _check(params)
+    stream = stream_query(engine, params["QUERY"], ctx, maxrec=_maxrec(params), uploads=uploads)
+    batches = stream.batches()
+    first = next(batches)
+    if stream.done or fmt.key not in STREAMED:
+        rows = first + [row for batch in batches for row in batch]
+        body = render(fmt, stream.columns, rows, overflow=stream.overflow)
+        return Response(body, media_type=fmt.mime)
+    chunks = render_stream(
+        fmt, stream.columns, first, batches, lambda: stream.overflow, (AdqlError, QueryTimeout)
+    )
+    return StreamingResponse(chunks, media_type=fmt.mime)
+
+
 async def _uploads(request: Request, params: dict[str, str]):
     if not params.get("UPLOAD"):
         return []
@@ -83,7 +101,8 @@ async def _uploads(request: Request, params: dict[str, str]):
         for key, value in form.multi_items():
             if not isinstance(value, str):
                 parts[key] = await value.read()
-    return parse_upload_param(params["UPLOAD"], parts)
+    policy = UrlUploads.from_settings(request.app.state.settings)
+    return await read_uploads(params["UPLOAD"], parts, policy)
 
 
 @router.api_route("/sync", methods=["GET", "POST"], summary="Synchronous ADQL query")
@@ -93,14 +112,13 @@ async def sync(request: Request) -> Response:
     params = await vo_params(request)
     try:
         uploads = await _uploads(request, params)
-        body, mime = await asyncio.to_thread(
-            _execute, catalog(request), query_context(request), params, uploads
+        return await asyncio.to_thread(
+            _answer, catalog(request), query_context(request), params, uploads
         )
     except (TapError, AdqlError) as exc:
         return error_response(str(exc))
     except QueryTimeout as exc:
         return error_response(str(exc), 408)
-    return Response(body, media_type=mime)
 
 
 # --- async (UWS 1.1) -------------------------------------------------------------
