@@ -298,7 +298,11 @@ def test_stored_results_are_capped_and_freed(eap_archive, eap_client):
         again = _create(client, {}, query, run=True)
         assert _finish(client, again, {}) == "COMPLETED"
         # ... and so does its destruction time passing (purged on the next access).
-        past = client.post(f"/tap/async/{again}/destruction", data={"DESTRUCTION": "2000-01-01"})
+        past = client.post(
+            f"/tap/async/{again}/destruction",
+            data={"DESTRUCTION": "2000-01-01"},
+            follow_redirects=False,
+        )
         assert past.status_code == 303
         assert client.get(f"/tap/async/{again}").status_code == 404
         last = _create(client, {}, query, run=True)
