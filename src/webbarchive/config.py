@@ -72,6 +72,28 @@ class Settings:
     upload_timeout_s: float = setting(
         "UPLOAD_TIMEOUT_S", 10.0, "seconds at most to fetch one TAP upload URL, all included"
     )
+    uws_max_active_jobs: int = setting(
+        "UWS_MAX_ACTIVE_JOBS",
+        20,
+        "async TAP jobs one user (anonymous: one client address) may hold unfinished "
+        "(PENDING, QUEUED or EXECUTING)",
+    )
+    uws_max_jobs: int = setting(
+        "UWS_MAX_JOBS",
+        200,
+        "async TAP jobs one user (anonymous: one client address) may hold in any phase, "
+        "until deleted or destroyed",
+    )
+    uws_results_mb: float = setting(
+        "UWS_RESULTS_MB",
+        1024.0,
+        "megabytes (10^6 bytes) of async TAP results the server keeps in memory, all jobs together",
+    )
+    uws_results_mb_per_owner: float = setting(
+        "UWS_RESULTS_MB_PER_OWNER",
+        256.0,
+        "megabytes of async TAP results one user (anonymous: one client address) may keep",
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

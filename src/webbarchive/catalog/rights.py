@@ -12,11 +12,23 @@ below; the accounts capability extends :class:`User` with PIs and collaborators.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
 
 from webbarchive.catalog.schema import observations, products, programs
 
@@ -194,3 +206,25 @@ def barrier(query: Select) -> Select:
     expression is given.
     """
     return query.limit(BARRIER_LIMIT)
+
+
+def rights_fingerprint(conn: Connection, user: User) -> str:
+    """A digest of everything that decides what ``user`` may read: the admin
+    flag, the programs they hold and every program's release override.
+
+    Work done for a user at one moment (an async TAP result) is served later
+    only while the digest is unchanged: a collaborator revoked, or a program an
+    admin made exclusive again, invalidates it. Release dates passing with time
+    only ever widen what is visible, so they are not part of it; neither are
+    products' own release dates, which ingest sets once (issue 12, item 2).
+    """
+    overrides = conn.execute(
+        select(programs.c.proposal_id, programs.c.release_override_mjd)
+        .where(programs.c.release_override_mjd.is_not(None))
+        .order_by(programs.c.proposal_id)
+    ).all()
+    digest = hashlib.sha256()
+    digest.update(f"admin={user.admin};programs={','.join(sorted(user.programs))};".encode())
+    for proposal_id, release in overrides:
+        digest.update(f"{proposal_id}={release!r};".encode())
+    return digest.hexdigest()

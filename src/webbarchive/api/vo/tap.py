@@ -9,11 +9,14 @@ from fastapi.responses import PlainTextResponse, RedirectResponse, Response, Str
 
 from webbarchive.api.deps import catalog, current_user
 from webbarchive.api.vo import error_response, query_context, vo_params, votable_response
+from webbarchive.catalog.accounts import AccountError, user_for
+from webbarchive.catalog.rights import ANONYMOUS, User, rights_fingerprint
 from webbarchive.vo import uws, vosi
 from webbarchive.vo.adql import AdqlError
 from webbarchive.vo.execute import QueryTimeout, run_query, stream_query
 from webbarchive.vo.formats import STREAMED, accepted_formats, find_format, render, render_stream
 from webbarchive.vo.uploads import UrlUploads, read_uploads
+from webbarchive.vo.obscore import QueryContext
 
 router = APIRouter(prefix="/tap", tags=["IVOA TAP"])
 XML = "text/xml"
@@ -30,7 +33,14 @@ def _tap_url(request: Request) -> str:
 def _store(request: Request) -> uws.JobStore:
     store = getattr(request.app.state, "uws_jobs", None)
     if store is None:
-        store = request.app.state.uws_jobs = uws.JobStore()
+        settings = request.app.state.settings
+        caps = uws.Caps(
+            max_active_jobs=settings.uws_max_active_jobs,
+            max_jobs=settings.uws_max_jobs,
+            results_bytes=int(settings.uws_results_mb * uws.MB),
+            results_bytes_per_owner=int(settings.uws_results_mb_per_owner * uws.MB),
+        )
+        store = request.app.state.uws_jobs = uws.JobStore(caps=caps)
     return store
 
 
@@ -129,6 +139,8 @@ def _job_url(request: Request, job: uws.Job) -> str:
 
 
 def _owned_job(request: Request, job_id: str) -> uws.Job | None:
+    """The job if the caller owns it (anonymous jobs: whoever holds the id), else
+    None, answered 404 as if it did not exist."""
     job = _store(request).get(job_id)
     if job is None or job.owner != current_user(request).name:
         return None
@@ -139,10 +151,50 @@ def _not_found(job_id: str) -> Response:
     return PlainTextResponse(f"no job {job_id!r} (unknown, destroyed or not yours)", 404)
 
 
+def _quota_key(request: Request) -> str:
+    """Who the job caps count against: the user, else the client address."""
+    user = current_user(request)
+    if not user.anonymous:
+        return f"user:{user.name}"
+    return f"address:{request.client.host if request.client else 'unknown'}"
+
+
+WITHDRAWN = (
+    "the results of this job were computed with access rights that have changed since it "
+    "ran (a program's collaborators or release changed); they are withdrawn. Submit the "
+    "query again as a new job"
+)
+
+
+def _rights_checked(request: Request, job: uws.Job) -> uws.Job:
+    """Withdraw a completed job's result when its owner's rights (the caller's,
+    loaded at this request) differ from those it ran with."""
+    if job.phase == uws.COMPLETED and not job.withdrawn:
+        with catalog(request).connect() as conn:
+            now = rights_fingerprint(conn, current_user(request))
+        if now != job.rights:
+            _store(request).withdraw(job, WITHDRAWN)
+    return job
+
+
+def _owner_rights(engine, owner: str | None) -> User:
+    """The owner's rights as the catalog holds them now."""
+    if owner is None:
+        return ANONYMOUS
+    try:
+        return user_for(engine, owner)
+    except AccountError:
+        raise TapError(f"the account {owner!r} that owns this job no longer exists") from None
+
+
 def _runner(engine):
     def run(job: uws.Job) -> tuple[bytes, str]:
-        params, ctx, uploads = job.parameters, job.context["ctx"], job.context["uploads"]
-        return _execute(engine, ctx, params, uploads)
+        user = _owner_rights(engine, job.owner)
+        # Fingerprint first: a change between the two makes the result stale, never wrong.
+        with engine.connect() as conn:
+            job.rights = rights_fingerprint(conn, user)
+        ctx = QueryContext(user, job.context["base_url"])
+        return _execute(engine, ctx, job.parameters, job.context["uploads"])
 
     return run
 
@@ -150,8 +202,7 @@ def _runner(engine):
 @router.get("/async", summary="UWS job list")
 async def job_list(request: Request) -> Response:
     params = await vo_params(request)
-    user = current_user(request).name
-    jobs = [j for j in _store(request).list() if j.owner == user]
+    jobs = _store(request).list(current_user(request).name)
     phases = {p.upper() for p in request.query_params.getlist("PHASE")}
     if phases:
         jobs = [j for j in jobs if j.phase in phases]
@@ -169,11 +220,15 @@ async def create_job(request: Request) -> Response:
         return error_response(str(exc))
     phase = params.pop("PHASE", "").upper()
     store = _store(request)
-    job = store.create(
-        current_user(request).name,
-        params,
-        {"ctx": query_context(request), "uploads": uploads},
-    )
+    try:
+        job = store.create(
+            current_user(request).name,
+            _quota_key(request),
+            params,
+            {"base_url": query_context(request).base_url, "uploads": uploads},
+        )
+    except uws.JobLimit as exc:
+        return error_response(str(exc), 429)
     if phase == "RUN":
         store.start(job, _runner(catalog(request)))
     return RedirectResponse(_job_url(request, job), status_code=303)
@@ -189,6 +244,7 @@ async def get_job(request: Request, job_id: str) -> Response:
         seconds = 60.0 if wait.strip() in ("-1", "") else min(float(wait), 60.0)
         phase = request.query_params.get("PHASE")
         await asyncio.to_thread(_store(request).wait, job, seconds, phase and phase.upper())
+    _rights_checked(request, job)
     return Response(uws.job_xml(job, _job_url(request, job)), media_type=XML)
 
 
@@ -215,7 +271,11 @@ async def delete_job(request: Request, job_id: str) -> Response:
 @router.get("/async/{job_id}/phase")
 async def get_phase(request: Request, job_id: str) -> Response:
     job = _owned_job(request, job_id)
-    return _not_found(job_id) if job is None else PlainTextResponse(job.phase)
+    return (
+        _not_found(job_id)
+        if job is None
+        else PlainTextResponse(_rights_checked(request, job).phase)
+    )
 
 
 @router.post("/async/{job_id}/phase")
@@ -318,6 +378,7 @@ async def get_results(request: Request, job_id: str) -> Response:
     job = _owned_job(request, job_id)
     if job is None:
         return _not_found(job_id)
+    _rights_checked(request, job)
     return Response(uws.results_xml(job, _job_url(request, job)), media_type=XML)
 
 
@@ -326,6 +387,9 @@ async def get_result(request: Request, job_id: str) -> Response:
     job = _owned_job(request, job_id)
     if job is None:
         return _not_found(job_id)
+    _rights_checked(request, job)
+    if job.withdrawn:
+        return error_response(WITHDRAWN, 403)
     if job.phase == uws.ERROR and job.error_document is not None:
         return votable_response(job.error_document)
     if job.result is None:
