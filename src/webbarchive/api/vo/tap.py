@@ -15,8 +15,8 @@ from webbarchive.vo import uws, vosi
 from webbarchive.vo.adql import AdqlError
 from webbarchive.vo.execute import QueryTimeout, run_query, stream_query
 from webbarchive.vo.formats import STREAMED, accepted_formats, find_format, render, render_stream
-from webbarchive.vo.uploads import UrlUploads, read_uploads
 from webbarchive.vo.obscore import QueryContext
+from webbarchive.vo.uploads import UrlUploads, read_uploads
 
 router = APIRouter(prefix="/tap", tags=["IVOA TAP"])
 XML = "text/xml"
