@@ -129,11 +129,12 @@ def require_admin(user: User, what: str = "the admin API") -> None:
 
 
 def install(app: FastAPI) -> None:
-    """Install the token resolver and the rate limiter on ``app``."""
-    from webbarchive.api import ratelimit
+    """Install the token resolver, the rate limiter and the heavy-query bound on ``app``."""
+    from webbarchive.api import heavy_queries, ratelimit
 
     app.state.resolve_user = resolve_user
     ratelimit.install(app)
+    heavy_queries.install(app)
 
 
 def authorize(user: User, proposal_id: str | None, release_mjd: float | None, what: str) -> None:

@@ -18,7 +18,9 @@ from fastapi.responses import Response
 from sqlalchemy import Engine
 
 from webbarchive.api.deps import catalog, current_user
-from webbarchive.api.errors import bad_request
+from webbarchive.api.errors import Refused, bad_request
+from webbarchive.api.heavy_queries import gate
+from webbarchive.api.identity import identity
 from webbarchive.catalog.rights import User
 from webbarchive.mast import caom, jwst_keywords, render
 from webbarchive.mast import columns as C
@@ -110,9 +112,20 @@ def invoke(
     wait = getattr(
         http_request.app.state, "mashup_wait_seconds", http_request.app.state.settings.mashup_wait_s
     )
+    heavy, who = gate(http_request.app), identity(http_request)
+
+    def bounded() -> dict[str, Any]:
+        with heavy.slot(who):
+            return execute(engine, user, mashup)
+
     try:
-        done, reply = _jobs(http_request).run(
-            job_key(user.name, request), lambda: execute(engine, user, mashup), wait
+        done, reply = _jobs(http_request).run(job_key(user.name, request), bounded, wait)
+    except Refused as exc:  # past the heavy-query bound: said with its HTTP status
+        return Response(
+            orjson.dumps(render.error(exc.message)),
+            status_code=exc.status_code,
+            headers=exc.headers,
+            media_type="application/json",
         )
     except Exception:
         log.exception("Mashup request failed: %s", request[:500])

@@ -7,11 +7,13 @@ import asyncio
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
+from webbarchive.api import heavy_queries, ratelimit
 from webbarchive.api.deps import catalog, current_user
+from webbarchive.api.identity import identity
 from webbarchive.api.vo import error_response, query_context, vo_params, votable_response
 from webbarchive.vo import uws, vosi
 from webbarchive.vo.adql import AdqlError
-from webbarchive.vo.execute import QueryTimeout, run_query
+from webbarchive.vo.execute import DEFAULT_TIMEOUT_S, QueryTimeout, run_query
 from webbarchive.vo.formats import accepted_formats, find_format, render
 from webbarchive.vo.uploads import parse_upload_param
 
@@ -67,9 +69,13 @@ def _check(params: dict[str, str]):
     return fmt
 
 
-def _execute(engine, ctx, params: dict[str, str], uploads) -> tuple[bytes, str]:
+def _execute(
+    engine, ctx, params: dict[str, str], uploads, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> tuple[bytes, str]:
     fmt = _check(params)
-    result = run_query(engine, params["QUERY"], ctx, maxrec=_maxrec(params), uploads=uploads)
+    result = run_query(
+        engine, params["QUERY"], ctx, maxrec=_maxrec(params), uploads=uploads, timeout_s=timeout_s
+    )
     body = render(fmt, result.columns, result.rows, overflow=result.overflow)
     return body, fmt.mime
 
@@ -77,6 +83,7 @@ def _execute(engine, ctx, params: dict[str, str], uploads) -> tuple[bytes, str]:
 async def _uploads(request: Request, params: dict[str, str]):
     if not params.get("UPLOAD"):
         return []
+    ratelimit.enforce(request, "tap_upload")
     parts: dict[str, bytes] = {}
     if request.method == "POST":
         form = await request.form()
@@ -93,8 +100,14 @@ async def sync(request: Request) -> Response:
     params = await vo_params(request)
     try:
         uploads = await _uploads(request, params)
-        body, mime = await asyncio.to_thread(
-            _execute, catalog(request), query_context(request), params, uploads
+        body, mime = await heavy_queries.gate(request.app).run(
+            identity(request),
+            _execute,
+            catalog(request),
+            query_context(request),
+            params,
+            uploads,
+            request.app.state.settings.query_timeout_s,
         )
     except (TapError, AdqlError) as exc:
         return error_response(str(exc))
@@ -121,10 +134,26 @@ def _not_found(job_id: str) -> Response:
     return PlainTextResponse(f"no job {job_id!r} (unknown, destroyed or not yours)", 404)
 
 
+def _limits(request: Request) -> dict:
+    """What a job needs to run within the heavy-query bound and the time limit."""
+    settings = request.app.state.settings
+    return {
+        "identity": identity(request),
+        "heavy_queries": heavy_queries.gate(request.app),
+        "timeout_s": settings.query_timeout_s,
+    }
+
+
 def _runner(engine):
     def run(job: uws.Job) -> tuple[bytes, str]:
         params, ctx, uploads = job.parameters, job.context["ctx"], job.context["uploads"]
-        return _execute(engine, ctx, params, uploads)
+        gate = job.context.get("heavy_queries")
+        timeout_s = job.context.get("timeout_s", DEFAULT_TIMEOUT_S)
+        if gate is None:
+            return _execute(engine, ctx, params, uploads, timeout_s)
+        # A job waits for its slot as long as it may run, then fails with the reason.
+        with gate.slot(job.context["identity"], wait_s=timeout_s):
+            return _execute(engine, ctx, params, uploads, timeout_s)
 
     return run
 
@@ -154,7 +183,7 @@ async def create_job(request: Request) -> Response:
     job = store.create(
         current_user(request).name,
         params,
-        {"ctx": query_context(request), "uploads": uploads},
+        {"ctx": query_context(request), "uploads": uploads, **_limits(request)},
     )
     if phase == "RUN":
         store.start(job, _runner(catalog(request)))
