@@ -199,3 +199,71 @@ def test_release_dates_do_not_matter_to_the_test(eap_archive):
             select(programs.c.release_override_mjd).where(programs.c.proposal_id == EAP_PROGRAM)
         ).scalar_one()
     assert release > now_mjd() + 3650
+
+
+# --- column inventories: hidden files neither add a keyword nor change its type ----------
+
+SECRET_KEYWORD = "eapsecret_mode"
+
+
+@pytest.fixture
+def keyword_archive(catalog_url, tmp_path):
+    """The EAP archive of tests/auth, built afresh (it is changed here): the EAP file
+    carries a keyword no public file has, and a fractional value of a keyword whose
+    public values are whole numbers."""
+    import json
+
+    from sqlalchemy import insert
+
+    from tests.auth.eap import PUBLIC_FILE, build_eap_archive
+    from webbarchive.catalog.schema import keywords
+
+    archive = build_eap_archive(catalog_url, tmp_path / "files")
+    with archive.engine.begin() as conn:
+        ids = dict(conn.execute(select(products.c.filename, products.c.product_id)).all())
+        conn.execute(
+            insert(keywords),
+            [
+                {"product_id": ids[EAP_FILE], "name": SECRET_KEYWORD, "hdu": "PRIMARY",
+                 "value": json.dumps("hidden"), "num": None},
+                {"product_id": ids[EAP_FILE], "name": "nints", "hdu": "PRIMARY",
+                 "value": json.dumps(3.5), "num": 3.5},
+                {"product_id": ids[PUBLIC_FILE], "name": "nints", "hdu": "PRIMARY",
+                 "value": json.dumps(3), "num": 3.0},
+            ],
+        )  # fmt: skip
+    yield archive
+    archive.engine.dispose()
+
+
+def test_column_inventories_leave_out_what_only_hidden_files_have(keyword_archive):
+    from webbarchive.api.app import create_app
+    from webbarchive.config import Settings
+
+    app = create_app(Settings.from_env(db_url=keyword_archive.url))
+    with TestClient(app) as client:
+
+        def inventories(who: str) -> tuple[dict, dict]:
+            headers = (
+                {} if who == "anonymous"
+                else {"Authorization": f"token {keyword_archive.tokens[who]}"}
+            )  # fmt: skip
+            missions = client.get(
+                "/search/util/api/v0.1/column_list", params={"mission": "jwst"}, headers=headers
+            )
+            mashup = client.post(
+                "/portal/Mashup/Mashup.asmx/columnsconfig",
+                data={"colConfigId": "Mast.Jwst.Filtered.Nirspec"},
+                headers=headers,
+            )
+            assert missions.status_code == 200 and mashup.status_code == 200
+            kinds = {c["column_name"]: c["qual_type"] for c in missions.json()}
+            return kinds, mashup.json()
+
+        for who in ("anonymous", "stranger"):
+            kinds, config = inventories(who)
+            assert SECRET_KEYWORD not in kinds and SECRET_KEYWORD not in config
+            assert kinds["nints"] == "integer" and config["nints"]["vot.datatype"] == "long"
+        kinds, config = inventories("pi")
+        assert SECRET_KEYWORD in kinds and SECRET_KEYWORD in config
+        assert kinds["nints"] == "float" and config["nints"]["vot.datatype"] == "double"

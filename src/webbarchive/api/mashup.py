@@ -137,7 +137,7 @@ def invoke(
     )
 
 
-def service_columns_config(engine: Engine, service: str) -> dict[str, Any]:
+def service_columns_config(engine: Engine, service: str, user: User) -> dict[str, Any]:
     name = service.lower()
     if name in OBSERVATION_SERVICES:
         return C.columns_config(C.OBSERVATION_COLUMNS + [C.DISTANCE])
@@ -145,7 +145,7 @@ def service_columns_config(engine: Engine, service: str) -> dict[str, Any]:
         return C.columns_config(C.PRODUCT_COLUMNS)
     if name in jwst_keywords.SERVICES:
         with engine.connect() as conn:
-            return jwst_keywords.columns_config(conn, name)
+            return jwst_keywords.columns_config(conn, name, user)
     return {}
 
 
@@ -156,7 +156,8 @@ def service_columns_config(engine: Engine, service: str) -> dict[str, Any]:
 def columnsconfig(
     colConfigId: str | None = Form(None, description="a Mashup service, e.g. Mast.Caom.Cone"),
     engine: Engine = Depends(catalog),
+    user: User = Depends(current_user),
 ):
     if not colConfigId:
         raise bad_request("missing form field 'colConfigId'", accepted=SERVICES)
-    return service_columns_config(engine, colConfigId)
+    return service_columns_config(engine, colConfigId, user)
