@@ -51,11 +51,23 @@ class Identities:
         self._lock = threading.Lock()
 
     def of(self, scope: dict) -> str:
+        """The identity; may read the catalog (a token not seen before)."""
         token = presented_token(scope)
         user_id = self._user_id(hash_token(token)) if token else None
         if user_id is not None:
             return f"user:{user_id}"
         return "address:" + client_address(scope)
+
+    def known(self, scope: dict) -> str | None:
+        """The identity when it needs no catalog read (no token, or a token seen
+        before), else None: the event loop must not wait for a database
+        connection that heavy queries may all hold."""
+        token = presented_token(scope)
+        if not token:
+            return "address:" + client_address(scope)
+        with self._lock:
+            user_id = self._users.get(hash_token(token))
+        return None if user_id is None else f"user:{user_id}"
 
     def _user_id(self, digest: str) -> int | None:
         with self._lock:

@@ -25,6 +25,7 @@ every limit off.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 import time
@@ -212,7 +213,8 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         identities = self.fastapi_app.state.identities
-        wait = limiter.take(rule, identities.of(scope))
+        client = identities.known(scope) or await asyncio.to_thread(identities.of, scope)
+        wait = limiter.take(rule, client)
         if wait <= 0.0:
             await self.app(scope, receive, send)
             return
