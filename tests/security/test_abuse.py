@@ -354,3 +354,37 @@ def test_one_clients_cross_joins_do_not_block_another_users_query(busy_server):
         if answer.status_code == 429:
             assert int(answer.headers["retry-after"]) >= 1
             assert "QUERY_STATUS" in answer.text  # an ERROR VOTable for TAP clients
+
+
+def test_async_jobs_wait_for_a_slot_like_sync_queries(small_catalog):
+    """An async job is a heavy query too: with its client's share held, it waits
+    (as long as it may run) and then fails saying why; once a slot is free it runs."""
+    settings = Settings.from_env(
+        db_url=small_catalog, heavy_queries_per_client=1, query_timeout_s=1.0
+    )
+    app = create_app(settings)
+    heavy = app.state.heavy_queries
+    with TestClient(app) as client:
+        heavy.acquire("address:testclient")  # the client's one slot, busy
+        try:
+            job = client.post(
+                "/tap/async", data={"LANG": "ADQL", "QUERY": LIGHT_ADQL, "PHASE": "RUN"}
+            ).url.path
+            for _ in range(50):
+                phase = client.get(job + "/phase").text
+                if phase in ("ERROR", "COMPLETED"):
+                    break
+                time.sleep(0.1)
+            assert phase == "ERROR"
+            assert "too many heavy queries" in client.get(job + "/error").text
+        finally:
+            heavy.release("address:testclient")
+        job = client.post(
+            "/tap/async", data={"LANG": "ADQL", "QUERY": LIGHT_ADQL, "PHASE": "RUN"}
+        ).url.path
+        for _ in range(50):
+            phase = client.get(job + "/phase").text
+            if phase in ("ERROR", "COMPLETED"):
+                break
+            time.sleep(0.1)
+        assert phase == "COMPLETED"
