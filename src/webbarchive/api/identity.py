@@ -31,7 +31,7 @@ def presented_token(scope: dict) -> str | None:
     if not token and "cookie" in headers:
         try:
             cookie = SimpleCookie(headers["cookie"]).get("mast_token")
-        except CookieError:  # a malformed cookie header: no token
+        except (CookieError, ValueError):  # a malformed cookie header: no token
             cookie = None
         token = cookie.value.strip() if cookie else ""
     return token or None
