@@ -94,6 +94,32 @@ class Settings:
         256.0,
         "megabytes of async TAP results one user (anonymous: one client address) may keep",
     )
+    max_tokens_per_user: int = setting(
+        "MAX_TOKENS_PER_USER",
+        20,
+        "active API tokens one user may hold; past it, creating one is refused (revoke one)",
+    )
+    heavy_queries: int = setting(
+        "HEAVY_QUERIES",
+        4,
+        "heavy queries (TAP, pixel search, Mashup) running at once in the whole server",
+    )
+    heavy_queries_per_client: int = setting(
+        "HEAVY_QUERIES_PER_CLIENT",
+        2,
+        "heavy queries running at once per user (or per address without a token)",
+    )
+    heavy_query_wait_s: float = setting(
+        "HEAVY_QUERY_WAIT_S",
+        2.0,
+        "seconds a heavy query waits for a free slot before 429 (its client's share is "
+        "used) or 503 (the server's), with Retry-After",
+    )
+    query_timeout_s: float = setting(
+        "QUERY_TIMEOUT_S",
+        60.0,
+        "seconds an ADQL query (TAP, SCS, SIA, SSA) may run before it is cancelled",
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -8,6 +8,7 @@ RA 0/360 and two filters on top of the north celestial pole (both public).
 
 from __future__ import annotations
 
+import itertools
 import os
 import warnings
 from pathlib import Path
@@ -19,6 +20,7 @@ from sqlalchemy import update
 from webbarchive.mock import imaging, mosaics
 from webbarchive.mock.sky import CEERS, POLE_GO, RA0_GO, Observation, Target, plan
 
+_counter = itertools.count()  # tests/security builds its own copy in the same cluster
 EAP_PROGRAM = "1345"  # CEERS: exclusive access forced by an override
 FUTURE_MJD = 99999.0
 RA0 = Target("RA0-DEEP", 359.99985, 0.3712, "RA 0h")
@@ -56,7 +58,9 @@ def dja_url(request, dja_dir, tmp_path_factory) -> str:
     if request.param == "sqlite":
         url = str(tmp_path_factory.mktemp("dja-archive") / "catalog.db")
     else:
-        url = request.getfixturevalue("pg_cluster").create_database(f"dja_{os.getpid()}")
+        url = request.getfixturevalue("pg_cluster").create_database(
+            f"dja{next(_counter)}_{os.getpid()}"
+        )
     ingest_paths([str(dja_dir)], db_url=url, workers=2, progress=False)
     engine = open_catalog(url)
     with engine.begin() as conn:

@@ -100,8 +100,9 @@ def test_every_position_form_gives_the_same_answer(dja_client, params):
     assert len(rows) == 4
 
 
-def test_exclusive_access_is_hidden_or_refused(dja_client):
-    """CEERS (override in the future) and the pole MIRI field (GO 2026) are exclusive."""
+def test_exclusive_access_is_hidden(dja_client):
+    """CEERS (override in the future) and the pole MIRI field (GO 2026) are exclusive:
+    a position they alone cover is empty sky (tests/security/test_discovery.py)."""
     for coords in (f"{EGS[0]},{EGS[1]}", "37.9546,89.2641"):
         assert _csv(dja_client.get("/exposures", params={"coords": coords})) == []
         assert _csv(dja_client.get("/assoc", params={"coords": coords, "output": "csv"})) == []
@@ -109,7 +110,7 @@ def test_exclusive_access_is_hidden_or_refused(dja_client):
             _csv(dja_client.get("/assoc_mosaic", params={"coords": coords, "output": "csv"})) == []
         )
         answer = dja_client.get("/thumb", params={"coords": coords})
-        assert answer.status_code == 401 and "exclusive access" in answer.json()["message"]
+        assert answer.status_code == 404 and "no mosaic covers" in answer.json()["message"]
 
 
 def test_authorized_users_see_exclusive_access_data(dja_client):
@@ -123,8 +124,8 @@ def test_authorized_users_see_exclusive_access_data(dja_client):
         assert len(rows) == 4 and all(r["file"].startswith("jw01345") for r in rows)
         assert dja_client.get("/thumb", params={"coords": f"{EGS[0]},{EGS[1]}"}).status_code == 200
         app.state.resolve_user = lambda request: User(name="stranger")
-        refused = dja_client.get("/thumb", params={"coords": f"{EGS[0]},{EGS[1]}"})
-        assert refused.status_code == 403 and "stranger" in refused.json()["message"]
+        hidden = dja_client.get("/thumb", params={"coords": f"{EGS[0]},{EGS[1]}"})
+        assert hidden.status_code == 404 and "no mosaic covers" in hidden.json()["message"]
         assert _csv(dja_client.get("/exposures", params={"coords": f"{EGS[0]},{EGS[1]}"})) == []
     finally:
         app.state.resolve_user = saved

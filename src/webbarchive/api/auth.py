@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 from webbarchive.api.deps import catalog, current_user, require_login, token_session
-from webbarchive.api.errors import bad_request, not_found
+from webbarchive.api.errors import ApiError, bad_request, not_found
 from webbarchive.catalog import accounts
 from webbarchive.catalog.rights import User
 
@@ -85,6 +85,7 @@ class TokenRequest(BaseModel):
 
 @router.post(TOKENS, summary="Create a token for the logged-in user (shown once)")
 def create_token(
+    request: Request,
     body: TokenRequest,
     user: User = Depends(current_user),
     engine: Engine = Depends(catalog),
@@ -95,7 +96,19 @@ def create_token(
     if unknown:
         raise bad_request(f"unknown scopes {unknown}", accepted=list(accounts.DEFAULT_SCOPES))
     try:
-        new = accounts.create_token(engine, user.name, body.name, scopes=scopes)
+        new = accounts.create_token(
+            engine,
+            user.name,
+            body.name,
+            scopes=scopes,
+            max_active=request.app.state.settings.max_tokens_per_user,
+        )
+    except accounts.TokenCapReached as exc:
+        raise ApiError(
+            409,
+            f"{exc}; revoke one you no longer use with DELETE {TOKENS}/<token_id> "
+            f"(GET {TOKENS} lists yours) and create this one again",
+        ) from None
     except accounts.AccountError as exc:
         raise bad_request(str(exc)) from None
     return {

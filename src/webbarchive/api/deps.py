@@ -129,16 +129,20 @@ def require_admin(user: User, what: str = "the admin API") -> None:
 
 
 def install(app: FastAPI) -> None:
-    """Install the token resolver and the rate limiter on ``app``."""
-    from webbarchive.api import ratelimit
+    """Install the token resolver, the rate limiter and the heavy-query bound on ``app``."""
+    from webbarchive.api import heavy_queries, ratelimit
 
     app.state.resolve_user = resolve_user
     ratelimit.install(app)
+    heavy_queries.install(app)
 
 
 def authorize(user: User, proposal_id: str | None, release_mjd: float | None, what: str) -> None:
     """Raise 401 (anonymous) or 403 (no rights) unless ``user`` may read ``what``.
 
+    Only for requests that name a product: ``what`` must be the name the caller
+    sent, and the message carries nothing else (not the program, nor any other
+    value of the hidden product), so a refusal confirms only what was asked.
     ``release_mjd`` must be the *effective* release (program override applied),
     as :func:`webbarchive.catalog.queries.product_by_filename` returns it.
     """
@@ -149,7 +153,7 @@ def authorize(user: User, proposal_id: str | None, release_mjd: float | None, wh
     if verdict == NEEDS_LOGIN:
         raise ApiError(
             401,
-            f"{what} is in its exclusive access period (program {proposal_id}); "
+            f"{what} is in its exclusive access period; "
             "send a token as 'Authorization: token <token>', 'Authorization: Bearer <token>' "
             "or the cookie mast_token",
             headers={"WWW-Authenticate": 'Bearer realm="webbarchive"'},
@@ -158,7 +162,7 @@ def authorize(user: User, proposal_id: str | None, release_mjd: float | None, wh
         raise ApiError(
             403,
             f"{what} is in its exclusive access period and {user.name!r} is neither the PI "
-            f"of program {proposal_id} nor an authorized collaborator",
+            "of its program nor an authorized collaborator",
         )
 
 

@@ -7,8 +7,10 @@ Positions: ``ra=&dec=``, ``coords=`` or ``coord=`` (decimal or sexagesimal), rea
 (default 1) or ``polygon=rect(ra,dec,arcmin)``, a box of half-width ``arcmin``
 with great-circle edges (spherical: right across RA 0/360 and at the poles,
 unlike DJA's planar queries). Data rights: every query goes through
-:mod:`webbarchive.catalog.rights`; exclusive-access exposures and mosaics are
-hidden from listings, and a thumbnail that only such mosaics could make is 401/403.
+:mod:`webbarchive.catalog.rights`; exclusive-access exposures and mosaics do not
+exist for a user who may not read them (a position or listing never answers 401/403,
+and the filters named in errors are those the user can see); only ``metafile=``,
+which names a product, may be 401/403.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Engine
 
-from webbarchive.api.deps import authorize, catalog, current_user
+from webbarchive.api.deps import catalog, current_user
 from webbarchive.api.errors import ApiError, bad_request
 from webbarchive.api.params import Page, paging_headers, product_uri
 from webbarchive.api.positions import Position, parse_position
@@ -432,12 +434,7 @@ def thumb(
     point = Region("cone", position.ra, position.dec, 0.0)
     with engine.connect() as conn:
         rows = queries.mosaics(conn, point, user, kinds=("field", "assoc"))
-        known = [f.lower() for f in queries.known_filters(conn)]
-        hidden = (
-            []
-            if rows
-            else queries.mosaics(conn, point, user, kinds=("field", "assoc"), hidden=True)
-        )
+        known = [f.lower() for f in queries.known_filters(conn, user)]
         wht_paths = {}
         best = _best(rows)
         if output == "fits_weight":
@@ -447,12 +444,7 @@ def thumb(
         unknown = [f for f in requested if _match(f, known) is None and pivot_um(f) is None]
         if unknown:
             raise bad_request(f"unknown filters {unknown}", accepted=known)
-    if not rows:
-        if hidden:
-            first = hidden[0]
-            authorize(
-                user, first["proposal_id"], first["t_obs_release"], f"the mosaic {first['file']}"
-            )
+    if not rows:  # hidden mosaics do not exist for this user: a position names nothing
         raise ApiError(404, f"No cutout found for {where}: no mosaic covers this position",
                        accepted={"filters_in_archive": known})  # fmt: skip
     available = sorted(best, key=thumbs.wavelength)

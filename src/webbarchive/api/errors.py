@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import ORJSONResponse, Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -62,6 +62,31 @@ class ApiError(Exception):
         return body
 
 
+#: Path prefixes of the IVOA services, whose clients read ERROR VOTables.
+VO_PREFIXES = ("/tap", "/scs", "/sia", "/ssa")
+
+
+class Refused(ApiError):
+    """A request refused for load, not for what it asks: 429 (this caller's rate
+    or share of heavy queries) or 503 (the server's share), with ``Retry-After``
+    in whole seconds. Rendered as JSON, or as an ERROR VOTable on VO paths."""
+
+    def __init__(self, status_code: int, message: str, retry_after_s: int) -> None:
+        super().__init__(
+            status_code, message, headers={"Retry-After": str(max(1, int(retry_after_s)))}
+        )
+
+    def render(self, path: str) -> tuple[bytes, str]:
+        """(body, media type) for a request on ``path``."""
+        import orjson
+
+        if path.startswith(VO_PREFIXES):
+            from webbarchive.vo.formats import VOTABLE_MIME, error_votable
+
+            return error_votable(self.message), VOTABLE_MIME
+        return orjson.dumps(self.body()), "application/json"
+
+
 def bad_request(message: str, accepted: Any = None) -> ApiError:
     return ApiError(400, message, accepted=accepted)
 
@@ -80,6 +105,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JsonResponse:
         return _render(exc)
+
+    @app.exception_handler(Refused)
+    async def _refused(request: Request, exc: Refused) -> Response:
+        body, media_type = exc.render(request.url.path)
+        return Response(body, exc.status_code, headers=exc.headers, media_type=media_type)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JsonResponse:

@@ -18,7 +18,9 @@ from fastapi.responses import Response
 from sqlalchemy import Engine
 
 from webbarchive.api.deps import catalog, current_user
-from webbarchive.api.errors import bad_request
+from webbarchive.api.errors import Refused, bad_request
+from webbarchive.api.heavy_queries import gate
+from webbarchive.api.identity import identity
 from webbarchive.catalog.rights import User
 from webbarchive.mast import caom, jwst_keywords, render
 from webbarchive.mast import columns as C
@@ -110,9 +112,20 @@ def invoke(
     wait = getattr(
         http_request.app.state, "mashup_wait_seconds", http_request.app.state.settings.mashup_wait_s
     )
+    heavy, who = gate(http_request.app), identity(http_request)
+
+    def bounded() -> dict[str, Any]:
+        with heavy.slot(who):
+            return execute(engine, user, mashup)
+
     try:
-        done, reply = _jobs(http_request).run(
-            job_key(user.name, request), lambda: execute(engine, user, mashup), wait
+        done, reply = _jobs(http_request).run(job_key(user.name, request), bounded, wait)
+    except Refused as exc:  # past the heavy-query bound: said with its HTTP status
+        return Response(
+            orjson.dumps(render.error(exc.message)),
+            status_code=exc.status_code,
+            headers=exc.headers,
+            media_type="application/json",
         )
     except Exception:
         log.exception("Mashup request failed: %s", request[:500])
@@ -124,7 +137,7 @@ def invoke(
     )
 
 
-def service_columns_config(engine: Engine, service: str) -> dict[str, Any]:
+def service_columns_config(engine: Engine, service: str, user: User) -> dict[str, Any]:
     name = service.lower()
     if name in OBSERVATION_SERVICES:
         return C.columns_config(C.OBSERVATION_COLUMNS + [C.DISTANCE])
@@ -132,7 +145,7 @@ def service_columns_config(engine: Engine, service: str) -> dict[str, Any]:
         return C.columns_config(C.PRODUCT_COLUMNS)
     if name in jwst_keywords.SERVICES:
         with engine.connect() as conn:
-            return jwst_keywords.columns_config(conn, name)
+            return jwst_keywords.columns_config(conn, name, user)
     return {}
 
 
@@ -143,7 +156,8 @@ def service_columns_config(engine: Engine, service: str) -> dict[str, Any]:
 def columnsconfig(
     colConfigId: str | None = Form(None, description="a Mashup service, e.g. Mast.Caom.Cone"),
     engine: Engine = Depends(catalog),
+    user: User = Depends(current_user),
 ):
     if not colConfigId:
         raise bad_request("missing form field 'colConfigId'", accepted=SERVICES)
-    return service_columns_config(engine, colConfigId)
+    return service_columns_config(engine, colConfigId, user)

@@ -32,11 +32,13 @@ def _jwst_only(mission: str | None) -> None:
 
 @router.get("/search/util/api/v0.1/column_list", summary="Searchable columns of a mission")
 def column_list(
-    mission: str | None = Query(None, examples=["jwst"]), engine: Engine = Depends(catalog)
+    mission: str | None = Query(None, examples=["jwst"]),
+    engine: Engine = Depends(catalog),
+    user: User = Depends(current_user),
 ) -> list[dict[str, Any]]:
     _jwst_only(mission)
     with engine.connect() as conn:
-        return missions.column_list(conn)
+        return missions.column_list(conn, user)
 
 
 @router.post(f"{PREFIX}/search", summary="JWST mission search (one row per fileSetName)")

@@ -15,6 +15,8 @@ from sqlalchemy import Engine
 
 from webbarchive.api.deps import catalog, current_user
 from webbarchive.api.errors import bad_request
+from webbarchive.api.heavy_queries import gate
+from webbarchive.api.identity import identity
 from webbarchive.api.params import Page
 from webbarchive.catalog.rights import User
 from webbarchive.pixels.query import QueryError, parse, search
@@ -29,7 +31,8 @@ def _search(request: Request, engine: Engine, user: User) -> dict:
         query = parse(params.multi_items())
     except QueryError as exc:
         raise bad_request(str(exc), accepted=exc.accepted) from None
-    found = search(engine, query, user, page.limit, page.offset)
+    with gate(request.app).slot(identity(request)):
+        found = search(engine, query, user, page.limit, page.offset)
     return {
         "status": 1,
         "query": found.query,

@@ -1,12 +1,16 @@
 """Rate limits on expensive endpoints: a token bucket per client, answered 429.
 
-A client is its token when it sends one (header or ``mast_token`` cookie,
-keyed by the token's SHA-256 so no plaintext is kept), else its address. Each
-rule (pixel search, spectra retrieve, download bundles, single-file
-downloads, Mashup) has its own bucket per client: ``capacity`` requests at
-once, refilled at ``capacity / period_s`` per second. An empty bucket is
-answered ``429`` with ``Retry-After`` (whole seconds) and a JSON body saying
-which limit was hit.
+A client is its identity (:mod:`webbarchive.api.identity`): the user behind the
+token when the request carries one the archive issued (so the many tokens of
+one user share one bucket), else its address. Each rule (pixel search, spectra
+retrieve, download bundles, single-file downloads, Mashup, TAP sync, TAP job
+creation, TAP uploads, SCS/SIA/SSA, the DJA tools, MastMissions) has its own
+bucket per client: ``capacity`` requests at once, refilled at
+``capacity / period_s`` per second. An empty bucket is answered ``429`` with
+``Retry-After`` (whole seconds) and a body saying which limit was hit: JSON,
+or an ERROR VOTable on the VO services. Rules with no path (``tap_upload``:
+an UPLOAD may travel in a form body) are spent by the route, with
+:func:`enforce`.
 
 Buckets live in process memory: with several API workers each worker counts
 on its own, so the effective limit is multiplied by the worker count. A
@@ -21,15 +25,15 @@ every limit off.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-import orjson
-
-from webbarchive.catalog.accounts import hash_token
+from webbarchive.api.errors import Refused
+from webbarchive.api.identity import Identities
 
 ENV = "WEBBARCHIVE_RATE_LIMITS"
 
@@ -44,6 +48,16 @@ class Rule:
     capacity: int
     period_s: float
     methods: tuple[str, ...] = ("GET", "POST", "HEAD")
+    #: The path must be one of ``prefixes`` exactly (a trailing "/" aside), so
+    #: ``POST /tap/async`` (creating a job) is not ``POST /tap/async/<id>/phase``.
+    exact: bool = False
+
+    def matches(self, method: str, path: str) -> bool:
+        if method not in self.methods or not self.prefixes:
+            return False
+        if self.exact:
+            return (path.rstrip("/") or "/") in self.prefixes
+        return path.startswith(self.prefixes)
 
     @property
     def refill_per_s(self) -> float:
@@ -60,6 +74,19 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule("download", ("/api/v0.1/Download/file", "/jwst/api/v0.1/Download/file"), 600, 60.0),
     # astroquery re-posts EXECUTING Mashup requests as a long-poll.
     Rule("mashup", ("/api/v0/invoke",), 600, 60.0),
+    # ADQL may ask for anything: the heavy-query bound caps what runs at once,
+    # this caps how often a client may ask.
+    Rule("tap_sync", ("/tap/sync",), 60, 60.0),
+    Rule("tap_async", ("/tap/async",), 30, 60.0, methods=("POST",), exact=True),
+    Rule("tap_upload", (), 10, 60.0),  # spent by the TAP routes (enforce)
+    Rule("scs_sia_ssa", ("/scs", "/sia/query", "/ssa"), 300, 60.0, exact=True),
+    Rule(
+        "dja",
+        ("/assoc", "/exposures", "/thumb", "/nirspec_", "/mosfire", "/msaexp-nirspec/"),
+        300,
+        60.0,
+    ),
+    Rule("missions", ("/search/jwst/api/", "/search/util/api/"), 300, 60.0),
 )
 
 
@@ -111,9 +138,12 @@ class RateLimiter:
 
     def rule_for(self, method: str, path: str) -> Rule | None:
         for rule in self.rules:
-            if method in rule.methods and path.startswith(rule.prefixes):
+            if rule.matches(method, path):
                 return rule
         return None
+
+    def named(self, name: str) -> Rule | None:
+        return next((rule for rule in self.rules if rule.name == name), None)
 
     def take(self, rule: Rule, client: str) -> float:
         """Spend one request of ``client`` under ``rule``: 0.0 when allowed,
@@ -139,23 +169,30 @@ class RateLimiter:
                 del self._buckets[key]
 
 
-def client_key(scope: dict) -> str:
-    """The token's digest when the request carries one, else the address."""
-    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-    auth = headers.get("authorization", "").strip()
-    token = auth.partition(" ")[2].strip() if auth else ""
-    if not token and "cookie" in headers:
-        from http.cookies import SimpleCookie
+def _refusal(rule: Rule, wait_s: float) -> Refused:
+    retry_after = max(1, math.ceil(wait_s))
+    return Refused(
+        429,
+        f"too many {rule.name} requests: the limit is {rule.capacity} per "
+        f"{rule.period_s:g} s per user (or per address without a token); "
+        f"retry after {retry_after} s",
+        retry_after,
+    )
 
-        try:
-            cookie = SimpleCookie(headers["cookie"]).get("mast_token")
-        except Exception:  # a malformed cookie header: fall back to the address
-            cookie = None
-        token = cookie.value.strip() if cookie else ""
-    if token:
-        return "token:" + hash_token(token)
-    client = scope.get("client")
-    return "address:" + (client[0] if client else "unknown")
+
+def enforce(request, name: str) -> None:
+    """Spend one request of the rule ``name`` for this request's client; raise
+    :class:`~webbarchive.api.errors.Refused` (429) when its bucket is empty. For
+    limits a path cannot express (``tap_upload``); no-op when the rule is off."""
+    from webbarchive.api.identity import identity
+
+    limiter = getattr(request.app.state, "rate_limiter", None)
+    rule = limiter.named(name) if limiter is not None else None
+    if rule is None:
+        return
+    wait = limiter.take(rule, identity(request))
+    if wait > 0.0:
+        raise _refusal(rule, wait)
 
 
 class RateLimitMiddleware:
@@ -175,28 +212,22 @@ class RateLimitMiddleware:
         if rule is None:
             await self.app(scope, receive, send)
             return
-        wait = limiter.take(rule, client_key(scope))
+        identities = self.fastapi_app.state.identities
+        client = identities.known(scope) or await asyncio.to_thread(identities.of, scope)
+        wait = limiter.take(rule, client)
         if wait <= 0.0:
             await self.app(scope, receive, send)
             return
-        retry_after = max(1, math.ceil(wait))
-        body = orjson.dumps(
-            {
-                "status": "ERROR",
-                "error": 429,
-                "message": f"too many {rule.name} requests: the limit is {rule.capacity} per "
-                f"{rule.period_s:g} s per token (or per address without one); "
-                f"retry after {retry_after} s",
-            }
-        )
+        refused = _refusal(rule, wait)
+        body, media_type = refused.render(scope["path"])
         await send(
             {
                 "type": "http.response.start",
-                "status": 429,
+                "status": refused.status_code,
                 "headers": [
-                    (b"content-type", b"application/json"),
+                    (b"content-type", media_type.encode()),
                     (b"content-length", str(len(body)).encode()),
-                    (b"retry-after", str(retry_after).encode()),
+                    (b"retry-after", refused.headers["Retry-After"].encode()),
                 ],
             }
         )
@@ -208,4 +239,5 @@ def install(app, rules: tuple[Rule, ...] | None = None) -> None:
     if rules is None:
         rules = rules_from_env(app.state.settings.rate_limits)
     app.state.rate_limiter = RateLimiter(rules)
+    app.state.identities = Identities(app.state.engine)
     app.add_middleware(RateLimitMiddleware, fastapi_app=app)

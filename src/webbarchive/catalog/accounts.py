@@ -25,6 +25,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Connection,
     Engine,
     Float,
     ForeignKey,
@@ -34,6 +35,7 @@ from sqlalchemy import (
     Table,
     Text,
     delete,
+    func,
     insert,
     select,
     update,
@@ -97,6 +99,10 @@ tokens = Table(
     Column("revoked_mjd", Float),
 )
 Index("ix_tokens_user", tokens.c.user_id)
+
+
+class TokenCapReached(ValueError):
+    """A user asked for a token past :func:`create_token`'s ``max_active``."""
 
 
 class AccountError(ValueError):
@@ -367,6 +373,16 @@ def is_pi(engine: Engine, proposal_id: str | int, user_name: str) -> bool:
 # --- tokens --------------------------------------------------------------------------
 
 
+def user_id_of_token(engine: Engine, digest: str) -> int | None:
+    """The user_id a token (by its SHA-256 hex ``digest``) belongs to, revoked or
+    expired alike, or None for a token the archive never issued. For counting a
+    user's requests across their tokens, not for authentication."""
+    with engine.connect() as conn:
+        return conn.execute(
+            select(tokens.c.user_id).where(tokens.c.token_sha256 == digest)
+        ).scalar_one_or_none()
+
+
 @dataclass(frozen=True)
 class NewToken:
     """A token just created: ``token`` is the only copy of the plaintext."""
@@ -386,9 +402,11 @@ def create_token(
     *,
     scopes: tuple[str, ...] = DEFAULT_SCOPES,
     now_mjd: float | None = None,
+    max_active: int | None = None,
 ) -> NewToken:
     """Create a token for ``user_name``; the plaintext is returned once and
-    only its SHA-256 is stored."""
+    only its SHA-256 is stored. With ``max_active``, a user who already holds
+    that many active tokens gets :class:`TokenCapReached` instead."""
     user = get_user(engine, user_name)
     name = (name or "").strip()
     if not name:
@@ -396,6 +414,13 @@ def create_token(
     token = secrets.token_urlsafe(TOKEN_BYTES)
     created = _now(now_mjd)
     with engine.begin() as conn:
+        if max_active is not None:
+            active = count_active_tokens(conn, user["user_id"], created)
+            if active >= max_active:
+                raise TokenCapReached(
+                    f"{user_name!r} already holds {active} active tokens, the most one user "
+                    f"may hold ({max_active})"
+                )
         token_id = conn.execute(
             insert(tokens).values(
                 user_id=user["user_id"],
@@ -415,6 +440,22 @@ def create_token(
         expires_mjd=_expiry(created, None),
         scopes=tuple(scopes),
     )
+
+
+def count_active_tokens(conn: Connection, user_id: int, at_mjd: float) -> int:
+    """Tokens of ``user_id`` neither revoked nor expired at ``at_mjd`` (the SQL
+    twin of :func:`token_status` == "active")."""
+    last_use = func.coalesce(tokens.c.last_used_mjd, tokens.c.created_mjd)
+    return conn.execute(
+        select(func.count())
+        .select_from(tokens)
+        .where(
+            tokens.c.user_id == user_id,
+            tokens.c.revoked_mjd.is_(None),
+            tokens.c.created_mjd > at_mjd - LIFETIME_DAYS,
+            last_use > at_mjd - INACTIVITY_DAYS,
+        )
+    ).scalar_one()
 
 
 def _expiry(created_mjd: float, last_used_mjd: float | None) -> float:
@@ -472,7 +513,10 @@ def revoke_token(
     engine: Engine, user_name: str, token_id: int, *, now_mjd: float | None = None
 ) -> bool:
     """Revoke token ``token_id`` of ``user_name``. False when the user has no
-    such token (someone else's token is "no such token", not "forbidden")."""
+    such token (someone else's token is "no such token", not "forbidden"), nor
+    for an id no token can have (beyond 64-bit integers)."""
+    if not 0 < token_id < 2**63:
+        return False
     user = get_user(engine, user_name)
     with engine.begin() as conn:
         done = conn.execute(

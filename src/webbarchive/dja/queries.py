@@ -140,12 +140,10 @@ def mosaics(
     user: User,
     filters: Sequence[str] = (),
     kinds: Sequence[str] = ("assoc",),
-    hidden: bool = False,
 ) -> list[dict]:
-    """Mosaics whose footprint overlaps ``region``: those ``user`` may read, or with
-    ``hidden=True`` only those they may *not* read (to tell 401/403 from 404)."""
+    """Mosaics whose footprint overlaps ``region`` that ``user`` may read (the others
+    do not exist for them: a position must not tell where hidden data lie)."""
     release = product_release_expr()
-    visibility = visible_products(user)
     query = (
         select(
             dja_mosaics,
@@ -157,7 +155,7 @@ def mosaics(
         .join(products, products.c.product_id == dja_mosaics.c.product_id)
         .where(dja_mosaics.c.obsid.in_(_candidates(region)))
         .where(dja_mosaics.c.kind.in_(list(kinds)))
-        .where(~visibility if hidden else visibility)
+        .where(visible_products(user))
     )
     if filters:
         query = query.where(dja_mosaics.c.filter.in_([f.upper() for f in filters]))
@@ -196,8 +194,21 @@ def wht_path(conn: Connection, product_id: int | None) -> str | None:
     ).scalar_one_or_none()
 
 
-def known_filters(conn: Connection) -> list[str]:
-    """Every filter the archive holds mosaics or exposures in (DJA names)."""
-    names = {f for (f,) in conn.execute(select(dja_mosaics.c.filter).distinct()) if f}
-    names |= {f for (f,) in conn.execute(select(dja_exposures.c.filter).distinct()) if f}
+def known_filters(conn: Connection, user: User) -> list[str]:
+    """Every filter of the mosaics and exposures ``user`` may read (DJA names): a
+    filter only an exclusive-access program has is not named to others."""
+    mosaic_filters = (
+        select(dja_mosaics.c.filter)
+        .join(products, products.c.product_id == dja_mosaics.c.product_id)
+        .where(visible_products(user))
+        .distinct()
+    )
+    exposure_filters = (
+        select(dja_exposures.c.filter)
+        .join(observations, observations.c.obsid == dja_exposures.c.obsid)
+        .where(visible_observations(user))
+        .distinct()
+    )
+    names = {f for (f,) in conn.execute(mosaic_filters) if f}
+    names |= {f for (f,) in conn.execute(exposure_filters) if f}
     return sorted(names)

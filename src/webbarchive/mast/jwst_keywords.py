@@ -73,7 +73,7 @@ _FILE_EXPR = {
     "productlevel": products.c.productLevel,
 }
 _CACHE_SECONDS = 30.0
-_config_cache: dict[tuple[str, str], tuple[float, list[Column]]] = {}
+_config_cache: dict[tuple[str, str, tuple], tuple[float, list[Column]]] = {}
 
 
 def instrument_clause(service: str) -> ColumnElement:
@@ -86,10 +86,13 @@ def instrument_clause(service: str) -> ColumnElement:
     return func.upper(products.c.instrument) == instrument
 
 
-def keyword_columns(conn: Connection, service: str) -> list[Column]:
-    """The keyword columns of ``service``: every keyword name its files carry,
-    typed float/long when every value is a number, else string."""
-    key = (str(conn.engine.url), service.lower())
+def keyword_columns(conn: Connection, service: str, user: User) -> list[Column]:
+    """The keyword columns of ``service``: every keyword name its files that
+    ``user`` may read carry, typed float/long when every value is a number, else
+    string (hidden files neither add a keyword nor change a type)."""
+    from webbarchive.mast.missions import viewer_key
+
+    key = (str(conn.engine.url), service.lower(), viewer_key(user))
     cached = _config_cache.get(key)
     if cached and time.monotonic() - cached[0] < _CACHE_SECONDS:
         return cached[1]
@@ -102,7 +105,7 @@ def keyword_columns(conn: Connection, service: str) -> list[Column]:
             func.max(fractional),
         )
         .select_from(keywords.join(products, keywords.c.product_id == products.c.product_id))
-        .where(instrument_clause(service))
+        .where(instrument_clause(service), visible_products(user))
         .group_by(keywords.c.name)
         .order_by(keywords.c.name)
     ).all()
@@ -117,8 +120,8 @@ def keyword_columns(conn: Connection, service: str) -> list[Column]:
     return cols
 
 
-def columns_config(conn: Connection, service: str) -> dict[str, dict[str, Any]]:
-    return {c.name: c.config() for c in FILE_COLUMNS + keyword_columns(conn, service)}
+def columns_config(conn: Connection, service: str, user: User) -> dict[str, dict[str, Any]]:
+    return {c.name: c.config() for c in FILE_COLUMNS + keyword_columns(conn, service, user)}
 
 
 def _filter_resolver(known: dict[str, Column]):
@@ -141,7 +144,7 @@ def _filter_resolver(known: dict[str, Column]):
 def keyword_query(
     conn: Connection, user: User, service: str, params: dict[str, Any], page: MashupPage
 ) -> MashupTable:
-    columns = keyword_columns(conn, service)
+    columns = keyword_columns(conn, service, user)
     known = {c.name: c for c in columns}
     resolve = _filter_resolver(known)
     try:

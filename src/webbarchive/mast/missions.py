@@ -46,16 +46,23 @@ MAX_RADIUS_ARCSEC = 30 * 60.0
 QUAL_TYPE = {"string": "string", "float": "float", "int": "integer"}
 INFO_TYPE = {"string": "VARCHAR", "float": "FLOAT", "int": "INTEGER"}
 _CACHE_SECONDS = 30.0
-_cache: dict[str, tuple[float, dict[str, str]]] = {}
+_cache: dict[tuple[str, tuple], tuple[float, dict[str, str]]] = {}
 
 
 class MissionsError(ValueError):
     """A bad search; answered 400, which astroquery reports as invalid input."""
 
 
-def keyword_kinds(conn: Connection) -> dict[str, str]:
-    """Every keyword name with its type (string, float, int)."""
-    key = str(conn.engine.url)
+def viewer_key(user: User) -> tuple:
+    """Users who see the same products share an inventory cache entry."""
+    return ("admin",) if user.admin else tuple(sorted(user.programs))
+
+
+def keyword_kinds(conn: Connection, user: User) -> dict[str, str]:
+    """Every keyword name of the products ``user`` may read, with its type (string,
+    float, int): a keyword, or a fractional value, that only hidden products
+    carry is not told to others."""
+    key = (str(conn.engine.url), viewer_key(user))
     hit = _cache.get(key)
     if hit and time.monotonic() - hit[0] < _CACHE_SECONDS:
         return hit[1]
@@ -67,7 +74,10 @@ def keyword_kinds(conn: Connection) -> dict[str, str]:
             func.count(keywords.c.value),
             func.count(keywords.c.num),
             func.max(fractional),
-        ).group_by(keywords.c.name)
+        )
+        .select_from(keywords.join(products, keywords.c.product_id == products.c.product_id))
+        .where(visible_products(user))
+        .group_by(keywords.c.name)
     ):
         numeric = n_values and n_numbers == n_values
         kinds[name] = (
@@ -77,7 +87,7 @@ def keyword_kinds(conn: Connection) -> dict[str, str]:
     return kinds
 
 
-def column_list(conn: Connection) -> list[dict[str, Any]]:
+def column_list(conn: Connection, user: User) -> list[dict[str, Any]]:
     """``column_list?mission=jwst``: every searchable column."""
     entries = [
         _entry(DATASET, "string", "Dataset: the exposure or association the files belong to", True),
@@ -85,7 +95,7 @@ def column_list(conn: Connection) -> list[dict[str, Any]]:
         _entry("ang_sep", "float", "Angular separation from the search position (arcmin)", False),
         _entry("search_pos", "string", "Search position (RA Dec, degrees)", False),
     ]
-    for name, kind in sorted(keyword_kinds(conn).items()):
+    for name, kind in sorted(keyword_kinds(conn, user).items()):
         entries.append(_entry(name, kind, f"{name.upper()} header keyword", True))
     return entries
 
@@ -333,7 +343,7 @@ def _sort_key(name: str, pid: ColumnElement, kind: str) -> ColumnElement:
 
 
 def search(conn: Connection, user: User, body: dict[str, Any]) -> dict[str, Any]:
-    kinds = keyword_kinds(conn)
+    kinds = keyword_kinds(conn, user)
     known = set(kinds) | {DATASET, "access"}
     query = parse_search(body, known)
     datasets = _datasets(user)

@@ -9,8 +9,9 @@ from typing import Any
 
 #: Largest page served; astroquery asks for 50,000 and pages on when told.
 MAX_PAGESIZE = 100_000
-#: Largest page number: its offset must fit the databases' 64-bit integers.
-MAX_PAGE = 1_000_000_000
+#: Rows a page may start after: far beyond any catalog, well inside the 64-bit
+#: OFFSET both databases take.
+MAX_OFFSET = 2**53
 
 
 class MashupError(Exception):
@@ -25,20 +26,37 @@ class MashupPage:
 
     @classmethod
     def parse(cls, request: dict[str, Any]) -> MashupPage:
-        try:
-            page = int(1 if request.get("page") is None else request["page"])
-            pagesize = int(50_000 if request.get("pagesize") is None else request["pagesize"])
-        except (TypeError, ValueError):
-            raise MashupError("page and pagesize must be positive integers") from None
-        if not (1 <= page <= MAX_PAGE and pagesize >= 1):
+        page = _whole(request.get("page"), 1, "page")
+        pagesize = min(_whole(request.get("pagesize"), 50_000, "pagesize"), MAX_PAGESIZE)
+        if page > MAX_OFFSET // pagesize:
             raise MashupError(
-                f"page must be an integer in 1..{MAX_PAGE:,} and pagesize a positive integer"
+                f"page must be an integer from 1 to {MAX_OFFSET // pagesize:,} with pagesize "
+                f"{pagesize:,} (got {request.get('page')!r})"
             )
-        return cls(page, min(pagesize, MAX_PAGESIZE))
+        return cls(page, pagesize)
 
     @property
     def offset(self) -> int:
         return (self.page - 1) * self.pagesize
+
+
+def _whole(value: Any, default: int, name: str) -> int:
+    """A positive whole number (an integral float such as 2.0 too) or MashupError."""
+    if value is None:
+        return default
+    number: Any = value
+    if isinstance(value, str):
+        try:
+            number = float(value) if value.strip() else None
+        except ValueError:
+            number = None
+    if isinstance(number, bool) or not isinstance(number, int | float):
+        number = None
+    elif isinstance(number, float):
+        number = int(number) if math.isfinite(number) and number.is_integer() else None
+    if number is None or number < 1:
+        raise MashupError(f"{name} must be a positive integer (got {value!r})")
+    return number
 
 
 @dataclass

@@ -238,7 +238,9 @@ def _sqlite(raw, sql: str, budget: _Budget, adql: str):
             raise AdqlError(user_message(exc, adql)) from None
 
     geometry.register_sqlite(raw)
-    raw.set_progress_handler(lambda: int(budget.exceeded()), 10000)
+    # Every 200,000 VM steps (about a millisecond): often enough for the deadline,
+    # rare enough that heavy queries do not keep taking the GIL from light ones.
+    raw.set_progress_handler(lambda: int(budget.exceeded()), 200_000)
     cur = raw.cursor()
     try:
         cur.execute("PRAGMA query_only = ON")

@@ -74,7 +74,12 @@ async def run_dal_query(request: Request, adql: str, fix_columns, maxrec_text: s
     maxrec = min(maxrec, HARD_MAXREC)
     try:
         result = await asyncio.to_thread(
-            run_query, catalog(request), adql, query_context(request), maxrec=maxrec
+            run_query,
+            catalog(request),
+            adql,
+            query_context(request),
+            maxrec=maxrec,
+            timeout_s=request.app.state.settings.query_timeout_s,
         )
     except AdqlError as exc:
         return error_response(str(exc))

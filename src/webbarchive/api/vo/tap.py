@@ -7,13 +7,15 @@ import asyncio
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse, Response, StreamingResponse
 
+from webbarchive.api import heavy_queries, ratelimit
 from webbarchive.api.deps import catalog, current_user
+from webbarchive.api.identity import identity
 from webbarchive.api.vo import error_response, query_context, vo_params, votable_response
 from webbarchive.catalog.accounts import AccountError, user_for
 from webbarchive.catalog.rights import ANONYMOUS, User, rights_fingerprint
 from webbarchive.vo import uws, vosi
 from webbarchive.vo.adql import AdqlError
-from webbarchive.vo.execute import QueryTimeout, run_query, stream_query
+from webbarchive.vo.execute import DEFAULT_TIMEOUT_S, QueryTimeout, run_query, stream_query
 from webbarchive.vo.formats import STREAMED, accepted_formats, find_format, render, render_stream
 from webbarchive.vo.obscore import QueryContext
 from webbarchive.vo.uploads import UrlUploads, read_uploads
@@ -77,19 +79,27 @@ def _check(params: dict[str, str]):
     return fmt
 
 
-def _execute(engine, ctx, params: dict[str, str], uploads) -> tuple[bytes, str]:
+def _execute(
+    engine, ctx, params: dict[str, str], uploads, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> tuple[bytes, str]:
     fmt = _check(params)
-    result = run_query(engine, params["QUERY"], ctx, maxrec=_maxrec(params), uploads=uploads)
+    result = run_query(
+        engine, params["QUERY"], ctx, maxrec=_maxrec(params), uploads=uploads, timeout_s=timeout_s
+    )
     body = render(fmt, result.columns, result.rows, overflow=result.overflow)
     return body, fmt.mime
 
 
-def _answer(engine, ctx, params: dict[str, str], uploads) -> Response:
+def _answer(
+    engine, ctx, params: dict[str, str], uploads, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> Response:
     """The sync answer: written whole when the first batch of rows is the whole
     result (or the format needs it whole), else streamed batch by batch, so a
     large result is never held in memory. Errors before the first rows raise."""
     fmt = _check(params)
-    stream = stream_query(engine, params["QUERY"], ctx, maxrec=_maxrec(params), uploads=uploads)
+    stream = stream_query(
+        engine, params["QUERY"], ctx, maxrec=_maxrec(params), uploads=uploads, timeout_s=timeout_s
+    )
     batches = stream.batches()
     first = next(batches)
     if stream.done or fmt.key not in STREAMED:
@@ -105,6 +115,7 @@ def _answer(engine, ctx, params: dict[str, str], uploads) -> Response:
 async def _uploads(request: Request, params: dict[str, str]):
     if not params.get("UPLOAD"):
         return []
+    ratelimit.enforce(request, "tap_upload")
     parts: dict[str, bytes] = {}
     if request.method == "POST":
         form = await request.form()
@@ -122,8 +133,14 @@ async def sync(request: Request) -> Response:
     params = await vo_params(request)
     try:
         uploads = await _uploads(request, params)
-        return await asyncio.to_thread(
-            _answer, catalog(request), query_context(request), params, uploads
+        return await heavy_queries.gate(request.app).run(
+            identity(request),
+            _answer,
+            catalog(request),
+            query_context(request),
+            params,
+            uploads,
+            request.app.state.settings.query_timeout_s,
         )
     except (TapError, AdqlError) as exc:
         return error_response(str(exc))
@@ -149,14 +166,6 @@ def _owned_job(request: Request, job_id: str) -> uws.Job | None:
 
 def _not_found(job_id: str) -> Response:
     return PlainTextResponse(f"no job {job_id!r} (unknown, destroyed or not yours)", 404)
-
-
-def _quota_key(request: Request) -> str:
-    """Who the job caps count against: the user, else the client address."""
-    user = current_user(request)
-    if not user.anonymous:
-        return f"user:{user.name}"
-    return f"address:{request.client.host if request.client else 'unknown'}"
 
 
 WITHDRAWN = (
@@ -187,6 +196,16 @@ def _owner_rights(engine, owner: str | None) -> User:
         raise TapError(f"the account {owner!r} that owns this job no longer exists") from None
 
 
+def _limits(request: Request) -> dict:
+    """What a job needs to run within the heavy-query bound and the time limit."""
+    settings = request.app.state.settings
+    return {
+        "identity": identity(request),
+        "heavy_queries": heavy_queries.gate(request.app),
+        "timeout_s": settings.query_timeout_s,
+    }
+
+
 def _runner(engine):
     def run(job: uws.Job) -> tuple[bytes, str]:
         user = _owner_rights(engine, job.owner)
@@ -194,7 +213,14 @@ def _runner(engine):
         with engine.connect() as conn:
             job.rights = rights_fingerprint(conn, user)
         ctx = QueryContext(user, job.context["base_url"])
-        return _execute(engine, ctx, job.parameters, job.context["uploads"])
+        params, uploads = job.parameters, job.context["uploads"]
+        gate = job.context.get("heavy_queries")
+        timeout_s = job.context.get("timeout_s", DEFAULT_TIMEOUT_S)
+        if gate is None:
+            return _execute(engine, ctx, params, uploads, timeout_s)
+        # A job waits for its slot as long as it may run, then fails with the reason.
+        with gate.slot(job.context["identity"], wait_s=timeout_s):
+            return _execute(engine, ctx, params, uploads, timeout_s)
 
     return run
 
@@ -223,9 +249,9 @@ async def create_job(request: Request) -> Response:
     try:
         job = store.create(
             current_user(request).name,
-            _quota_key(request),
+            identity(request),  # whom the job caps count against
             params,
-            {"base_url": query_context(request).base_url, "uploads": uploads},
+            {"base_url": query_context(request).base_url, "uploads": uploads, **_limits(request)},
         )
     except uws.JobLimit as exc:
         return error_response(str(exc), 429)
