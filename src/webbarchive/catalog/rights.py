@@ -5,6 +5,12 @@ A product is PUBLIC once its release moment has passed:
 product's ``publicReleaseDate_mjd`` (observations: ``t_obs_release``). Nothing
 is stored as a flag, so data turn public at their release moment without a job.
 
+Default deny: a release that is not known (NULL, NaN) is never public. Such a
+row is read only by admins and by the PI and collaborators of its program,
+until ingest or an admin decides its release. Community files (msaexp spectra,
+redshift tables, MSA shutter tables) follow the release of the program their
+name or header names, or are public, per collection (:class:`CommunityRights`).
+
 This module is the single place that decides who may see what. Every router
 asks it, through :func:`webbarchive.api.deps.current_user` and the helpers
 below; the accounts capability extends :class:`User` with PIs and collaborators.
@@ -48,13 +54,18 @@ class User:
 ANONYMOUS = User()
 
 
+#: Stands for an unknown release in SQL comparisons: later than any moment
+#: (MJD 10^9 is 2.7 million years away), so an unknown release is never public.
+NEVER_MJD = 1.0e9
+
+
 def rights_for(release_mjd: float | None, at_mjd: float | None = None) -> str:
     """PUBLIC when the release moment has passed, else EXCLUSIVE_ACCESS.
 
-    A missing release date counts as public, as MAST treats old holdings.
+    An unknown release (None or NaN) is EXCLUSIVE_ACCESS: default deny.
     """
-    if release_mjd is None:
-        return PUBLIC
+    if release_mjd is None or release_mjd != release_mjd:
+        return EXCLUSIVE_ACCESS
     return (
         PUBLIC if release_mjd <= (at_mjd if at_mjd is not None else now_mjd()) else EXCLUSIVE_ACCESS
     )
@@ -79,14 +90,17 @@ def observation_release_expr() -> ColumnElement:
     return _effective_release(observations.c.t_obs_release, observations.c.proposal_id)
 
 
+def public_expr(release: ColumnElement, at_mjd: float | None = None) -> ColumnElement:
+    """SQL that is true when an effective release expression has passed (now,
+    or at ``at_mjd``), and false (never NULL) when it has not or is unknown."""
+    at = now_mjd() if at_mjd is None else at_mjd
+    return func.coalesce(release, literal(NEVER_MJD)) <= literal(at)
+
+
 def rights_expr(release: ColumnElement, at_mjd: float | None = None) -> ColumnElement:
     """SQL for dataRights ('PUBLIC' / 'EXCLUSIVE_ACCESS') of an effective release
     expression, evaluated at request time (or at ``at_mjd``)."""
-    at = now_mjd() if at_mjd is None else at_mjd
-    return case(
-        (or_(release.is_(None), release <= literal(at)), literal(PUBLIC)),
-        else_=literal(EXCLUSIVE_ACCESS),
-    )
+    return case((public_expr(release, at_mjd), literal(PUBLIC)), else_=literal(EXCLUSIVE_ACCESS))
 
 
 def product_rights_columns() -> list[ColumnElement]:
@@ -112,9 +126,11 @@ def _visible(
 ) -> ColumnElement:
     if user.admin:
         return true()
-    public = or_(release.is_(None), release <= (now_mjd() if at_mjd is None else at_mjd))
+    public = public_expr(release, at_mjd)
     if user.programs:
-        return or_(public, proposal_column.in_(sorted(user.programs)))
+        # two-valued even where the program is NULL, so NOT of it is the hidden rows
+        member = and_(proposal_column.is_not(None), proposal_column.in_(sorted(user.programs)))
+        return or_(public, member)
     return public
 
 
@@ -138,12 +154,12 @@ def visible_mask(
 ) -> np.ndarray:
     """:func:`visible_products` over rows held in memory: ``release_mjd`` is the
     effective release (NaN where none), ``proposal_ids`` the programs. The same
-    rule as the SQL form, which a test checks row by row."""
+    rule as the SQL form, which a test checks row by row: NaN is never public."""
     if user.admin:
         return np.ones(release_mjd.shape, bool)
     at = now_mjd() if at_mjd is None else at_mjd
     with np.errstate(invalid="ignore"):
-        public = np.isnan(release_mjd) | (release_mjd <= at)
+        public = release_mjd <= at
     if user.programs:
         public |= np.isin(proposal_ids, sorted(user.programs))
     return public

@@ -111,7 +111,6 @@ def ingest_paths(
         bar.update(len(batch))
     finally:
         bar.close()
-    writer.inherit_auxiliary_releases(engine)
     _update_pixel_index(engine, progress)
     _update_dja_spectra(engine, report.handed, progress)
     _update_dja(engine, progress)
