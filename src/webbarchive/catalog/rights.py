@@ -210,3 +210,101 @@ def barrier(query: Select) -> Select:
     expression is given.
     """
     return query.limit(BARRIER_LIMIT)
+
+
+# --- community files: msaexp spectra, redshift tables, MSA shutter tables ------------
+
+#: Community collections whose rights are configurable, and what each covers.
+COMMUNITY_COLLECTIONS = {
+    "msaexp": "msaexp spectra (nirspec_extractions, their traces, files and previews)",
+    "redshifts": "z, grade and comment from redshift tables and spectrum headers",
+    "msa": "MSA shutter rows (nirspec_slits: source ids and positions of the MSA plan)",
+}
+#: Follow the program named by the file (its name or PROGRAM header).
+FOLLOW_PROGRAM = "program"
+#: Public to everyone, whatever the program's rights.
+OPEN = "public"
+COMMUNITY_MODES = (FOLLOW_PROGRAM, OPEN)
+
+
+@dataclass(frozen=True)
+class CommunityRights:
+    """Who may read each community collection: ``program`` (the default) or ``public``.
+
+    ``program``: public once the program's release has passed
+    (:func:`program_release_expr`), else only its PI, collaborators and admins;
+    a program with no catalogued product or any of unknown release is not public.
+    ``public``: everyone. MSA shutter rows also need their exposure, a JWST
+    product, to be readable. Parsed from ``WEBBARCHIVE_COMMUNITY_RIGHTS``
+    (``msaexp=program,redshifts=public``; collections not named keep ``program``).
+    """
+
+    msaexp: str = FOLLOW_PROGRAM
+    redshifts: str = FOLLOW_PROGRAM
+    msa: str = FOLLOW_PROGRAM
+
+    @classmethod
+    def parse(cls, text: str) -> CommunityRights:
+        """``"msaexp=program,redshifts=public"`` (empty: every collection follows
+        its program). ValueError says what is accepted."""
+        modes: dict[str, str] = {}
+        accepted = (
+            f"comma-separated collection=mode with collection in {sorted(COMMUNITY_COLLECTIONS)} "
+            f"and mode in {list(COMMUNITY_MODES)}, e.g. 'msaexp=program,redshifts=public'"
+        )
+        for item in filter(None, (part.strip() for part in text.split(","))):
+            name, sep, mode = (s.strip().lower() for s in item.partition("="))
+            if not sep or name not in COMMUNITY_COLLECTIONS or mode not in COMMUNITY_MODES:
+                raise ValueError(f"community rights {item!r} not understood: {accepted}")
+            modes[name] = mode
+        return cls(**modes)
+
+    def mode(self, collection: str) -> str:
+        return getattr(self, collection)
+
+
+DEFAULT_COMMUNITY_RIGHTS = CommunityRights()
+
+
+def program_release_expr(proposal_column) -> ColumnElement:
+    """SQL for a program's effective release (MJD): the admin's override, else
+    the latest release of its catalogued products; NULL (unknown, so never
+    public) when it has no product or one whose release is undecided."""
+    members = products.alias("program_members")
+    release = members.c.publicReleaseDate_mjd
+    latest = (
+        select(case((func.count() == func.count(release), func.max(release))))
+        .where(members.c.proposal_id == proposal_column)
+        .scalar_subquery()
+    )
+    override = (
+        select(programs.c.release_override_mjd)
+        .where(programs.c.proposal_id == proposal_column)
+        .scalar_subquery()
+    )
+    return func.coalesce(override, latest)
+
+
+def community_release_expr(
+    collection: str, proposal_column, policy: CommunityRights = DEFAULT_COMMUNITY_RIGHTS
+) -> ColumnElement:
+    """SQL for the effective release of a community row of ``collection``
+    (``public`` collections: MJD 0, released long ago)."""
+    if policy.mode(collection) == OPEN:
+        return literal(0.0)
+    return program_release_expr(proposal_column)
+
+
+def visible_community(
+    collection: str,
+    proposal_column,
+    user: User,
+    policy: CommunityRights = DEFAULT_COMMUNITY_RIGHTS,
+    at_mjd: float | None = None,
+) -> ColumnElement:
+    """WHERE clause keeping the rows of a community ``collection`` that ``user``
+    may read; ``proposal_column`` holds the program their file names (a string
+    without zero padding, like ``products.proposal_id``)."""
+    if policy.mode(collection) == OPEN:
+        return true()
+    return _visible(program_release_expr(proposal_column), proposal_column, user, at_mjd)
