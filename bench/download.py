@@ -62,7 +62,7 @@ def _make_archive(folder: Path, size_mb: int) -> Path:
     engine = open_catalog(str(folder / "catalog.db"))
     with engine.begin() as conn:
         obsid = conn.execute(
-            insert(observations).values(obs_id=FILENAME.rsplit("_", 1)[0])
+            insert(observations).values(obs_id=FILENAME.rsplit("_", 1)[0], t_obs_release=59000.0)
         ).inserted_primary_key[0]
         conn.execute(
             insert(products).values(
@@ -72,6 +72,7 @@ def _make_archive(folder: Path, size_mb: int) -> Path:
                 suffix="s3d",
                 size=path.stat().st_size,
                 checksum=md5.hexdigest(),
+                publicReleaseDate_mjd=59000.0,  # public (an unknown release is hidden)
             )
         )
     engine.dispose()

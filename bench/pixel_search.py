@@ -255,7 +255,7 @@ def baseline_sql(query: str, count: bool) -> tuple[str, list]:
     where = [f"{columns[p.column]} {p.op} ?" for p in parsed.predicates]
     values: list = [p.value for p in parsed.predicates]
     where.append(
-        '(p."publicReleaseDate_mjd" IS NULL OR coalesce((SELECT release_override_mjd FROM programs g WHERE g.proposal_id = p.proposal_id), p."publicReleaseDate_mjd") <= ?)'
+        'coalesce((SELECT release_override_mjd FROM programs g WHERE g.proposal_id = p.proposal_id), p."publicReleaseDate_mjd", 1e9) <= ?'
     )
     values.append(now_mjd())
     for name, vals in parsed.filters.items():

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from webbarchive.catalog.db import DEFAULT_DB
+from webbarchive.catalog.rights import CommunityRights
 
 PREFIX = "WEBBARCHIVE_"
 
@@ -56,6 +57,18 @@ class Settings:
         "PREVIEWS",
         str(Path(tempfile.gettempdir()) / "webbarchive-previews"),
         "folder of cached DJA spectrum previews of PostgreSQL catalogs (SQLite: beside the file)",
+    )
+    community_rights: str = setting(
+        "COMMUNITY_RIGHTS",
+        "",
+        "who reads community files, per collection: 'collection=mode,...' with collections "
+        "msaexp (msaexp spectra, their files, previews and traces), redshifts (z, grade, "
+        "comment of redshift tables and spectrum headers) and msa (MSA shutter rows: source "
+        "ids and positions), modes 'program' (default: public once the program named by the "
+        "file name or PROGRAM header is released; until then, and while the program's release "
+        "is unknown, only its PI, collaborators and admins) or 'public' (everyone); e.g. "
+        "'msaexp=program,redshifts=public'. The catalogued MSA metadata FITS files are JWST "
+        "products and always follow their program",
     )
     mashup_wait_s: float = setting(
         "MASHUP_WAIT_S", 10.0, "seconds a Mashup request waits for its query before EXECUTING"
@@ -132,6 +145,13 @@ class Settings:
             if raw is not None:
                 values[f.name] = parse(f, raw)
         return cls(**(values | overrides))
+
+    def community(self) -> CommunityRights:
+        """:attr:`community_rights` parsed; SettingError says what is accepted."""
+        try:
+            return CommunityRights.parse(self.community_rights)
+        except ValueError as exc:
+            raise SettingError(f"{PREFIX}COMMUNITY_RIGHTS: {exc}") from None
 
     def with_values(self, **values: Any) -> Settings:
         return replace(self, **values)

@@ -71,7 +71,8 @@ def test_rights_columns(eap_archive):
 
 
 def test_rights_for_release_moment():
-    assert rights_for(None) == PUBLIC  # no release date: old public holdings
+    assert rights_for(None) == EXCLUSIVE_ACCESS  # unknown release: default deny
+    assert rights_for(float("nan")) == EXCLUSIVE_ACCESS
     assert rights_for(60000.0, at_mjd=59999.999) == EXCLUSIVE_ACCESS
     assert rights_for(60000.0, at_mjd=60000.0) == PUBLIC  # public at the release moment
 

@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         default_response_class=errors.JsonResponse,
     )
     app.state.settings = settings
+    app.state.community_rights = settings.community()  # a bad value stops the start
     app.state.engine = open_catalog(settings.db_url)
     errors.install(app)
     deps.install(app)  # token resolver and rate limits

@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from sqlalchemy import Engine
 
-from webbarchive.catalog.rights import ANONYMOUS, User
+from webbarchive.catalog.rights import ANONYMOUS, DEFAULT_COMMUNITY_RIGHTS, CommunityRights, User
 
 #: Where a token may arrive (seed 004, astroquery's MastAuth): the cookie
 #: astroquery sets, and the two Authorization schemes curl scripts and other
@@ -27,6 +27,11 @@ ACCEPTED_TOKEN_FORMS = [
 def catalog(request: Request) -> Engine:
     """The catalog engine of this app."""
     return request.app.state.engine
+
+
+def community_rights(request: Request) -> CommunityRights:
+    """Who reads the community collections (``WEBBARCHIVE_COMMUNITY_RIGHTS``)."""
+    return getattr(request.app.state, "community_rights", DEFAULT_COMMUNITY_RIGHTS)
 
 
 def current_user(request: Request) -> User:

@@ -20,12 +20,12 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse, Response
 from sqlalchemy import Engine
 
-from webbarchive.api.deps import authorize, catalog, current_user
+from webbarchive.api.deps import authorize, catalog, community_rights, current_user
 from webbarchive.api.errors import ApiError, bad_request, not_found
 from webbarchive.api.params import Page, filename_from_uri, paging_headers
 from webbarchive.api.positions import ACCEPTED as POSITION_FORMS
 from webbarchive.api.positions import parse_position, parse_radius
-from webbarchive.catalog.rights import User
+from webbarchive.catalog.rights import CommunityRights, User
 from webbarchive.dja import render
 from webbarchive.dja_spectra import overlap, previews, queries
 from webbarchive.dja_spectra.spec_file import is_spec_file, prefix_of
@@ -132,6 +132,7 @@ def nirspec_slits(
     offset: str | None = Query(None, description="first row (default 0)"),
     engine: Engine = Depends(catalog),
     user: User = Depends(current_user),
+    policy: CommunityRights = Depends(community_rights),
 ) -> Response:
     """Shutter footprints (sky polygons from the exposure pointing and the SIAF).
     Paging in the X-Total-Count, X-Returned and X-Truncated headers."""
@@ -141,7 +142,7 @@ def nirspec_slits(
     fmt = _choice("output", output, ("csv", "json"), "csv")
     page = _page(limit, offset)
     with engine.connect() as conn:
-        rows = queries.slits_in_cone(conn, user, position.ra, position.dec, radius)
+        rows = queries.slits_in_cone(conn, user, position.ra, position.dec, radius, policy)
     if summarise:
         rows, columns = queries.slit_counts(rows), ["program", "count", "grating", "filter"]
     else:
@@ -180,18 +181,23 @@ def nirspec_extractions(
     offset: str | None = Query(None, description="first row (default 0)"),
     engine: Engine = Depends(catalog),
     user: User = Depends(current_user),
+    policy: CommunityRights = Depends(community_rights),
 ) -> Response:
     fmt = _choice("output", output, ("csv", "html", "json"), "csv")
     page = _page(limit, offset)
     with engine.connect() as conn:
         if file not in (None, ""):
             name = _spec_name(file)
-            this = _readable_extraction(conn, user, name)
-            rows = queries.spectra_of_source(conn, user, this["objid"]) if this["objid"] else [this]
+            this = _readable_extraction(conn, user, name, policy)
+            rows = (
+                queries.spectra_of_source(conn, user, this["objid"], policy)
+                if this["objid"]
+                else [this]
+            )
         else:
             position = parse_position(ra, dec, coords, coord)
             rows = queries.extractions_in_cone(
-                conn, user, position.ra, position.dec, _radius(size, 1.0)
+                conn, user, position.ra, position.dec, _radius(size, 1.0), policy
             )
     rows, paging = page.window(rows)
     headers = paging_headers(paging)
@@ -223,16 +229,14 @@ def _spec_name(value: str) -> str:
     return name
 
 
-def _readable_extraction(conn, user: User, name: str) -> dict[str, Any]:
-    row = queries.extraction_by_file(conn, user, name)
+def _readable_extraction(conn, user: User, name: str, policy: CommunityRights) -> dict[str, Any]:
+    row = queries.extraction_by_file(conn, user, name, policy)
     if row is not None:
         return row
-    hidden = queries.extraction_exists(conn, name)
+    hidden = queries.extraction_exists(conn, name, policy)
     if hidden is None:
         raise not_found(f"no msaexp spectrum named {name!r} in this archive")
-    authorize(
-        user, hidden["product_proposal"] or hidden["proposal_id"], hidden["release_mjd"], name
-    )
+    authorize(user, hidden["proposal_id"], hidden["release_mjd"], name)
     raise not_found(f"no msaexp spectrum named {name!r} in this archive")  # not reached
 
 
@@ -245,14 +249,15 @@ def nirspec_file_redshift(
     output: str | None = Query(None, description="csv (default) or json"),
     engine: Engine = Depends(catalog),
     user: User = Depends(current_user),
+    policy: CommunityRights = Depends(community_rights),
 ) -> Response:
     if file in (None, ""):
         raise bad_request("missing parameter 'file'", accepted=["file=<spectrum>.spec.fits"])
     fmt = _choice("output", output, ("csv", "json"), "csv")
     name = _spec_name(file)
     with engine.connect() as conn:
-        _readable_extraction(conn, user, name)
-        row = queries.file_redshift(conn, user, name)
+        _readable_extraction(conn, user, name, policy)
+        row = queries.file_redshift(conn, user, name, policy)
     if fmt == "json":
         return json_response(pandas_json([row], REDSHIFT_COLUMNS))
     return csv_response([row], REDSHIFT_COLUMNS)
@@ -270,6 +275,7 @@ def nirspec_trace_overlap(
     output: str | None = Query(None, description="png (default figure) or json"),
     engine: Engine = Depends(catalog),
     user: User = Depends(current_user),
+    policy: CommunityRights = Depends(community_rights),
 ) -> Response:
     if spec_file in (None, ""):
         raise bad_request(
@@ -282,7 +288,7 @@ def nirspec_trace_overlap(
         raise bad_request(f"exposure must be an integer (got {exposure!r})") from None
     name = _spec_name(spec_file)
     with engine.connect() as conn:
-        _readable_extraction(conn, user, name)
+        _readable_extraction(conn, user, name, policy)
         traces = queries.traces_of(conn, name)
         if not traces:
             raise not_found(f"{name} records no input exposures, so its trace is unknown")
@@ -292,7 +298,9 @@ def nirspec_trace_overlap(
                 accepted=f"0..{len(traces) - 1}",
             )
         primary = traces[index]
-        others = queries.traces_on_exposure(conn, user, primary["exposure"], primary["detector"])
+        others = queries.traces_on_exposure(
+            conn, user, primary["exposure"], primary["detector"], policy
+        )
     offsets = overlap.yoffsets(primary, others)
     if fmt == "json":
         return json_response(
@@ -337,7 +345,11 @@ def mosfire(
 
 @router.get(EXTRACTIONS_PATH + "/{root}/{name}", summary="An msaexp spectrum or its preview PNG")
 def extraction_file(
-    root: str, name: str, engine: Engine = Depends(catalog), user: User = Depends(current_user)
+    root: str,
+    name: str,
+    engine: Engine = Depends(catalog),
+    user: User = Depends(current_user),
+    policy: CommunityRights = Depends(community_rights),
 ) -> Response:
     kind = None
     for candidate in previews.KINDS:
@@ -346,16 +358,16 @@ def extraction_file(
             break
     with engine.connect() as conn:
         if kind is None:
-            row = _readable_extraction(conn, user, _spec_name(name))
+            row = _readable_extraction(conn, user, _spec_name(name), policy)
         else:
             row = None
             for ending in (".spec.fits", ".spec.fits.gz"):
-                row = queries.extraction_by_file(conn, user, prefix + ending)
+                row = queries.extraction_by_file(conn, user, prefix + ending, policy)
                 if row is not None:
                     break
-                hidden = queries.extraction_exists(conn, prefix + ending)
+                hidden = queries.extraction_exists(conn, prefix + ending, policy)
                 if hidden is not None:
-                    _readable_extraction(conn, user, prefix + ending)
+                    _readable_extraction(conn, user, prefix + ending, policy)
             if row is None:
                 raise not_found(f"no msaexp spectrum with prefix {prefix!r} in this archive")
     if (row["root"] or "_") != root:

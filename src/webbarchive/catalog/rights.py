@@ -5,6 +5,12 @@ A product is PUBLIC once its release moment has passed:
 product's ``publicReleaseDate_mjd`` (observations: ``t_obs_release``). Nothing
 is stored as a flag, so data turn public at their release moment without a job.
 
+Default deny: a release that is not known (NULL, NaN) is never public. Such a
+row is read only by admins and by the PI and collaborators of its program,
+until ingest or an admin decides its release. Community files (msaexp spectra,
+redshift tables, MSA shutter tables) follow the release of the program their
+name or header names, or are public, per collection (:class:`CommunityRights`).
+
 This module is the single place that decides who may see what. Every router
 asks it, through :func:`webbarchive.api.deps.current_user` and the helpers
 below; the accounts capability extends :class:`User` with PIs and collaborators.
@@ -60,13 +66,18 @@ class User:
 ANONYMOUS = User()
 
 
+#: Stands for an unknown release in SQL comparisons: later than any moment
+#: (MJD 10^9 is 2.7 million years away), so an unknown release is never public.
+NEVER_MJD = 1.0e9
+
+
 def rights_for(release_mjd: float | None, at_mjd: float | None = None) -> str:
     """PUBLIC when the release moment has passed, else EXCLUSIVE_ACCESS.
 
-    A missing release date counts as public, as MAST treats old holdings.
+    An unknown release (None or NaN) is EXCLUSIVE_ACCESS: default deny.
     """
-    if release_mjd is None:
-        return PUBLIC
+    if release_mjd is None or release_mjd != release_mjd:
+        return EXCLUSIVE_ACCESS
     return (
         PUBLIC if release_mjd <= (at_mjd if at_mjd is not None else now_mjd()) else EXCLUSIVE_ACCESS
     )
@@ -91,14 +102,17 @@ def observation_release_expr() -> ColumnElement:
     return _effective_release(observations.c.t_obs_release, observations.c.proposal_id)
 
 
+def public_expr(release: ColumnElement, at_mjd: float | None = None) -> ColumnElement:
+    """SQL that is true when an effective release expression has passed (now,
+    or at ``at_mjd``), and false (never NULL) when it has not or is unknown."""
+    at = now_mjd() if at_mjd is None else at_mjd
+    return func.coalesce(release, literal(NEVER_MJD)) <= literal(at)
+
+
 def rights_expr(release: ColumnElement, at_mjd: float | None = None) -> ColumnElement:
     """SQL for dataRights ('PUBLIC' / 'EXCLUSIVE_ACCESS') of an effective release
     expression, evaluated at request time (or at ``at_mjd``)."""
-    at = now_mjd() if at_mjd is None else at_mjd
-    return case(
-        (or_(release.is_(None), release <= literal(at)), literal(PUBLIC)),
-        else_=literal(EXCLUSIVE_ACCESS),
-    )
+    return case((public_expr(release, at_mjd), literal(PUBLIC)), else_=literal(EXCLUSIVE_ACCESS))
 
 
 def product_rights_columns() -> list[ColumnElement]:
@@ -124,9 +138,11 @@ def _visible(
 ) -> ColumnElement:
     if user.admin:
         return true()
-    public = or_(release.is_(None), release <= (now_mjd() if at_mjd is None else at_mjd))
+    public = public_expr(release, at_mjd)
     if user.programs:
-        return or_(public, proposal_column.in_(sorted(user.programs)))
+        # two-valued even where the program is NULL, so NOT of it is the hidden rows
+        member = and_(proposal_column.is_not(None), proposal_column.in_(sorted(user.programs)))
+        return or_(public, member)
     return public
 
 
@@ -150,12 +166,12 @@ def visible_mask(
 ) -> np.ndarray:
     """:func:`visible_products` over rows held in memory: ``release_mjd`` is the
     effective release (NaN where none), ``proposal_ids`` the programs. The same
-    rule as the SQL form, which a test checks row by row."""
+    rule as the SQL form, which a test checks row by row: NaN is never public."""
     if user.admin:
         return np.ones(release_mjd.shape, bool)
     at = now_mjd() if at_mjd is None else at_mjd
     with np.errstate(invalid="ignore"):
-        public = np.isnan(release_mjd) | (release_mjd <= at)
+        public = release_mjd <= at
     if user.programs:
         public |= np.isin(proposal_ids, sorted(user.programs))
     return public
@@ -228,3 +244,101 @@ def rights_fingerprint(conn: Connection, user: User) -> str:
     for proposal_id, release in overrides:
         digest.update(f"{proposal_id}={release!r};".encode())
     return digest.hexdigest()
+
+
+# --- community files: msaexp spectra, redshift tables, MSA shutter tables ------------
+
+#: Community collections whose rights are configurable, and what each covers.
+COMMUNITY_COLLECTIONS = {
+    "msaexp": "msaexp spectra (nirspec_extractions, their traces, files and previews)",
+    "redshifts": "z, grade and comment from redshift tables and spectrum headers",
+    "msa": "MSA shutter rows (nirspec_slits: source ids and positions of the MSA plan)",
+}
+#: Follow the program named by the file (its name or PROGRAM header).
+FOLLOW_PROGRAM = "program"
+#: Public to everyone, whatever the program's rights.
+OPEN = "public"
+COMMUNITY_MODES = (FOLLOW_PROGRAM, OPEN)
+
+
+@dataclass(frozen=True)
+class CommunityRights:
+    """Who may read each community collection: ``program`` (the default) or ``public``.
+
+    ``program``: public once the program's release has passed
+    (:func:`program_release_expr`), else only its PI, collaborators and admins;
+    a program with no catalogued product or any of unknown release is not public.
+    ``public``: everyone. MSA shutter rows also need their exposure, a JWST
+    product, to be readable. Parsed from ``WEBBARCHIVE_COMMUNITY_RIGHTS``
+    (``msaexp=program,redshifts=public``; collections not named keep ``program``).
+    """
+
+    msaexp: str = FOLLOW_PROGRAM
+    redshifts: str = FOLLOW_PROGRAM
+    msa: str = FOLLOW_PROGRAM
+
+    @classmethod
+    def parse(cls, text: str) -> CommunityRights:
+        """``"msaexp=program,redshifts=public"`` (empty: every collection follows
+        its program). ValueError says what is accepted."""
+        modes: dict[str, str] = {}
+        accepted = (
+            f"comma-separated collection=mode with collection in {sorted(COMMUNITY_COLLECTIONS)} "
+            f"and mode in {list(COMMUNITY_MODES)}, e.g. 'msaexp=program,redshifts=public'"
+        )
+        for item in filter(None, (part.strip() for part in text.split(","))):
+            name, sep, mode = (s.strip().lower() for s in item.partition("="))
+            if not sep or name not in COMMUNITY_COLLECTIONS or mode not in COMMUNITY_MODES:
+                raise ValueError(f"community rights {item!r} not understood: {accepted}")
+            modes[name] = mode
+        return cls(**modes)
+
+    def mode(self, collection: str) -> str:
+        return getattr(self, collection)
+
+
+DEFAULT_COMMUNITY_RIGHTS = CommunityRights()
+
+
+def program_release_expr(proposal_column) -> ColumnElement:
+    """SQL for a program's effective release (MJD): the admin's override, else
+    the latest release of its catalogued products; NULL (unknown, so never
+    public) when it has no product or one whose release is undecided."""
+    members = products.alias("program_members")
+    release = members.c.publicReleaseDate_mjd
+    latest = (
+        select(case((func.count() == func.count(release), func.max(release))))
+        .where(members.c.proposal_id == proposal_column)
+        .scalar_subquery()
+    )
+    override = (
+        select(programs.c.release_override_mjd)
+        .where(programs.c.proposal_id == proposal_column)
+        .scalar_subquery()
+    )
+    return func.coalesce(override, latest)
+
+
+def community_release_expr(
+    collection: str, proposal_column, policy: CommunityRights = DEFAULT_COMMUNITY_RIGHTS
+) -> ColumnElement:
+    """SQL for the effective release of a community row of ``collection``
+    (``public`` collections: MJD 0, released long ago)."""
+    if policy.mode(collection) == OPEN:
+        return literal(0.0)
+    return program_release_expr(proposal_column)
+
+
+def visible_community(
+    collection: str,
+    proposal_column,
+    user: User,
+    policy: CommunityRights = DEFAULT_COMMUNITY_RIGHTS,
+    at_mjd: float | None = None,
+) -> ColumnElement:
+    """WHERE clause keeping the rows of a community ``collection`` that ``user``
+    may read; ``proposal_column`` holds the program their file names (a string
+    without zero padding, like ``products.proposal_id``)."""
+    if policy.mode(collection) == OPEN:
+        return true()
+    return _visible(program_release_expr(proposal_column), proposal_column, user, at_mjd)

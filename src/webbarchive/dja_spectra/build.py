@@ -192,8 +192,9 @@ def _record(conn, path: str, kind: str, st: os.stat_result) -> None:
 
 
 def _link_extractions(engine: Engine) -> None:
-    """objid (merged sources) and the product that carries each spectrum's rights:
-    its MSA metadata file when catalogued, else the program's latest-released product."""
+    """objid (merged sources) and the product each spectrum relates to: its MSA
+    metadata file when catalogued, else the program's latest-released product.
+    Rights do not wait for this step: they follow the spectrum's own program."""
     with engine.begin() as conn:
         rows = conn.execute(
             select(

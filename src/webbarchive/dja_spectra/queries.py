@@ -1,6 +1,16 @@
 """Catalog queries of the DJA spectroscopy tools. Every query takes the requesting
-:class:`~webbarchive.catalog.rights.User` and keeps only what it may read, by joining
-the product each row derives from with :func:`~webbarchive.catalog.rights.visible_products`.
+:class:`~webbarchive.catalog.rights.User` and keeps only what it may read:
+
+- msaexp spectra (and their traces) and redshifts follow the rights of the program
+  in their file name or header, or are public, as the collection's
+  :class:`~webbarchive.catalog.rights.CommunityRights` say
+  (:func:`~webbarchive.catalog.rights.visible_community`); a spectrum whose program
+  has no catalogued JWST product is hidden while that program's release is unknown.
+- MSA shutter rows need their exposure (a JWST product,
+  :func:`~webbarchive.catalog.rights.visible_products`) and the ``msa`` collection's
+  rule for their program.
+
+``policy`` defaults to every collection following its program (the strictest).
 """
 
 from __future__ import annotations
@@ -9,10 +19,17 @@ import math
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import Connection, and_, select
+from sqlalchemy import Connection, String, and_, cast, select
 
 from webbarchive.catalog import sky
-from webbarchive.catalog.rights import User, product_release_expr, visible_products
+from webbarchive.catalog.rights import (
+    DEFAULT_COMMUNITY_RIGHTS,
+    CommunityRights,
+    User,
+    community_release_expr,
+    visible_community,
+    visible_products,
+)
 from webbarchive.catalog.schema import products
 from webbarchive.dja_spectra.geometry import parse_footprint
 from webbarchive.dja_spectra.redshifts import merged_redshift
@@ -35,14 +52,25 @@ def _dec_window(column, dec: float, radius_deg: float):
     return and_(column >= dec - pad, column <= dec + pad)
 
 
+def _visible_slits(user: User, policy: CommunityRights):
+    """Shutter rows ``user`` may read (the query joins their exposure's product)."""
+    program = cast(nirspec_slits.c.program, String)
+    return and_(visible_products(user), visible_community("msa", program, user, policy))
+
+
 def slits_in_cone(
-    conn: Connection, user: User, ra: float, dec: float, radius_deg: float
+    conn: Connection,
+    user: User,
+    ra: float,
+    dec: float,
+    radius_deg: float,
+    policy: CommunityRights = DEFAULT_COMMUNITY_RIGHTS,
 ) -> list[dict[str, Any]]:
     """Shutters whose footprint overlaps the cone, in DJA's columns, by root and shutter."""
     query = (
         select(*[nirspec_slits.c[c] for c in SLIT_COLUMNS])
         .join(products, products.c.product_id == nirspec_slits.c.product_id)
-        .where(_dec_window(nirspec_slits.c.dec, dec, radius_deg), visible_products(user))
+        .where(_dec_window(nirspec_slits.c.dec, dec, radius_deg), _visible_slits(user, policy))
         .order_by(nirspec_slits.c.root, nirspec_slits.c.slitlet_id, nirspec_slits.c.shutter_column)
     )
     rows = []
@@ -71,6 +99,7 @@ def shutters_of_metafile(
     ra: float | None = None,
     dec: float | None = None,
     radius_deg: float | None = None,
+    policy: CommunityRights = DEFAULT_COMMUNITY_RIGHTS,
 ) -> list[dict[str, Any]]:
     """Shutter polygons for a ``/thumb?nirspec=True&metafile=`` overlay.
 
@@ -87,7 +116,7 @@ def shutters_of_metafile(
             nirspec_slits.c.patt_num,
         )  # fmt: skip
         .join(products, products.c.product_id == nirspec_slits.c.product_id)
-        .where(visible_products(user), nirspec_slits.c.valid.is_(True))
+        .where(_visible_slits(user, policy), nirspec_slits.c.valid.is_(True))
     )
     if ra is not None and dec is not None and radius_deg is not None:
         query = query.where(_dec_window(nirspec_slits.c.dec, dec, radius_deg))
@@ -108,7 +137,8 @@ def shutters_of_metafile(
     return out
 
 
-def _extraction_query(user: User):
+def _extraction_query(user: User, policy: CommunityRights):
+    program = nirspec_extractions.c.proposal_id
     return (
         select(
             *[
@@ -123,20 +153,30 @@ def _extraction_query(user: User):
             nirspec_extractions.c.objid,
             nirspec_extractions.c.program,
             nirspec_extractions.c.proposal_id,
-            product_release_expr().label("release_mjd"),
+            community_release_expr("msaexp", program, policy).label("release_mjd"),
         )  # fmt: skip
         .select_from(nirspec_extractions)
-        .outerjoin(nirspec_redshifts, nirspec_redshifts.c.file == nirspec_extractions.c.file)
-        .outerjoin(products, products.c.product_id == nirspec_extractions.c.product_id)
-        .where(visible_products(user))
+        .outerjoin(
+            nirspec_redshifts,
+            and_(
+                nirspec_redshifts.c.file == nirspec_extractions.c.file,
+                visible_community("redshifts", program, user, policy),
+            ),
+        )
+        .where(visible_community("msaexp", program, user, policy))
     )
 
 
 def extractions_in_cone(
-    conn: Connection, user: User, ra: float, dec: float, radius_deg: float
+    conn: Connection,
+    user: User,
+    ra: float,
+    dec: float,
+    radius_deg: float,
+    policy: CommunityRights = DEFAULT_COMMUNITY_RIGHTS,
 ) -> list[dict[str, Any]]:
     query = (
-        _extraction_query(user)
+        _extraction_query(user, policy)
         .where(_dec_window(nirspec_extractions.c.dec, dec, radius_deg))
         .order_by(nirspec_extractions.c.root, nirspec_extractions.c.file)
     )
@@ -147,28 +187,29 @@ def extractions_in_cone(
     return rows
 
 
-def extraction_by_file(conn: Connection, user: User, file: str) -> dict[str, Any] | None:
+def extraction_by_file(
+    conn: Connection, user: User, file: str, policy: CommunityRights = DEFAULT_COMMUNITY_RIGHTS
+) -> dict[str, Any] | None:
     """One visible spectrum by file name, or None."""
     row = (
-        conn.execute(_extraction_query(user).where(nirspec_extractions.c.file == file))
+        conn.execute(_extraction_query(user, policy).where(nirspec_extractions.c.file == file))
         .mappings()
         .first()
     )
     return dict(row) if row else None
 
 
-def extraction_exists(conn: Connection, file: str) -> dict[str, Any] | None:
+def extraction_exists(
+    conn: Connection, file: str, policy: CommunityRights = DEFAULT_COMMUNITY_RIGHTS
+) -> dict[str, Any] | None:
     """The spectrum's program and effective release whatever the user (for 401/403)."""
+    program = nirspec_extractions.c.proposal_id
     row = (
         conn.execute(
             select(
-                nirspec_extractions.c.proposal_id,
-                products.c.proposal_id.label("product_proposal"),
-                product_release_expr().label("release_mjd"),
-            )  # fmt: skip
-            .select_from(nirspec_extractions)
-            .outerjoin(products, products.c.product_id == nirspec_extractions.c.product_id)
-            .where(nirspec_extractions.c.file == file)
+                program,
+                community_release_expr("msaexp", program, policy).label("release_mjd"),
+            ).where(nirspec_extractions.c.file == file)  # fmt: skip
         )
         .mappings()
         .first()
@@ -176,20 +217,28 @@ def extraction_exists(conn: Connection, file: str) -> dict[str, Any] | None:
     return dict(row) if row else None
 
 
-def spectra_of_source(conn: Connection, user: User, objid: int) -> list[dict[str, Any]]:
+def spectra_of_source(
+    conn: Connection, user: User, objid: int, policy: CommunityRights = DEFAULT_COMMUNITY_RIGHTS
+) -> list[dict[str, Any]]:
     query = (
-        _extraction_query(user)
+        _extraction_query(user, policy)
         .where(nirspec_extractions.c.objid == objid)
         .order_by(nirspec_extractions.c.root, nirspec_extractions.c.file)
     )
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
-def file_redshift(conn: Connection, user: User, file: str) -> dict[str, Any] | None:
-    this = extraction_by_file(conn, user, file)
+def file_redshift(
+    conn: Connection, user: User, file: str, policy: CommunityRights = DEFAULT_COMMUNITY_RIGHTS
+) -> dict[str, Any] | None:
+    this = extraction_by_file(conn, user, file, policy)
     if this is None:
         return None
-    spectra = spectra_of_source(conn, user, this["objid"]) if this["objid"] is not None else [this]
+    spectra = (
+        spectra_of_source(conn, user, this["objid"], policy)
+        if this["objid"] is not None
+        else [this]
+    )
     return merged_redshift(file, spectra)
 
 
@@ -202,12 +251,16 @@ def traces_of(conn: Connection, file: str) -> list[dict[str, Any]]:
     return [dict(r) for r in conn.execute(query).mappings()]
 
 
-def traces_on_exposure(conn: Connection, user: User, exposure: str, detector: str | None):
+def traces_on_exposure(
+    conn: Connection,
+    user: User,
+    exposure: str,
+    detector: str | None,
+    policy: CommunityRights = DEFAULT_COMMUNITY_RIGHTS,
+):
     """Traces of every visible spectrum extracted from ``exposure`` and ``detector``."""
-    visible_files = (
-        select(nirspec_extractions.c.file)
-        .outerjoin(products, products.c.product_id == nirspec_extractions.c.product_id)
-        .where(visible_products(user))
+    visible_files = select(nirspec_extractions.c.file).where(
+        visible_community("msaexp", nirspec_extractions.c.proposal_id, user, policy)
     )
     query = select(nirspec_traces).where(
         nirspec_traces.c.exposure == exposure, nirspec_traces.c.file.in_(visible_files)

@@ -10,10 +10,14 @@
 - ``dja_spectra_files``: the community files read (path, size, mtime, kind), so a
   rerun only rereads what changed.
 
-Data rights: slits and extractions carry the ``product_id`` of a catalogued JWST
-product they derive from (the exposure, or the MSA metadata file); every query joins
-``products`` with :func:`webbarchive.catalog.rights.visible_products`. No foreign
-keys: ingest may replace products before ``update`` runs, and a join drops stale rows.
+Data rights: extractions (and their traces and redshifts) follow the program in
+their file name or header (``proposal_id``), slits their exposure (``product_id``, a
+catalogued JWST product) and their program, as
+:class:`webbarchive.catalog.rights.CommunityRights` configure per collection
+(:mod:`webbarchive.dja_spectra.queries`). A spectrum is hidden from the moment its
+row is written until its program is released: no link step has to run first. No
+foreign keys: ingest may replace products before ``update`` runs, and a join drops
+stale rows.
 
 Units: degrees (ICRS), MJD, seconds, microns (wmin/wmax); shutter sizes in arcsec.
 """
@@ -108,7 +112,7 @@ nirspec_extractions = Table(
     Column("version", String(64)),
     Column("layout", String(8)),  # v1 (FILEn keywords) | v3 (SLITS table or none)
     Column("objid", BigInteger),  # merged source: spectra within 0.3" share it
-    Column("product_id", BigInteger),  # rights: a catalogued product of its program
+    Column("product_id", BigInteger),  # its MSA file, else a product of its program
     Column("proposal_id", String(16)),
 )
 Index("ix_nirspec_extractions_dec", nirspec_extractions.c.dec)

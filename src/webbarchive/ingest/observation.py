@@ -238,7 +238,7 @@ def aggregate(obs_id: str, products: Iterable[Mapping[str, Any]]) -> dict[str, A
         top = min(ranked, key=lambda p: p["position_rank"])
         best = (top["s_ra"], top["s_dec"])
     em_min, em_max = values("em_min"), values("em_max")
-    releases = [p["t_obs_release"] for p in items if p.get("t_obs_release") is not None]
+    releases = [p.get("t_obs_release") for p in items]
     filters = sorted({f for f in values("filters")})
     exptimes = values("t_exptime")
     # Products of one observation describe the same exposures (a cube and its
@@ -271,8 +271,9 @@ def aggregate(obs_id: str, products: Iterable[Mapping[str, Any]]) -> dict[str, A
         "intentType": first("intentType"),
         "exp_type": first("exp_type"),
         "template": first("template"),
-        # The latest release of any product: nothing leaks before all is public.
-        "t_obs_release": max(releases) if releases else None,
+        # The latest release of any product: nothing leaks before all is public;
+        # one product of unknown release leaves the observation's unknown (hidden).
+        "t_obs_release": None if None in releases else max(releases, default=None),
     }
     if row["instrument_name"] == "NIRSPEC" and any(p.get("suffix") == "msa" for p in items):
         row["instrument_name"] = "NIRSPEC/MSA"  # an MSA file alone carries no EXP_TYPE

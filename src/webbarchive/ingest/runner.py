@@ -128,7 +128,6 @@ def _ingest(engine: Engine, paths: list[str], workers: int | None, progress: boo
         bar.update(len(batch))
     finally:
         bar.close()
-    writer.inherit_auxiliary_releases(engine)
     _update_pixel_index(engine, progress)
     _update_dja_spectra(engine, report.handed, progress)
     _update_dja(engine, progress)

@@ -6,6 +6,15 @@ runner groups a few files per transaction for speed, and retries them one by
 one if the group fails). A failure rolls all of it back, so the catalog never
 holds half a product.
 
+Release dates are decided in the same transaction: an auxiliary file without
+exposure times (MSA metadata, association) takes the latest release of its
+program's science products, and a science product that moves that latest
+release moves its program's auxiliary files with it. A product whose release
+cannot be decided yet (an MSA file before any science product of its program)
+keeps none, which :mod:`webbarchive.catalog.rights` treats as exclusive: no
+commit, and no ingest killed between two commits, ever shows a row to users
+before its rights are known.
+
 Identity: ``products.filename`` is unique across the archive (as at MAST). A
 file whose name is already catalogued:
 
@@ -23,7 +32,18 @@ import os
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from webbarchive.catalog import sky
 from webbarchive.catalog.rights import now_mjd
@@ -59,10 +79,14 @@ def write_batch(engine: Engine, batch: list[tuple[ReadResult, float]]) -> list[s
     with engine.begin() as conn:
         touched: set[int] = set()
         outcomes = []
+        proposals: set[str] = set()
         for result, start_mjd in batch:
             outcome, obsids = _write_product(conn, result, start_mjd)
             outcomes.append(outcome)
             touched.update(obsids)
+            if outcome != UNCHANGED and result.product.get("proposal_id"):
+                proposals.add(result.product["proposal_id"])
+        touched.update(settle_auxiliary_releases(conn, proposals))
         for obsid in sorted(touched):
             recompute_observation(conn, obsid)
     return outcomes
@@ -219,39 +243,35 @@ def _observation_footprint(members: list[dict[str, Any]]) -> tuple[sky.Polygon |
     return None, None
 
 
-def inherit_auxiliary_releases(engine: Engine) -> int:
-    """Give auxiliary files without exposure times (MSA, associations) the
-    latest release of their program's science products, so they never become
-    public before the data they describe. Returns how many changed."""
-    changed = 0
-    with engine.begin() as conn:
-        latest = dict(
-            conn.execute(
-                select(products.c.proposal_id, products.c.publicReleaseDate_mjd)
-                .where(products.c.productType == "SCIENCE")
-                .where(products.c.publicReleaseDate_mjd.is_not(None))
-                .order_by(products.c.publicReleaseDate_mjd)
-            ).all()
+def _auxiliary():
+    """Products that carry no exposure times of their own (MSA, association)."""
+    return and_(products.c.productType != "SCIENCE", products.c.t_max.is_(None))
+
+
+def settle_auxiliary_releases(conn: Connection, proposal_ids: set[str]) -> set[int]:
+    """Give the auxiliary files of ``proposal_ids`` the latest release of their
+    program's science products, so they never become public before the data they
+    describe; runs inside the transaction that wrote the products. Returns the
+    obsids whose products changed (their observations must be recomputed)."""
+    touched: set[int] = set()
+    for proposal in sorted(proposal_ids):
+        latest = conn.execute(
+            select(func.max(products.c.publicReleaseDate_mjd)).where(
+                products.c.proposal_id == proposal, products.c.productType == "SCIENCE"
+            )
+        ).scalar()
+        if latest is None:
+            continue  # no decided science release yet: they stay undecided (hidden)
+        stale = and_(
+            products.c.proposal_id == proposal,
+            _auxiliary(),
+            or_(
+                products.c.publicReleaseDate_mjd.is_(None),
+                products.c.publicReleaseDate_mjd != latest,
+            ),
         )
-        aux = conn.execute(
-            select(
-                products.c.product_id,
-                products.c.obsid,
-                products.c.proposal_id,
-                products.c.publicReleaseDate_mjd,
-            ).where(products.c.productType != "SCIENCE", products.c.t_max.is_(None))
-        ).all()
-        touched = set()
-        for product_id, obsid, proposal, release in aux:
-            target = latest.get(proposal)
-            if target is not None and release != target:
-                conn.execute(
-                    update(products)
-                    .where(products.c.product_id == product_id)
-                    .values(publicReleaseDate_mjd=target)
-                )
-                touched.add(obsid)
-                changed += 1
-        for obsid in touched:
-            recompute_observation(conn, obsid)
-    return changed
+        obsids = conn.execute(select(products.c.obsid).where(stale).distinct()).scalars().all()
+        if obsids:
+            conn.execute(update(products).where(stale).values(publicReleaseDate_mjd=latest))
+            touched.update(int(o) for o in obsids if o is not None)
+    return touched

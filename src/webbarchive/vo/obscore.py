@@ -30,8 +30,8 @@ from webbarchive.catalog.rights import (
     PUBLIC,
     User,
     barrier,
-    now_mjd,
     product_release_expr,
+    public_expr,
     visible_observations,
     visible_products,
 )
@@ -376,7 +376,7 @@ def obscore_select(ctx: QueryContext):
     """The SQLAlchemy SELECT producing ``ivoa.obscore`` for ``ctx.user``."""
     o, p = observations, products
     release = product_release_expr()
-    public = or_(release.is_(None), release <= now_mjd())
+    public = public_expr(release)
     dptype = func.coalesce(p.c.dataproduct_type, o.c.dataproduct_type)
     filename = p.c.filename
     em_mid_m = (o.c.em_min + o.c.em_max) / 2 * 1e-9
