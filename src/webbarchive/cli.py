@@ -154,6 +154,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         (files / ".complete").touch()
     report = ingest_paths([str(files)], db_url=db, workers=args.workers, progress=True)
     print(report.summary())
+    count = load_demo_mnemonics(db)
+    print(
+        f"loaded {count} demo engineering mnemonics for info/mnemonics "
+        "(webbarchive ingest-mnemonics FILE.csv loads a real table)"
+    )
     base = f"http://{args.host}:{args.port}"
     print("\nwebbarchive is serving the demo archive. Try:")
     for line in demo_urls(db, base):
@@ -161,6 +166,26 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     print(f"  {base}/docs   (the API reference)\n")
     _serve(db, args.host, args.port)
     return 0
+
+
+#: A few illustrative rows in MAST's mnemonic format, so the demo's info/mnemonics answers.
+DEMO_MNEMONICS = Path(__file__).with_name("demo_mnemonics.csv")
+
+#: What the pixel-search example's numbers mean: the pixel store keeps each
+#: product's own flux unit (as the FITS file has it), so a threshold must be
+#: written in that unit.
+PIXEL_SEARCH_UNITS = (
+    "wavelength in microns; flux in each product's own unit, not converted: Jy for "
+    "x1d and c1d (so flux.gte=1e-6 keeps pixels of at least 1 microjansky), "
+    "MJy or MJy/sr for s2d and s3d (productType=s2d|s3d)"
+)
+
+
+def load_demo_mnemonics(db: str) -> int:
+    from webbarchive.catalog.db import open_catalog
+    from webbarchive.ingest.mnemonics import load_mnemonics
+
+    return load_mnemonics(open_catalog(db), DEMO_MNEMONICS)
 
 
 def demo_urls(db: str, base: str) -> list[str]:
@@ -196,7 +221,11 @@ def demo_urls(db: str, base: str) -> list[str]:
         urls.append(f"{base}/spectra/api/v0.1/retrieve?uri={uri}")
         urls.append(f"{base}/api/v0.1/Download/file?uri={uri}")
     urls.append(f"{base}/viz/api/v0.1/info/keywords?name=BKGDTARG")
-    urls.append(f"{base}/spectra/api/v0.1/search?wavelength=1.2,1.3&flux.gte=1e-6&derSnr.gt=5")
+    urls.append(f"{base}/viz/api/v0.1/info/mnemonics")
+    urls.append(
+        f"{base}/spectra/api/v0.1/search?wavelength=1.2,1.3&flux.gte=1e-6&derSnr.gt=5\n"
+        f"      ({PIXEL_SEARCH_UNITS})"
+    )
     if image is not None and image.s_ra is not None:
         coords = f"{image.s_ra:.5f},{image.s_dec:.5f}"
         urls.append(f"{base}/exposures?coords={coords}&output=table")
