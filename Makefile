@@ -20,8 +20,8 @@ system:
 	bash scripts/install-system.sh
 
 lint: env
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 
 test: env system lint
 	$(BIN)/pytest -q
