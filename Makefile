@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_DIR ?= demo-archive
 PORT ?= 8000
 
-.PHONY: env demo test lint system bench clean
+.PHONY: env demo test test-data lint system bench clean
 
 env: $(VENV)/.installed
 
@@ -20,11 +20,17 @@ system:
 	bash scripts/install-system.sh
 
 lint: env
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 
 test: env system lint
 	$(BIN)/pytest -q
+
+# The real JWST files some tests need (about 25 MB, tests/data/manifest.csv), fetched
+# with checksum verification into tests/data/real; ../shared/data/real, when present,
+# is used first. Without them those tests skip and say so.
+test-data:
+	$(PYTHON) scripts/fetch_test_data.py
 
 demo: env
 	$(BIN)/webbarchive demo $(DEMO_DIR) --port $(PORT)

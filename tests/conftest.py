@@ -1,7 +1,10 @@
 """Fixtures shared by the whole suite.
 
-- ``shared_dir``: ../shared beside the repository; tests that read real files
-  or seed examples skip cleanly when it is absent.
+- ``real_dir``: the real JWST files (``../shared/data/real``, else the folder
+  ``make test-data`` fills; see ``tests/real_files.py``). Tests that need them
+  ask for this fixture, and skip saying how to get the files when they are absent.
+- ``mast_doc_examples``, ``seeds_dir``: MAST's documented example responses and
+  the project's seed documents, which come only with ``../shared``.
 - ``catalog_url``: a fresh, empty catalog on each backend (SQLite, and
   PostgreSQL with pgsphere in a throwaway cluster).
 """
@@ -14,27 +17,42 @@ from pathlib import Path
 
 import pytest
 
-from tests import pgcluster
+from tests import pgcluster, real_files
 
 # The suite's many in-process clients share one address: rate limits are tested on
 # their own (tests/auth/test_ratelimit.py) and off everywhere else.
 os.environ.setdefault("WEBBARCHIVE_RATE_LIMITS", "off")
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("WEBBARCHIVE_SHARED", REPO.parent / "shared"))
-REAL = SHARED / "data" / "real"
+#: The folder holding every real file, or None (then the suite runs on mock data).
+REAL = real_files.real_dir()
 
 
 @pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    if not SHARED.is_dir():
-        pytest.skip("../shared is absent")
-    return SHARED
+def real_dir() -> Path:
+    if REAL is None:
+        pytest.skip(real_files.skip_reason())
+    return REAL
 
 
 @pytest.fixture(scope="session")
-def real_dir(shared_dir: Path) -> Path:
-    return shared_dir / "data" / "real"
+def mast_doc_examples() -> Path:
+    """MAST's documented example responses (the JSON of seed 000)."""
+    found = real_files.doc_examples_dir()
+    if found is None:
+        pytest.skip(real_files.doc_examples_skip_reason())
+    return found
+
+
+@pytest.fixture(scope="session")
+def seeds_dir() -> Path:
+    """The project's seed documents (its specification)."""
+    seeds = real_files.SHARED / "seeds"
+    if not seeds.is_dir():
+        pytest.skip(
+            f"needs the project's seed documents ({seeds}): they come only with "
+            "../shared beside the repository (or WEBBARCHIVE_SHARED naming a copy)"
+        )
+    return seeds
 
 
 @pytest.fixture(scope="session")
@@ -77,14 +95,14 @@ def mock_dir(tmp_path_factory) -> Path:
 
 def _archive_paths(mock_dir: Path) -> list[str]:
     paths = [str(mock_dir)]
-    if REAL.is_dir():
+    if REAL is not None:
         paths.append(str(REAL))
     return paths
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def archive_url(request, mock_dir, tmp_path_factory) -> str:
-    """The mock archive plus the real files of ../shared (when present), ingested
+    """The mock archive plus the real files (when present), ingested
     once per backend. Read-only for tests: build your own catalog to mutate."""
     from webbarchive.ingest.runner import ingest_paths
 

@@ -1,4 +1,4 @@
-"""The ``webbarchive`` command: ingest, serve, mock, demo, ingest-mnemonics.
+"""The ``webbarchive`` command: ingest, serve, mock, demo, accounts and tokens.
 
 Each subcommand is a thin shell over a library function, so everything the
 CLI does can be scripted from Python too.
@@ -32,6 +32,27 @@ def _add_no_wait(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help=f"if another process is writing the catalog, exit with code {EXIT_BUSY} "
         "instead of waiting for it",
+    )
+
+
+def _add_host_port(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: %(default)s; 0.0.0.0 for every interface)",
+    )
+    parser.add_argument("--port", type=int, default=8000, help="TCP port (default: %(default)s)")
+
+
+def _add_seed_scale(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--seed", type=int, default=1, help="random seed: same seed, same files (default: 1)"
+    )
+    parser.add_argument(
+        "--scale",
+        choices=("small", "medium", "large"),
+        default="small",
+        help="how many programs and files (default: small, a few hundred files)",
     )
 
 
@@ -97,6 +118,17 @@ def _serve(db: str, host: str, port: int) -> None:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
+    from webbarchive.catalog.db import why_not_a_catalog
+
+    problem = why_not_a_catalog(args.db)
+    if problem is not None:
+        print(
+            f"webbarchive serve: {problem}.\n"
+            f"Build one first: webbarchive ingest FOLDER --db {args.db}  (JWST files)\n"
+            "or try the demo:  webbarchive demo  (a generated mock archive, served)",
+            file=sys.stderr,
+        )
+        return 2
     _serve(args.db, args.host, args.port)
     return 0
 
@@ -122,6 +154,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         (files / ".complete").touch()
     report = ingest_paths([str(files)], db_url=db, workers=args.workers, progress=True)
     print(report.summary())
+    count = load_demo_mnemonics(db)
+    print(
+        f"loaded {count} demo engineering mnemonics for info/mnemonics "
+        "(webbarchive ingest-mnemonics FILE.csv loads a real table)"
+    )
     base = f"http://{args.host}:{args.port}"
     print("\nwebbarchive is serving the demo archive. Try:")
     for line in demo_urls(db, base):
@@ -129,6 +166,26 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     print(f"  {base}/docs   (the API reference)\n")
     _serve(db, args.host, args.port)
     return 0
+
+
+#: A few illustrative rows in MAST's mnemonic format, so the demo's info/mnemonics answers.
+DEMO_MNEMONICS = Path(__file__).with_name("demo_mnemonics.csv")
+
+#: What the pixel-search example's numbers mean: the pixel store keeps each
+#: product's own flux unit (as the FITS file has it), so a threshold must be
+#: written in that unit.
+PIXEL_SEARCH_UNITS = (
+    "wavelength in microns; flux in each product's own unit, not converted: Jy for "
+    "x1d and c1d (so flux.gte=1e-6 keeps pixels of at least 1 microjansky), "
+    "MJy or MJy/sr for s2d and s3d (productType=s2d|s3d)"
+)
+
+
+def load_demo_mnemonics(db: str) -> int:
+    from webbarchive.catalog.db import open_catalog
+    from webbarchive.ingest.mnemonics import load_mnemonics
+
+    return load_mnemonics(open_catalog(db), DEMO_MNEMONICS)
 
 
 def demo_urls(db: str, base: str) -> list[str]:
@@ -164,7 +221,11 @@ def demo_urls(db: str, base: str) -> list[str]:
         urls.append(f"{base}/spectra/api/v0.1/retrieve?uri={uri}")
         urls.append(f"{base}/api/v0.1/Download/file?uri={uri}")
     urls.append(f"{base}/viz/api/v0.1/info/keywords?name=BKGDTARG")
-    urls.append(f"{base}/spectra/api/v0.1/search?wavelength=1.2,1.3&flux.gte=1e-6&derSnr.gt=5")
+    urls.append(f"{base}/viz/api/v0.1/info/mnemonics")
+    urls.append(
+        f"{base}/spectra/api/v0.1/search?wavelength=1.2,1.3&flux.gte=1e-6&derSnr.gt=5\n"
+        f"      ({PIXEL_SEARCH_UNITS})"
+    )
     if image is not None and image.s_ra is not None:
         coords = f"{image.s_ra:.5f},{image.s_dec:.5f}"
         urls.append(f"{base}/exposures?coords={coords}&output=table")
@@ -270,13 +331,50 @@ def _cmd_token_create(args: argparse.Namespace) -> int:
     return 0
 
 
+@_account_command
+def _cmd_token_list(args: argparse.Namespace) -> int:
+    from webbarchive.catalog import accounts
+    from webbarchive.catalog.db import open_catalog
+    from webbarchive.times import iso_of_mjd
+
+    def when(mjd: float | None) -> str:
+        return "never" if mjd is None else iso_of_mjd(mjd)[:19] + "Z"
+
+    rows = accounts.list_tokens(open_catalog(args.db), args.user)
+    if not rows:
+        print(f"{args.user} has no tokens")
+    for row in rows:
+        print(
+            f"{row['token_id']}  {row['name']}  {row['status']}  created {when(row['created_mjd'])}"
+            f"  last used {when(row['last_used_mjd'])}  expires {when(row['expires_mjd'])}"
+            + (f"  revoked {when(row['revoked_mjd'])}" if row["revoked_mjd"] is not None else "")
+        )
+    return 0
+
+
+@_account_command
+def _cmd_token_revoke(args: argparse.Namespace) -> int:
+    from webbarchive.catalog import accounts
+    from webbarchive.catalog.db import open_catalog
+
+    if not accounts.revoke_token(open_catalog(args.db), args.user, args.token_id):
+        print(
+            f"webbarchive token revoke: {args.user} has no token {args.token_id} "
+            f"(see webbarchive token list --user {args.user})",
+            file=sys.stderr,
+        )
+        return 2
+    print(f"token {args.token_id} of {args.user} revoked: it no longer authenticates")
+    return 0
+
+
 def _add_account_commands(sub) -> None:
     p = sub.add_parser("users", help="accounts that can hold tokens")
-    users_sub = p.add_subparsers(dest="action", required=True)
+    users_sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     q = users_sub.add_parser("add", help="create an account")
     q.add_argument("name", help="login name (one word)")
-    q.add_argument("--display-name", default=None)
-    q.add_argument("--email", default=None)
+    q.add_argument("--display-name", default=None, help="full name, shown by /whoami")
+    q.add_argument("--email", default=None, help="contact address, shown by /whoami")
     q.add_argument("--admin", action="store_true", help="reads everything, runs the admin API")
     _add_db(q)
     q.set_defaults(func=_cmd_users_add)
@@ -285,7 +383,7 @@ def _add_account_commands(sub) -> None:
     q.set_defaults(func=_cmd_users_list)
 
     p = sub.add_parser("programs", help="who may read a program's exclusive-access data")
-    programs_sub = p.add_subparsers(dest="action", required=True)
+    programs_sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     for action, text in (
         ("set-pi", "name the program's PI"),
         ("grant", "authorize a collaborator"),
@@ -303,17 +401,34 @@ def _add_account_commands(sub) -> None:
     q.set_defaults(func=_cmd_programs)
 
     p = sub.add_parser("token", help="API tokens")
-    token_sub = p.add_subparsers(dest="action", required=True)
+    token_sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     q = token_sub.add_parser("create", help="create a token and print it (once)")
     q.add_argument("--user", required=True, help="login name of the token's owner")
     q.add_argument("--name", required=True, help="what the token is for, e.g. laptop")
     _add_db(q)
     q.set_defaults(func=_cmd_token_create)
+    q = token_sub.add_parser("list", help="a user's tokens: id, name, status, dates (UTC)")
+    q.add_argument("--user", required=True, help="login name of the tokens' owner")
+    _add_db(q)
+    q.set_defaults(func=_cmd_token_list)
+    q = token_sub.add_parser("revoke", help="revoke a token at once (by its id)")
+    q.add_argument("--user", required=True, help="login name of the token's owner")
+    q.add_argument("token_id", type=int, help="the token's id, as webbarchive token list shows")
+    _add_db(q)
+    q.set_defaults(func=_cmd_token_revoke)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="webbarchive", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    from webbarchive import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="webbarchive",
+        description="webbarchive: a self-hostable JWST data archive (MAST, DJA and IVOA APIs).",
+        epilog="`webbarchive COMMAND --help` describes a command and its options. "
+        "First time? `webbarchive demo` generates, ingests and serves a small archive.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("ingest", help="catalog JWST files and folders")
     p.add_argument("paths", nargs="+", help="files or folders to walk")
@@ -344,14 +459,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="serve the catalog over HTTP")
     _add_db(p)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    _add_host_port(p)
     p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("mock", help="write a synthetic archive of authentic-format JWST products")
     p.add_argument("out", help="output folder")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--scale", choices=("small", "medium", "large"), default="small")
+    _add_seed_scale(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument(
         "--dja-mosaics",
@@ -361,12 +474,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_mock)
 
     p = sub.add_parser("demo", help="generate, ingest and serve a demo archive")
-    p.add_argument("dir", nargs="?", default="demo-archive", help="where the demo lives")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--scale", choices=("small", "medium", "large"), default="small")
-    p.add_argument("--workers", type=int, default=None)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "dir", nargs="?", default="demo-archive", help="where the demo lives (default: %(default)s)"
+    )
+    _add_seed_scale(p)
+    p.add_argument("--workers", type=int, default=None, help="reader processes (default: cores)")
+    _add_host_port(p)
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("settings", help="every setting: environment variable, value, meaning")

@@ -39,13 +39,9 @@ OVERRIDDEN_FILE = "jw02000-o001_t001_nirspec_clear-prism_x1d.fits"
 LEVEL2_FILE = "jw01039004001_02101_00001_mirifulong_cal.fits"
 
 
-def _examples(shared: Path) -> Path:
-    return shared / "data" / "real" / "mast" / "mast_viz_api_doc_examples"
-
-
-def _load(shared: Path, name: str):
+def _load(examples: Path, name: str):
     # Keep MAST's key order: it is part of what is checked.
-    return json.loads((_examples(shared) / name).read_text())
+    return json.loads((examples / name).read_text())
 
 
 # --- a catalog holding MAST's examples -----------------------------------------------
@@ -57,14 +53,14 @@ def _insert(conn, table, rows: list[dict]) -> None:
         conn.execute(insert(table).values(**row))
 
 
-def _fill_catalog(url: str, shared: Path) -> None:
+def _fill_catalog(url: str, examples: Path) -> None:
     """Rows whose values are those of MAST's documented examples."""
-    params = _load(shared, "parameters_jw01039-o004_t001_miri_ch3-long_x1d.json")
-    prods = _load(shared, "products_jw01039-o004_t001_miri_ch3-long_x1d_level3.json")[
+    params = _load(examples, "parameters_jw01039-o004_t001_miri_ch3-long_x1d.json")
+    prods = _load(examples, "products_jw01039-o004_t001_miri_ch3-long_x1d_level3.json")[
         params["obs_id"]
     ]
-    kw = _load(shared, "keywords_search_jw01039-o004_t001_miri_ch3-long_x1d.json")
-    mnemonic = _load(shared, "info_mnemonics_name_so_zfxposns.json")["data"][0]
+    kw = _load(examples, "keywords_search_jw01039-o004_t001_miri_ch3-long_x1d.json")
+    mnemonic = _load(examples, "info_mnemonics_name_so_zfxposns.json")["data"][0]
     future = now_mjd() + 365.0
     engine = open_catalog(url)
     obs_columns = {c.name for c in observations.columns}
@@ -223,12 +219,12 @@ def _fill_catalog(url: str, shared: Path) -> None:
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def seeded_url(request, shared_dir, tmp_path_factory) -> str:
+def seeded_url(request, mast_doc_examples, tmp_path_factory) -> str:
     if request.param == "sqlite":
         url = str(tmp_path_factory.mktemp("viz") / "catalog.db")
     else:
         url = request.getfixturevalue("pg_cluster").create_database(f"viz_{os.getpid()}")
-    _fill_catalog(url, shared_dir)
+    _fill_catalog(url, mast_doc_examples)
     return url
 
 
@@ -257,8 +253,8 @@ def as_user(app):
 # --- parameters ----------------------------------------------------------------------
 
 
-def test_parameters_is_mast_example(api, shared_dir):
-    expected = _load(shared_dir, "parameters_jw01039-o004_t001_miri_ch3-long_x1d.json")
+def test_parameters_is_mast_example(api, mast_doc_examples):
+    expected = _load(mast_doc_examples, "parameters_jw01039-o004_t001_miri_ch3-long_x1d.json")
     reply = api.get(f"{V}/parameters", params={"uri": f"mast:JWST/product/{SEED_FILE}"})
     assert reply.status_code == 200, reply.text
     body = reply.json()
@@ -285,8 +281,8 @@ def test_parameters_rights_use_program_override(api, as_user):
 # --- keywords/search -----------------------------------------------------------------
 
 
-def test_keywords_search_is_mast_example(api, shared_dir):
-    expected = _load(shared_dir, "keywords_search_jw01039-o004_t001_miri_ch3-long_x1d.json")
+def test_keywords_search_is_mast_example(api, mast_doc_examples):
+    expected = _load(mast_doc_examples, "keywords_search_jw01039-o004_t001_miri_ch3-long_x1d.json")
     reply = api.get(f"{V}/keywords/search", params={"uri": f"mast:JWST/product/{SEED_FILE}"})
     assert reply.status_code == 200, reply.text
     body = reply.json()
@@ -331,8 +327,8 @@ def test_keywords_search_exclusive_product(api, as_user):
 # --- products ------------------------------------------------------------------------
 
 
-def test_products_level3_is_mast_example(api, shared_dir):
-    expected = _load(shared_dir, "products_jw01039-o004_t001_miri_ch3-long_x1d_level3.json")
+def test_products_level3_is_mast_example(api, mast_doc_examples):
+    expected = _load(mast_doc_examples, "products_jw01039-o004_t001_miri_ch3-long_x1d_level3.json")
     reply = api.get(f"{V}/products", params={"uri": f"mast:JWST/product/{SEED_FILE}", "level": "3"})
     assert reply.status_code == 200, reply.text
     body = reply.json()
@@ -373,8 +369,10 @@ def test_products_bad_level(api, level):
 # --- info/keywords -------------------------------------------------------------------
 
 
-def test_info_keywords_bkgdtarg_against_mast(api, shared_dir):
-    theirs_group, theirs = next(iter(_load(shared_dir, "info_keywords_name_BKGDTARG.json").items()))
+def test_info_keywords_bkgdtarg_against_mast(api, mast_doc_examples):
+    theirs_group, theirs = next(
+        iter(_load(mast_doc_examples, "info_keywords_name_BKGDTARG.json").items())
+    )
     reply = api.get(f"{V}/info/keywords", params={"name": "BKGDTARG"})
     assert reply.status_code == 200
     ((group, entries),) = reply.json().items()
@@ -389,8 +387,8 @@ def test_info_keywords_bkgdtarg_against_mast(api, shared_dir):
     assert api.get(f"{V}/info/keywords/", params={"name": "bkgdtarg"}).json() == reply.json()
 
 
-def test_info_keywords_dither_against_mast_excerpt(api, shared_dir):
-    mast = _load(shared_dir, "info_keywords_all__EXCERPT.json")["all.dither.schema.json"]
+def test_info_keywords_dither_against_mast_excerpt(api, mast_doc_examples):
+    mast = _load(mast_doc_examples, "info_keywords_all__EXCERPT.json")["all.dither.schema.json"]
     every = api.get(f"{V}/info/keywords/").json()
     ours = every["core.dither.schema.json"]
     for attribute, entry in mast.items():
@@ -406,8 +404,8 @@ def test_info_keywords_unknown_name(api):
 # --- info/mnemonics ------------------------------------------------------------------
 
 
-def test_info_mnemonics_is_mast_example(api, shared_dir):
-    expected = _load(shared_dir, "info_mnemonics_name_so_zfxposns.json")
+def test_info_mnemonics_is_mast_example(api, mast_doc_examples):
+    expected = _load(mast_doc_examples, "info_mnemonics_name_so_zfxposns.json")
     for path in (f"{V}/info/mnemonics", f"{V}/info/mnemonics/"):
         reply = api.get(path, params={"name": "so_zfxposns"})
         assert reply.status_code == 200

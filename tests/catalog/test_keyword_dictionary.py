@@ -36,8 +36,8 @@ def _structural(keyword: str) -> bool:
     ) or keyword.startswith(("NAXIS", "TTYPE", "TFORM", "TUNIT", "TZERO", "TSCAL", "TDIM"))
 
 
-def test_entries_have_mast_fields_in_mast_order(shared_dir):
-    doc = shared_dir / "data/real/mast/mast_viz_api_doc_examples/info_keywords_name_BKGDTARG.json"
+def test_entries_have_mast_fields_in_mast_order(mast_doc_examples):
+    doc = mast_doc_examples / "info_keywords_name_BKGDTARG.json"
     mast_entry = json.loads(doc.read_text())["science.observation.schema.json"]["bkgdtarg"]
     every = [entry for group in keyword_dictionary().values() for entry in group.values()]
     assert len(every) > 700

@@ -20,12 +20,12 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 GOODS_N = (189.2288, 62.2394)
 EGS = (214.8557, 52.8556)
-SEED = "seeds/003_239e16074d60b87c.txt"
+SEED = "003_239e16074d60b87c.txt"
 
 
-def _seed_columns(shared_dir: Path, first: str) -> list[str]:
+def _seed_columns(seeds_dir: Path, first: str) -> list[str]:
     """The column list of the seed's table whose header starts with ``| first |``."""
-    for line in (shared_dir / SEED).read_text().splitlines():
+    for line in (seeds_dir / SEED).read_text().splitlines():
         if line.startswith(f"| {first} |"):
             return [c.strip() for c in line.strip().strip("|").split("|")]
     raise AssertionError(f"no table starting with {first} in the seed")
@@ -41,15 +41,15 @@ def _header(response) -> list[str]:
     return next(csv.reader(io.StringIO(response.text)))
 
 
-def test_csv_columns_are_the_seeds(dja_client, shared_dir):
-    exposure_columns = _seed_columns(shared_dir, "file | extension")
+def test_csv_columns_are_the_seeds(dja_client, seeds_dir):
+    exposure_columns = _seed_columns(seeds_dir, "file | extension")
     assert len(exposure_columns) == 43 and exposure_columns[-1] == "eid"
     exposures = dja_client.get("/exposures", params={"ra": GOODS_N[0], "dec": GOODS_N[1]})
     assert _header(exposures) == exposure_columns
     assoc = dja_client.get("/assoc", params={"coords": "189.2288,62.2394", "output": "csv"})
-    assert _header(assoc) == _seed_columns(shared_dir, "assoc_name")
+    assert _header(assoc) == _seed_columns(seeds_dir, "assoc_name")
     mosaic = dja_client.get("/assoc_mosaic", params={"coords": "189.2288,62.2394", "output": "csv"})
-    mosaic_columns = _seed_columns(shared_dir, "file | assoc_name")
+    mosaic_columns = _seed_columns(seeds_dir, "file | assoc_name")
     # the seed's columns, then the download links of the sci and wht files
     assert _header(mosaic) == mosaic_columns + ["sci_url", "wht_url"]
 

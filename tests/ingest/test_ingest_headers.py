@@ -12,12 +12,8 @@ from astropy.time import Time
 from webbarchive.ingest.classify import classify, mode
 from webbarchive.ingest.headers import decode, keyword_name, keyword_rows, parse_datetime
 
-SEED_KEYWORDS = (
-    "mast/mast_viz_api_doc_examples/keywords_search_jw01039-o004_t001_miri_ch3-long_x1d.json"
-)
-SEED_PRODUCTS = (
-    "mast/mast_viz_api_doc_examples/products_jw01039-o004_t001_miri_ch3-long_x1d_level3.json"
-)
+SEED_KEYWORDS = "keywords_search_jw01039-o004_t001_miri_ch3-long_x1d.json"
+SEED_PRODUCTS = "products_jw01039-o004_t001_miri_ch3-long_x1d_level3.json"
 X1D = "spectra/jw02736-o007_s06355_nirspec_f290lp-g395m_x1d.fits"
 
 
@@ -51,10 +47,10 @@ def test_non_dates_are_not_dates(text):
     assert parse_datetime(text) is None
 
 
-def test_seed_twins_and_conventions(real_dir):
+def test_seed_twins_and_conventions(real_dir, mast_doc_examples):
     """Every ``_mjd`` twin in MAST's example whose base keyword we also read
     exists here too, and value types follow MAST's conventions."""
-    seed = json.loads((real_dir / SEED_KEYWORDS).read_text())
+    seed = json.loads((mast_doc_examples / SEED_KEYWORDS).read_text())
     rows = _rows(real_dir / X1D)
     for name in seed:
         base = name.removesuffix("_mjd")
@@ -105,8 +101,8 @@ def test_primary_wins_on_duplicates():
     assert rows["bunit"]["hdu"] == "SCI"
 
 
-def test_classification_matches_seed_products(real_dir):
-    seed = json.loads((real_dir / SEED_PRODUCTS).read_text())
+def test_classification_matches_seed_products(mast_doc_examples):
+    seed = json.loads((mast_doc_examples / SEED_PRODUCTS).read_text())
     for product in seed["jw01039-o004_t001_miri_ch3-long"]:
         info = classify(product["productFilename"])
         assert info.obs_id == product["obs_id"]

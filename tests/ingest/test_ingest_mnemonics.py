@@ -12,13 +12,13 @@ from webbarchive.catalog.schema import mnemonics
 from webbarchive.cli import main
 from webbarchive.ingest.mnemonics import load_mnemonics
 
-SEED = "mast/mast_viz_api_doc_examples/info_mnemonics_name_so_zfxposns.json"
+SEED = "info_mnemonics_name_so_zfxposns.json"
 HEADER = "subsystem,tlmMnemonic,tlmIdentifier,description,sqlDataType,unit\n"
 
 
-def test_seed_row_round_trips(catalog_url, real_dir, tmp_path):
+def test_seed_row_round_trips(catalog_url, mast_doc_examples, tmp_path):
     """A CSV made from MAST's documented example loads back to the same values."""
-    (row,) = json.loads((real_dir / SEED).read_text())["data"]
+    (row,) = json.loads((mast_doc_examples / SEED).read_text())["data"]
     csv = tmp_path / "mnemonics.csv"
     fields = ["subsystem", "tlmMnemonic", "tlmIdentifier", "description", "sqlDataType", "unit"]
     values = [str(row[f]) if row[f] is not None else "" for f in fields]

@@ -31,7 +31,7 @@ def mast_archive(request, tmp_path_factory) -> archive.Archive:
         url = str(root / "catalog.db")
     else:
         url = request.getfixturevalue("pg_cluster").create_database(f"mast_{os.getpid()}")
-    return archive.build(url, root / "files", REAL if REAL.is_dir() else None)
+    return archive.build(url, root / "files", REAL)
 
 
 @pytest.fixture(scope="session")

@@ -149,10 +149,10 @@ def parse_release(value: str | float | None) -> float | None:
         return float(value)
     except ValueError:
         pass
-    from astropy.time import Time
+    from webbarchive.times import mjd_of_iso
 
     try:
-        return float(Time(str(value).strip(), format="isot" if "T" in str(value) else "iso").mjd)
+        return mjd_of_iso(str(value))
     except ValueError:
         raise accounts.AccountError(
             f"not a release date: {value!r}; give an MJD (61500.0), an ISO date "

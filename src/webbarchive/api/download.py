@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 from typing import Any
 from urllib.parse import quote
 
@@ -148,11 +149,12 @@ def download_file(
     return _download(request, uri, engine, user)
 
 
-for _path in DOWNLOAD_PATHS:
+# One route per method: a route with two methods gives both the same OpenAPI operation id.
+for _path, _method in itertools.product(DOWNLOAD_PATHS, ("GET", "HEAD")):
     router.add_api_route(
         _path,
         download_file,
-        methods=["GET", "HEAD"],
+        methods=[_method],
         response_class=Response,
         summary="Download a file",
         responses={

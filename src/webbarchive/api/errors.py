@@ -13,23 +13,30 @@ import json
 import logging
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
 
 
-class JsonResponse(ORJSONResponse):
-    """orjson, which refuses integers beyond 64 bits; a response that echoes
-    one a client sent (a program number of 20 digits) falls back to the
-    standard library instead of failing."""
+class JsonResponse(Response):
+    """JSON rendered by orjson (numpy scalars and arrays, non-string keys), the
+    app's default response class. A plain starlette Response: FastAPI's own
+    ORJSONResponse is deprecated. orjson refuses integers beyond 64 bits; a
+    response that echoes one a client sent (a program number of 20 digits)
+    falls back to the standard library instead of failing."""
+
+    media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
         try:
-            return super().render(content)
+            return orjson.dumps(
+                content, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+            )
         except TypeError:
             return json.dumps(content, default=str, separators=(",", ":")).encode()
 

@@ -97,9 +97,14 @@ def list_products(
     return _products(engine, user, ids)
 
 
-@router.api_route(
+# One route per method: a route with two methods gives both the same OpenAPI operation id.
+@router.get(
     f"{PREFIX}/retrieve_product",
-    methods=["GET", "HEAD"],
+    response_class=Response,
+    summary="Download one file of a dataset (as Download/file, with ranges)",
+)
+@router.head(
+    f"{PREFIX}/retrieve_product",
     response_class=Response,
     summary="Download one file of a dataset (as Download/file, with ranges)",
 )

@@ -613,6 +613,6 @@ def resolve_token(engine: Engine, token: str, *, now_mjd: float | None = None) -
 
 
 def _iso(mjd: float) -> str:
-    from astropy.time import Time
+    from webbarchive.times import iso_of_mjd
 
-    return Time(mjd, format="mjd", scale="utc").isot[:19] + "Z"
+    return iso_of_mjd(mjd)[:19] + "Z"

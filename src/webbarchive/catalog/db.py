@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from webbarchive.catalog.schema import metadata
 
@@ -67,3 +69,26 @@ def create_schema(engine: Engine) -> None:
 
     with engine.begin() as conn:
         generation.install(conn)
+
+
+def why_not_a_catalog(url: str | None) -> str | None:
+    """None when ``url`` names an existing catalog; otherwise why it does not
+    (no such SQLite file, an unreachable server, a database without the
+    catalog's tables). Creates nothing: opening a missing SQLite file would."""
+    sa_url = normalize_url(url)
+    if sa_url.startswith("sqlite"):
+        database = make_url(sa_url).database
+        if not database or database == ":memory:" or not Path(database).is_file():
+            return f"there is no catalog at {database or url}"
+    engine = create_engine(sa_url)
+    try:
+        with engine.connect() as conn:
+            has_products = inspect(conn).has_table("products")
+    except SQLAlchemyError as exc:
+        cause = " ".join(str(getattr(exc, "orig", None) or exc).split())
+        return f"cannot open the catalog {url}: {cause[:200]}"
+    finally:
+        engine.dispose()
+    if not has_products:
+        return f"{url} holds no webbarchive catalog (no products table)"
+    return None

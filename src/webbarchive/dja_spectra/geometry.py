@@ -18,6 +18,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from webbarchive.siaf import pysiaf
+
 #: Shutter pitch (arcsec) and bar width used for the vignetting shrink (DJA).
 BAR_ARCSEC = 0.07
 PITCH_DISPERSION_ARCSEC = 0.27
@@ -32,10 +34,8 @@ def _terms(i: np.ndarray, j: np.ndarray) -> np.ndarray:
 
 
 def _siaf_table(quadrant: int) -> str:
-    import pysiaf
-
     return os.path.join(
-        os.path.dirname(pysiaf.__file__),
+        os.path.dirname(pysiaf().__file__),
         "source_data/NIRSpec/delivery/test_data/apertures_testData",
         f"sky_fpa_projectionMSA_Q{quadrant}.fits",
     )
@@ -78,14 +78,14 @@ class Pointing:
     def __init__(
         self, ra_ref: float, dec_ref: float, roll_ref: float, v2_ref: float, v3_ref: float
     ):
-        from pysiaf.utils import rotations
+        rotations = pysiaf().utils.rotations
 
         self.values = (ra_ref, dec_ref, roll_ref, v2_ref, v3_ref)
         self._attitude = rotations.attitude(v2_ref, v3_ref, ra_ref, dec_ref, roll_ref)
 
     def sky(self, v2, v3) -> tuple[np.ndarray, np.ndarray]:
         """RA, Dec (deg) of V2, V3 (arcsec)."""
-        from pysiaf.utils import rotations
+        rotations = pysiaf().utils.rotations
 
         ra, dec = rotations.pointing(self._attitude, np.asarray(v2, float), np.asarray(v3, float))
         return np.asarray(ra) % 360.0, np.asarray(dec)

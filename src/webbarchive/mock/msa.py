@@ -31,9 +31,9 @@ def msa_name(obs: Observation) -> str:
 @lru_cache(maxsize=1)
 def _full_msa_reference() -> tuple[float, float, float]:
     """V2_REF, V3_REF (arcsec) and V3I_YANG (deg) of the NRS_FULL_MSA aperture (pysiaf)."""
-    import pysiaf
+    from webbarchive.siaf import pysiaf
 
-    aperture = pysiaf.Siaf("NIRSpec")["NRS_FULL_MSA"]
+    aperture = pysiaf().Siaf("NIRSpec")["NRS_FULL_MSA"]
     return float(aperture.V2Ref), float(aperture.V3Ref), float(aperture.V3IdlYAngle)
 
 

@@ -18,7 +18,8 @@ from webbarchive.vo.vosi import simple_capability
 router = APIRouter(prefix="/scs", tags=["IVOA cone search"])
 
 
-@router.api_route("", methods=["GET", "POST"], summary="Simple Cone Search")
+@router.get("", summary="Simple Cone Search")
+@router.post("", summary="Simple Cone Search")
 async def cone(request: Request) -> Response:
     params = await vo_params(request)
     try:

@@ -20,7 +20,8 @@ from webbarchive.vo.vosi import simple_capability
 router = APIRouter(prefix="/sia", tags=["IVOA SIAv2"])
 
 
-@router.api_route("/query", methods=["GET", "POST"], summary="SIAv2 query")
+@router.get("/query", summary="SIAv2 query")
+@router.post("/query", summary="SIAv2 query")
 async def query(request: Request) -> Response:
     params = await vo_multi_params(request)
     try:

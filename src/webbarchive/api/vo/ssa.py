@@ -19,7 +19,8 @@ from webbarchive.vo.vosi import simple_capability
 router = APIRouter(prefix="/ssa", tags=["IVOA SSAP"])
 
 
-@router.api_route("", methods=["GET", "POST"], summary="SSAP queryData")
+@router.get("", summary="SSAP queryData")
+@router.post("", summary="SSAP queryData")
 async def query(request: Request) -> Response:
     params = await vo_params(request)
     try:

@@ -126,7 +126,8 @@ async def _uploads(request: Request, params: dict[str, str]):
     return await read_uploads(params["UPLOAD"], parts, policy)
 
 
-@router.api_route("/sync", methods=["GET", "POST"], summary="Synchronous ADQL query")
+@router.get("/sync", summary="Synchronous ADQL query")
+@router.post("/sync", summary="Synchronous ADQL query")
 async def sync(request: Request) -> Response:
     """``LANG=ADQL&QUERY=...`` with optional MAXREC, RESPONSEFORMAT (votable,
     votable/td, votable/b2, csv, tsv, json, fits) and UPLOAD."""
