@@ -500,6 +500,10 @@ def real_api(real_dir, tmp_path_factory) -> Iterator[TestClient]:
         yield test_client
 
 
+#: Header strings that MAST's keywords/search example answers as integers.
+MAST_INTEGERS = {"PROGRAM", "OBSERVTN", "VISIT", "EXPOSURE"}
+
+
 def _same_header_value(ours, card_value) -> bool:
     """Whether the API's value is the FITS card's, read by astropy: booleans
     as MAST's "t"/"f", dates as ISO with microseconds (same instant)."""
@@ -534,6 +538,9 @@ def test_keywords_search_real_file_matches_astropy(real_api, real_dir):
         if card in structural or card == "DATE-OBS":  # DATE-OBS: below, with TIME-OBS
             continue
         name = card.lower().replace("-", "_")
+        if card in MAST_INTEGERS:  # '02736' in the header, 2736 at MAST (seed 000)
+            assert body[name] == int(header[card]) and isinstance(body[name], int), card
+            continue
         assert _same_header_value(body[name], header[card]), (card, header[card], body[name])
         compared += 1
     assert compared > 200

@@ -22,6 +22,7 @@ from sqlalchemy import Engine, insert
 
 from webbarchive.catalog import accounts
 from webbarchive.catalog.db import open_catalog
+from webbarchive.catalog.keyword_types import mast_value
 from webbarchive.catalog.rights import now_mjd
 from webbarchive.catalog.schema import (
     SKY_INDEX_DEPTH,
@@ -68,6 +69,11 @@ class EapArchive:
     context: dict[str, str] = field(default_factory=dict)
     #: Extra sentinels: the mock EAP program's file-name prefixes.
     sentinels: tuple[str, ...] = ()
+
+
+def _num(value) -> float | None:
+    """keywords.num of a stored value: numbers only, as ingest stores them."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _write_x1d(path: Path, target: str, flux: float, keyword_value: str) -> None:
@@ -203,8 +209,8 @@ def _add_observation(
                     product_id=product_id,
                     name=name,
                     hdu="PRIMARY",
-                    value=json.dumps(value),
-                    num=value if isinstance(value, float) else None,
+                    value=json.dumps(mast_value(name, value)),
+                    num=_num(mast_value(name, value)),
                 )
             )
         cell = int(

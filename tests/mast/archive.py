@@ -126,8 +126,8 @@ def _product(conn, files_dir, obsid, obs_id, filename, proposal_id, release, siz
                 "product_id": pid,
                 "name": "program",
                 "hdu": "PRIMARY",
-                "value": f'"{proposal_id.zfill(5)}"',
-                "num": None,
+                "value": str(int(proposal_id)),  # typed as ingest types it (keyword_types)
+                "num": float(proposal_id),
             },
         ],
     )

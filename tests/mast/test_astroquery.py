@@ -315,28 +315,36 @@ def test_missions_query_criteria(missions, live_server, real_dir):
 
 
 def test_missions_query_region_and_products(missions, live_server, tmp_path, real_dir):
-    # The CEERS slit spectra sit at their source, SRCRA/SRCDEC of the SCI header.
+    # Around a CEERS slit source (SRCRA/SRCDEC of the SCI header): a dataset is
+    # found by the TARG_RA/TARG_DEC its row reports, and ang_sep is astropy's
+    # distance to that position.
     from astropy.io import fits
 
     header = fits.getheader(
         real_dir / "spectra/jw01345062001_03101_00001_nrs2_phot.138.1345_933.fits", "SCI"
     )
     centre = SkyCoord(header["SRCRA"], header["SRCDEC"], unit="deg")
-    table = missions.query_region(centre, radius=1 * u.arcmin)
-    rows = [
-        p
-        for p in catalog_rows(live_server.url, products)
-        if p["s_ra"] is not None and p["fileSetName"]
-    ]
-    seps = centre.separation(
-        SkyCoord([p["s_ra"] for p in rows], [p["s_dec"] for p in rows], unit="deg")
+    radius = 3 * u.arcmin
+    table = missions.query_region(centre, radius=radius, select_cols=["targ_ra", "targ_dec"])
+    reported = SkyCoord(table["targ_ra"], table["targ_dec"], unit="deg")
+    assert list(table["ang_sep"]) == pytest.approx(
+        list(centre.separation(reported).arcmin), abs=1e-7
     )
-    truth = {p["fileSetName"] for p, s in zip(rows, seps, strict=True) if s <= 1 * u.arcmin}
+    files = {p["product_id"]: p for p in public_products(live_server.url)}
+    targets = {
+        pid: (kw["targ_ra"], kw["targ_dec"])
+        for pid, kw in keyword_table(live_server.url).items()
+        if pid in files and files[pid]["fileSetName"] and "targ_ra" in kw and "targ_dec" in kw
+    }
+    seps = centre.separation(SkyCoord(list(targets.values()), unit="deg"))
+    truth = {files[pid]["fileSetName"] for pid, s in zip(targets, seps, strict=True) if s <= radius}
     assert truth and set(table["fileSetName"]) == truth
     found = missions.get_product_list(table)
     assert set(found["dataset"]) == truth
-    manifest = missions.download_products(found, download_dir=str(tmp_path))
-    assert set(manifest["Status"]) == {"COMPLETE"}
+    spectra = missions.filter_products(found, extension="fits")
+    spectra = spectra[[Path(f).name.startswith("jw01345") for f in spectra["filename"]]]
+    manifest = missions.download_products(spectra, download_dir=str(tmp_path))
+    assert len(manifest) and set(manifest["Status"]) == {"COMPLETE"}
     for path in manifest["Local Path"]:
         path = Path(path)
         assert md5(path) == md5(real_dir / "spectra" / path.name)

@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 from webbarchive.api.deps import catalog, current_user, readable_product
 from webbarchive.api.errors import bad_request, not_found
 from webbarchive.api.params import Page, filename_from_uri, paging_headers, product_uri
-from webbarchive.catalog import queries
+from webbarchive.catalog import keyword_types, queries
 from webbarchive.catalog.keyword_dictionary import keyword_dictionary, lookup
 from webbarchive.catalog.rights import EXCLUSIVE_ACCESS, User, rights_for
 
@@ -147,7 +147,7 @@ def render_parameters(observation: dict[str, Any]) -> dict[str, Any]:
 
 def render_keywords(product: dict[str, Any], keywords: list[tuple[str, str | None]]) -> dict:
     """The seed's flat keyword dict: product identity, every header keyword
-    (typed from its JSON value), then the archive's file facts."""
+    (typed as MAST types it, :mod:`webbarchive.catalog.keyword_types`), then the archive's file facts."""
     result: dict[str, Any] = {
         "ArchiveFileID": product["product_id"],
         "filename": product["filename"],
@@ -157,7 +157,7 @@ def render_keywords(product: dict[str, Any], keywords: list[tuple[str, str | Non
     shadowed = set(KEYWORD_HEAD) | set(KEYWORD_TAIL)
     for name, value in keywords:
         if name not in shadowed:
-            result[name] = None if value is None else orjson.loads(value)
+            result[name] = keyword_types.mast_value(name, keyword_types.decode(value))
     release = product["release_mjd"]
     result.update(
         fileSize=product["size"],

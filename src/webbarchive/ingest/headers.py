@@ -1,7 +1,8 @@
 """Header keywords as MAST's keyword service returns them.
 
 Names are lower case with ``-`` turned into ``_`` (``DATE-OBS`` -> ``date_obs``);
-values keep their FITS type; booleans become ``"t"``/``"f"`` (MAST's
+values keep their FITS type, except where MAST types a keyword otherwise
+(:mod:`webbarchive.catalog.keyword_types`: ``PROGRAM = '01039'`` -> 1039); booleans become ``"t"``/``"f"`` (MAST's
 convention); date-time strings are normalised to ISO (``2022-05-07T12:04:20.098000``)
 and get a ``<name>_mjd`` twin (UTC MJD, from astropy Time). ``DATE-OBS``,
 which JWST writes as a date with the time in ``TIME-OBS``, is combined with it
@@ -19,6 +20,8 @@ from typing import Any
 import orjson
 from astropy.io import fits
 from astropy.time import Time
+
+from webbarchive.catalog.keyword_types import mast_value
 
 _STRUCTURAL = re.compile(
     r"^(SIMPLE|BITPIX|NAXIS\d*|EXTEND|XTENSION|PCOUNT|GCOUNT|TFIELDS|EXTNAME|EXTVER|EXTLEVEL"
@@ -127,6 +130,7 @@ def _combine_date_obs(merged: dict[str, tuple[str, Any]]) -> None:
 
 
 def _rows_for(name: str, hdu: str, value: Any) -> list[dict[str, Any]]:
+    value = mast_value(name, value)  # PROGRAM '01039' is stored as MAST's 1039
     num = None
     if isinstance(value, int | float) and not isinstance(value, bool):
         num = float(value)

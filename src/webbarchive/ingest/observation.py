@@ -21,6 +21,8 @@ from webbarchive.ingest.classify import intent, mode
 
 #: JWST's exclusive access period (days) for these program categories.
 EXCLUSIVE_ACCESS_DAYS = {"GO": 365.25, "GTO": 365.25, "AR": 365.25}
+#: CAOM proposal_type MAST reports for JWST observations.
+PROPOSAL_TYPE = "JWST"
 #: Sequence number MAST reports for JWST observations.
 NO_SEQUENCE = -999
 
@@ -29,7 +31,7 @@ KEYWORDS_USED = (
     "targ_ra", "targ_dec", "ra_ref", "dec_ref", "expstart", "expend", "date_beg_mjd",
     "date_end_mjd", "mjd_beg", "mjd_end", "effexptm", "xposure", "duration", "filter",
     "grating", "pupil", "channel", "band", "targprop", "targname", "targtype", "program",
-    "pi_name", "title", "category", "expripar", "exp_type", "template", "instrume",
+    "pi_name", "title", "category", "expripar", "visitype", "exp_type", "template", "instrume",
     "datamodl", "cal_ver", "srcra", "srcdec", "slit_ra", "slit_dec",
 )  # fmt: skip
 # Modes whose product describes one source in a slit: its position is the source's,
@@ -165,12 +167,28 @@ def position(kw: Mapping[str, Any]) -> tuple[float, float, int] | None:
     return None
 
 
+def obs_type(kw: Mapping[str, Any]) -> str | None:
+    """CAOM ``obsType``: PRIME or PARALLEL.
+
+    From EXPRIPAR, which marks each exposure PRIME, PARALLEL_PURE or
+    PARALLEL_COORDINATED (MAST's example shows ``"expripar": "PRIME"`` beside
+    ``"obsType": "PRIME"``); a product without it (the mock's level-3 files)
+    falls back on its visit's type, VISITYPE (``PRIME_TARGETED_FIXED``,
+    ``PARALLEL_PURE`` ...). None when neither says.
+    """
+    for key in ("expripar", "visitype"):
+        text = (_str(kw.get(key)) or "").upper()
+        for kind in ("PRIME", "PARALLEL"):
+            if text.startswith(kind):
+                return kind
+    return None
+
+
 def product_fields(kw: Mapping[str, Any]) -> dict[str, Any]:
     """One product's contribution to its observation (CAOM names)."""
     exp_type = _str(kw.get("exp_type"))
     instrument_name, dataproduct_type = mode(exp_type, _str(kw.get("instrume")))
     em_min, em_max = wavelength_range_nm(kw)
-    expripar = (_str(kw.get("expripar")) or "").upper()
     where = position(kw)
     return {
         "s_ra": where[0] if where else None,
@@ -192,9 +210,7 @@ def product_fields(kw: Mapping[str, Any]) -> dict[str, Any]:
         "proposal_pi": _str(kw.get("pi_name")),
         "obs_title": _str(kw.get("title")),
         "proposal_type": _str(kw.get("category")),
-        "obsType": ("PARALLEL" if expripar.startswith("PARALLEL") else "PRIME")
-        if expripar
-        else None,
+        "obsType": obs_type(kw),
         "intentType": intent(exp_type),
         "exp_type": exp_type,
         "template": _str(kw.get("template")),
@@ -266,7 +282,10 @@ def aggregate(obs_id: str, products: Iterable[Mapping[str, Any]]) -> dict[str, A
         "proposal_id": first("proposal_id"),
         "proposal_pi": first("proposal_pi"),
         "obs_title": first("obs_title"),
-        "proposal_type": first("proposal_type"),
+        # MAST's CAOM writes "JWST" for every JWST observation (seed 000's
+        # parameters example, a COM program); the program's category (GO, COM
+        # ...) stays on the program row and in the CATEGORY keyword.
+        "proposal_type": PROPOSAL_TYPE,
         "obsType": first("obsType"),
         "intentType": first("intentType"),
         "exp_type": first("exp_type"),

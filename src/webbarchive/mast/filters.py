@@ -149,14 +149,10 @@ def filters_clause(
 
 
 def _string_forms(value: Any) -> list[str]:
-    """How ``value`` may be stored in keywords.value: JSON string, bare text and,
-    for JWST program numbers, the zero-padded header form ("01189")."""
+    """How ``value`` may be stored in keywords.value: JSON string or bare text.
+    (Numbers, such as the program MAST types as an integer, match ``num``.)"""
     text = str(value).strip()
-    forms = {json.dumps(text).lower(), text.lower()}
-    if text.isdigit():
-        padded = text.zfill(5)
-        forms |= {json.dumps(padded), padded}
-    return sorted(forms)
+    return sorted({json.dumps(text).lower(), text.lower()})
 
 
 def keyword_value_clause(k, f: MashupFilter) -> ColumnElement:
@@ -186,13 +182,3 @@ def keyword_clause(product_id: ColumnElement, name: str, f: MashupFilter) -> Col
     return exists(
         select(1).where(k.c.product_id == product_id, k.c.name == name, keyword_value_clause(k, f))
     )
-
-
-def decode_keyword(value: str | None) -> Any:
-    """A keywords.value back to its typed value (JSON; bare text as is)."""
-    if value is None:
-        return None
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value

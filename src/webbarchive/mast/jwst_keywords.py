@@ -16,13 +16,13 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     and_,
-    case,
     exists,
     func,
     not_,
     select,
 )
 
+from webbarchive.catalog import keyword_types
 from webbarchive.catalog.rights import User, visible_products
 from webbarchive.catalog.schema import keywords, products
 from webbarchive.mast.columns import Column
@@ -30,7 +30,6 @@ from webbarchive.mast.filters import (
     FilterError,
     MashupFilter,
     column_clause,
-    decode_keyword,
     keyword_clause,
     parse_filters,
 )
@@ -72,6 +71,9 @@ _FILE_EXPR = {
     "filesetname": products.c.fileSetName,
     "productlevel": products.c.productLevel,
 }
+#: keyword_types kinds in the Mashup's spelling, and back.
+_MASHUP_KIND = {"string": "string", "int": "long", "float": "float"}
+_KIND_OF_MASHUP = {v: k for k, v in _MASHUP_KIND.items()}
 _CACHE_SECONDS = 30.0
 _config_cache: dict[tuple[str, str, tuple], tuple[float, list[Column]]] = {}
 
@@ -88,34 +90,22 @@ def instrument_clause(service: str) -> ColumnElement:
 
 def keyword_columns(conn: Connection, service: str, user: User) -> list[Column]:
     """The keyword columns of ``service``: every keyword name its files that
-    ``user`` may read carry, typed float/long when every value is a number, else
-    string (hidden files neither add a keyword nor change a type)."""
+    ``user`` may read carry, typed as :mod:`webbarchive.catalog.keyword_types`
+    says (MAST's table, else float/long when every value is a number, else
+    string); hidden files neither add a keyword nor change a type."""
     from webbarchive.mast.missions import viewer_key
 
     key = (str(conn.engine.url), service.lower(), viewer_key(user))
     cached = _config_cache.get(key)
     if cached and time.monotonic() - cached[0] < _CACHE_SECONDS:
         return cached[1]
-    fractional = case((keywords.c.num != func.round(keywords.c.num), 1), else_=0)
-    rows = conn.execute(
-        select(
-            keywords.c.name,
-            func.count(keywords.c.value),
-            func.count(keywords.c.num),
-            func.max(fractional),
-        )
-        .select_from(keywords.join(products, keywords.c.product_id == products.c.product_id))
-        .where(instrument_clause(service), visible_products(user))
-        .group_by(keywords.c.name)
-        .order_by(keywords.c.name)
-    ).all()
-    cols = []
-    for name, n_values, n_numbers, any_fraction in rows:
-        if n_values and n_numbers == n_values:
-            kind = "float" if any_fraction or name.endswith("_mjd") else "long"
-        else:
-            kind = "string"
-        cols.append(Column(name, kind, name, f"{name.upper()} header keyword"))
+    kinds = keyword_types.keyword_kinds(
+        conn, and_(instrument_clause(service), visible_products(user))
+    )
+    cols = [
+        Column(name, _MASHUP_KIND[kind], name, f"{name.upper()} header keyword")
+        for name, kind in kinds.items()
+    ]
     _config_cache[key] = (time.monotonic(), cols)
     return cols
 
@@ -187,12 +177,8 @@ def keyword_query(
                 keywords.c.product_id.in_(ids), keywords.c.name.in_(wanted)
             )
         ):
-            kind = known[name].kind
-            if kind == "string":
-                decoded = decode_keyword(value)
-                values[pid][name] = None if decoded is None else str(decoded)
-            else:
-                values[pid][name] = int(num) if kind == "long" and num is not None else num
+            kind = _KIND_OF_MASHUP[known[name].kind]
+            values[pid][name] = keyword_types.render_value(name, value, num, kind)
     rows = []
     for f in files:
         base = {

@@ -20,8 +20,8 @@ import numpy as np
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Select,
     and_,
-    case,
     exists,
     func,
     not_,
@@ -29,10 +29,10 @@ from sqlalchemy import (
     select,
 )
 
+from webbarchive.catalog import keyword_types
 from webbarchive.catalog.rights import User, product_release_expr, rights_expr, visible_products
 from webbarchive.catalog.schema import keywords, observations, products
 from webbarchive.catalog.sky import angular_distance_deg
-from webbarchive.mast.filters import decode_keyword
 
 DATASET = "fileSetName"
 #: Columns returned when the request names none (MAST's JWST defaults, as stored).
@@ -59,30 +59,14 @@ def viewer_key(user: User) -> tuple:
 
 
 def keyword_kinds(conn: Connection, user: User) -> dict[str, str]:
-    """Every keyword name of the products ``user`` may read, with its type (string,
-    float, int): a keyword, or a fractional value, that only hidden products
-    carry is not told to others."""
+    """Every keyword name of the products ``user`` may read, with its kind
+    (:func:`webbarchive.catalog.keyword_types.keyword_kinds`: MAST's table, else
+    the stored values), cached for a few seconds per viewer."""
     key = (str(conn.engine.url), viewer_key(user))
     hit = _cache.get(key)
     if hit and time.monotonic() - hit[0] < _CACHE_SECONDS:
         return hit[1]
-    fractional = case((keywords.c.num != func.round(keywords.c.num), 1), else_=0)
-    kinds = {}
-    for name, n_values, n_numbers, any_fraction in conn.execute(
-        select(
-            keywords.c.name,
-            func.count(keywords.c.value),
-            func.count(keywords.c.num),
-            func.max(fractional),
-        )
-        .select_from(keywords.join(products, keywords.c.product_id == products.c.product_id))
-        .where(visible_products(user))
-        .group_by(keywords.c.name)
-    ):
-        numeric = n_values and n_numbers == n_values
-        kinds[name] = (
-            ("float" if any_fraction or name.endswith("_mjd") else "int") if numeric else "string"
-        )
+    kinds = keyword_types.keyword_kinds(conn, visible_products(user))
     _cache[key] = (time.monotonic(), kinds)
     return kinds
 
@@ -177,10 +161,7 @@ def _token_clause(text: str, num: ColumnElement, value: ColumnElement, kind: str
         if number is None:
             raise MissionsError(f"{text}: this column holds numbers")
         return num == number
-    forms = {_json_text(text), text.lower()}
-    if text.isdigit():  # program numbers are zero padded in headers ("01189")
-        forms.add(_json_text(text.zfill(5)))
-    return value.in_(sorted(forms))
+    return value.in_(sorted({_json_text(text), text.lower()}))
 
 
 def _condition(name: str, raw: Any, pid: ColumnElement, kinds: dict[str, str]) -> ColumnElement:
@@ -324,16 +305,52 @@ def parse_search(body: dict[str, Any], known: set[str]) -> Search:
     )
 
 
-def _datasets(user: User):
-    """One representative (first) visible file per dataset."""
-    return (
-        select(
-            products.c.fileSetName.label("dataset"), func.min(products.c.product_id).label("pid")
+#: The keywords a row's position is read from. A search by position finds a
+#: dataset by the position its row reports (TARG_RA/TARG_DEC, as MAST's JWST
+#: search), and ``ang_sep`` is the distance to that position.
+POSITION_KEYWORDS = ("targ_ra", "targ_dec")
+
+
+def _matching(user: User, where: list[ColumnElement]) -> Select:
+    """The visible files of a dataset that satisfy every condition.
+
+    A dataset is found when one of its files is: a dataset holding PRISM and
+    G395H spectra answers a search on either grating, and its row shows the
+    file that matched (its representative), so the row agrees with the search.
+    """
+    return select(
+        products.c.fileSetName.label("dataset"), products.c.product_id.label("pid")
+    ).where(visible_products(user), products.c.fileSetName.is_not(None), *where)
+
+
+def _nearest(
+    conn: Connection, matching: Select, position: tuple[float, float], radius_arcsec: float
+) -> dict[int, float]:
+    """``{pid: ang_sep (arcmin)}`` of the nearest matching file of each dataset
+    whose TARG_RA/TARG_DEC lies within the radius of ``position`` (deg)."""
+    m = matching.subquery()
+    k_ra, k_dec = keywords.alias(), keywords.alias()
+    ra, dec = position
+    radius_deg = radius_arcsec / 3600.0
+    rows = conn.execute(
+        select(m.c.dataset, m.c.pid, k_ra.c.num.label("ra"), k_dec.c.num.label("dec"))
+        .select_from(m)
+        .join(k_ra, and_(k_ra.c.product_id == m.c.pid, k_ra.c.name == POSITION_KEYWORDS[0]))
+        .join(k_dec, and_(k_dec.c.product_id == m.c.pid, k_dec.c.name == POSITION_KEYWORDS[1]))
+        .where(k_ra.c.num.is_not(None), k_dec.c.num.between(dec - radius_deg, dec + radius_deg))
+    ).all()
+    if not rows:
+        return {}
+    seps = np.atleast_1d(
+        angular_distance_deg(
+            ra, dec, np.array([r.ra for r in rows]), np.array([r.dec for r in rows])
         )
-        .where(visible_products(user), products.c.fileSetName.is_not(None))
-        .group_by(products.c.fileSetName)
-        .subquery()
     )
+    best: dict[str, tuple[float, int]] = {}
+    for r, sep in zip(rows, seps, strict=True):
+        if sep * 3600.0 <= radius_arcsec:
+            best[r.dataset] = min(best.get(r.dataset, (sep, r.pid)), (float(sep), r.pid))
+    return {pid: sep * 60.0 for sep, pid in best.values()}
 
 
 def _sort_key(name: str, pid: ColumnElement, kind: str) -> ColumnElement:
@@ -346,35 +363,30 @@ def search(conn: Connection, user: User, body: dict[str, Any]) -> dict[str, Any]
     kinds = keyword_kinds(conn, user)
     known = set(kinds) | {DATASET, "access"}
     query = parse_search(body, known)
-    datasets = _datasets(user)
-    pid = datasets.c.pid
     where = [
-        _condition(name, value, pid, kinds)
+        _condition(name, value, products.c.product_id, kinds)
         for condition in query.conditions
         for name, value in condition.items()
     ]
-    base = (
-        select(datasets.c.dataset, pid, products.c.s_ra, products.c.s_dec)
-        .select_from(datasets.join(products, products.c.product_id == pid))
-        .where(*where)
-    )
+    matching = _matching(user, where)
     separations: dict[int, float] = {}
-    if query.position is not None:
-        rows = [r for r in conn.execute(base) if r.s_ra is not None and r.s_dec is not None]
-        if rows:
-            ra, dec = query.position
-            sep = (
-                angular_distance_deg(
-                    ra, dec, np.array([r.s_ra for r in rows]), np.array([r.s_dec for r in rows])
-                )
-                * 60.0
-            )
-            separations = {
-                r.pid: float(s)
-                for r, s in zip(rows, np.atleast_1d(sep), strict=True)
-                if s * 60.0 <= query.radius_arcsec
-            }
-        base = base.where(pid.in_(list(separations)))
+    if query.position is None:
+        m = matching.subquery()
+        datasets = (
+            select(m.c.dataset, func.min(m.c.pid).label("pid")).group_by(m.c.dataset).subquery()
+        )
+    else:
+        separations = _nearest(conn, matching, query.position, query.radius_arcsec)
+        datasets = (
+            select(products.c.fileSetName.label("dataset"), products.c.product_id.label("pid"))
+            .where(products.c.product_id.in_(list(separations)))
+            .subquery()
+        )
+    pid = datasets.c.pid
+    # joined to its file, so that sorting by ``access`` reads the representative's rights
+    base = select(datasets.c.dataset, pid).select_from(
+        datasets.join(products, products.c.product_id == pid)
+    )
     total = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
     order = []
     for name, desc in zip(query.sort_by, query.sort_desc, strict=True):
@@ -444,12 +456,7 @@ def _render(conn, pids: list[int], query: Search, kinds, separations) -> list[di
                 keywords.c.product_id.in_(pids), keywords.c.name.in_(wanted)
             )
         ):
-            kind = kinds[name]
-            if kind == "string":
-                decoded = decode_keyword(value)
-                values[product_id][name] = None if decoded is None else str(decoded)
-            else:
-                values[product_id][name] = int(num) if kind == "int" and num is not None else num
+            values[product_id][name] = keyword_types.render_value(name, value, num, kinds[name])
     out = []
     for p in pids:
         row: dict[str, Any] = {}
