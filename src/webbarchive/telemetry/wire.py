@@ -1,0 +1,174 @@
+"""MAST's engineering CSV, read and written, and the samples it carries.
+
+MAST answers ``mast:jwstedb/<MNEMONIC>-<start>-<end>.csv`` with::
+
+    theTime,MJD,euvalue,sqldataType\r\n
+    2022-02-02 22:24:57.797000,59612.9340022801,-0.7914493680,real\r\n
+
+``theTime`` is UTC to the microsecond, ``MJD`` the same instant as a Modified
+Julian Date with 10 decimals (derived from ``theTime`` here, so it is not
+stored), ``euvalue`` the engineering-unit value and ``sqldataType`` the
+EDB's SQL type of the mnemonic (``real``, ``float``, ``int``, ``tinyint``,
+``varchar`` ...). Lines end with CRLF, the last one too.
+
+Times are held as int64 microseconds since 1970-01-01 UTC (``time_us``);
+numeric values as float64, text values (``varchar`` mnemonics: wheel states,
+mechanism names) as strings.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+HEADER = ("theTime", "MJD", "euvalue", "sqldataType")
+CRLF = "\r\n"
+MJD_UNIX_EPOCH = 40587.0
+US_PER_DAY = 86_400_000_000
+
+#: SQL types whose values are integers (written without a decimal point).
+INTEGER_TYPES = frozenset({"int", "tinyint", "smallint", "bigint", "bit"})
+#: SQL types whose values are numbers; every other type is text.
+NUMERIC_TYPES = INTEGER_TYPES | frozenset({"real", "float", "double", "decimal", "numeric"})
+
+
+def is_numeric(sql_type: str) -> bool:
+    return sql_type.strip().lower() in NUMERIC_TYPES
+
+
+@dataclass
+class Samples:
+    """Samples of one mnemonic, in time order.
+
+    ``time_us``: int64 microseconds since 1970-01-01 UTC; ``value``: float64
+    (NaN for text mnemonics); ``text``: object array of strings for text
+    mnemonics, None for numeric ones.
+    """
+
+    sql_type: str
+    time_us: np.ndarray
+    value: np.ndarray
+    text: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.time_us)
+
+    @classmethod
+    def empty(cls, sql_type: str) -> Samples:
+        text = None if is_numeric(sql_type) else np.array([], dtype=object)
+        return cls(sql_type, np.array([], np.int64), np.array([], np.float64), text)
+
+    def take(self, index: np.ndarray | slice) -> Samples:
+        text = None if self.text is None else self.text[index]
+        return Samples(self.sql_type, self.time_us[index], self.value[index], text)
+
+    def euvalues(self) -> list[str]:
+        """The values as MAST writes them."""
+        if self.text is not None:
+            return [str(v) for v in self.text]
+        if self.sql_type.strip().lower() in INTEGER_TYPES:
+            return [str(int(v)) for v in self.value]
+        return [format_real(v) for v in self.value]
+
+
+def concat(parts: list[Samples], sql_type: str) -> Samples:
+    """Samples of ``parts`` end to end (callers keep them in time order)."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return Samples.empty(sql_type)
+    text = None if parts[0].text is None else np.concatenate([p.text for p in parts])
+    return Samples(
+        parts[0].sql_type,
+        np.concatenate([p.time_us for p in parts]),
+        np.concatenate([p.value for p in parts]),
+        text,
+    )
+
+
+def format_real(value: float) -> str:
+    """MAST's 10 decimals when they hold the value exactly, else the shortest
+    text that does (so no value is changed by a round trip)."""
+    if not math.isfinite(value):
+        return repr(value)
+    fixed = f"{value:.10f}"
+    return fixed if float(fixed) == value else repr(float(value))
+
+
+def times_to_us(texts: list[str] | np.ndarray) -> np.ndarray:
+    """``YYYY-MM-DD HH:MM:SS[.ffffff]`` (or with ``T``) UTC to microseconds since 1970."""
+    cleaned = np.array([str(t).strip().replace(" ", "T", 1).rstrip("Z") for t in texts])
+    try:
+        return cleaned.astype("datetime64[us]").astype(np.int64)
+    except ValueError as exc:
+        raise ValueError(f"theTime is not 'YYYY-MM-DD HH:MM:SS.ffffff': {exc}") from None
+
+
+def us_to_times(time_us: np.ndarray) -> list[str]:
+    """Microseconds since 1970 to MAST's ``YYYY-MM-DD HH:MM:SS.ffffff``."""
+    iso = np.datetime_as_string(time_us.astype("datetime64[us]"), unit="us")
+    return [t.replace("T", " ") for t in iso]
+
+
+def us_to_mjd(time_us: np.ndarray) -> np.ndarray:
+    """Microseconds since 1970 (UTC) to MJD (days)."""
+    return MJD_UNIX_EPOCH + time_us / US_PER_DAY
+
+
+def render_csv(samples: Samples) -> str:
+    """The CSV MAST serves for ``samples``: header, one line per sample, CRLF."""
+    out = io.StringIO()
+    out.write(",".join(HEADER) + CRLF)
+    times = us_to_times(samples.time_us)
+    mjds = us_to_mjd(samples.time_us)
+    sql_type = samples.sql_type
+    for when, mjd, value in zip(times, mjds, samples.euvalues(), strict=True):
+        if samples.text is not None and any(c in value for c in ',"\r\n'):
+            value = '"' + value.replace('"', '""') + '"'
+        out.write(f"{when},{mjd:.10f},{value},{sql_type}{CRLF}")
+    return out.getvalue()
+
+
+def parse_csv(text: str, origin: str = "CSV") -> Samples:
+    """Samples from MAST's CSV (CRLF or LF line ends); ValueError names the line."""
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    header = [h.strip() for h in next(reader, [])]
+    if [h.lower() for h in header[:4]] != [h.lower() for h in HEADER]:
+        raise ValueError(
+            f"{origin}: the header must be {','.join(HEADER)} (got {','.join(header)})"
+        )
+    times, values, types = [], [], set()
+    for line, row in enumerate(reader, start=2):
+        if not row:
+            continue
+        if len(row) < 4:
+            raise ValueError(f"{origin}:{line}: expected 4 columns ({','.join(HEADER)})")
+        times.append(row[0])
+        values.append(row[2])
+        types.add(row[3].strip())
+    if len(types) > 1:
+        raise ValueError(f"{origin}: one mnemonic has one sqldataType (found {sorted(types)})")
+    sql_type = types.pop() if types else "real"
+    return from_columns(times, values, sql_type, origin)
+
+
+def from_columns(times, values, sql_type: str, origin: str) -> Samples:
+    """Samples from the theTime and euvalue columns, sorted by time."""
+    time_us = times_to_us(times)
+    if is_numeric(sql_type):
+        try:
+            value = np.array([float(v) for v in values], dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{origin}: sqldataType {sql_type} with a non-numeric euvalue"
+            ) from None
+        text = None
+    else:
+        value = np.full(len(time_us), np.nan)
+        text = np.array(["" if v is None else str(v) for v in values], dtype=object)
+    order = np.argsort(time_us, kind="stable")
+    samples = Samples(sql_type, time_us, value, text)
+    return samples.take(order)
