@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -59,7 +59,7 @@ def parse_edb_uri(uri: str) -> Interval:
 
 def _compact_time(text: str, uri: str) -> int:
     try:
-        moment = datetime.strptime(text, "%Y%m%dT%H%M%S").replace(tzinfo=timezone.utc)
+        moment = datetime.strptime(text, "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
     except ValueError:
         raise TelemetryInputError(
             f"{text!r} in {uri!r} is not a valid time", accepted=EDB_URI_FORM
