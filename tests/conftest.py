@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,11 @@ from tests import pgcluster
 # The suite's many in-process clients share one address: rate limits are tested on
 # their own (tests/auth/test_ratelimit.py) and off everywhere else.
 os.environ.setdefault("WEBBARCHIVE_RATE_LIMITS", "off")
+# PostgreSQL catalogs keep their telemetry store under $WEBBARCHIVE_TELEMETRY: a
+# temporary folder for the whole session (live servers inherit it), not ~/.local.
+os.environ.setdefault(
+    "WEBBARCHIVE_TELEMETRY", tempfile.mkdtemp(prefix="webbarchive-test-telemetry-")
+)
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("WEBBARCHIVE_SHARED", REPO.parent / "shared"))
