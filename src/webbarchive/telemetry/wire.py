@@ -102,9 +102,12 @@ def times_to_us(texts: list[str] | np.ndarray) -> np.ndarray:
     """``YYYY-MM-DD HH:MM:SS[.ffffff]`` (or with ``T``) UTC to microseconds since 1970."""
     cleaned = np.array([str(t).strip().replace(" ", "T", 1).rstrip("Z") for t in texts])
     try:
-        return cleaned.astype("datetime64[us]").astype(np.int64)
+        moments = cleaned.astype("datetime64[us]")
     except ValueError as exc:
         raise ValueError(f"theTime is not 'YYYY-MM-DD HH:MM:SS.ffffff': {exc}") from None
+    if np.isnat(moments).any():  # numpy reads "" and "NaT" as not-a-time
+        raise ValueError("theTime is empty or not a time")
+    return moments.astype(np.int64)
 
 
 def us_to_times(time_us: np.ndarray) -> list[str]:
