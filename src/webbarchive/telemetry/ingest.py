@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pyarrow.compute as pc
+import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import Engine, insert, select
 
@@ -32,7 +32,7 @@ from webbarchive.catalog.schema import mnemonics
 from webbarchive.ingest.mnemonics import COLUMNS as DICTIONARY_COLUMNS
 from webbarchive.ingest.mnemonics import load_mnemonics
 from webbarchive.telemetry import store
-from webbarchive.telemetry.wire import Samples, from_columns, parse_csv
+from webbarchive.telemetry.wire import Samples, from_columns, parse_csv, us_to_times
 
 _MAST_NAME = re.compile(r"^(?P<mnemonic>.+?)-\d{8}T\d{6}-\d{8}T\d{6}$", re.I)
 
@@ -75,9 +75,11 @@ def _parquet_samples(path: Path) -> list[tuple[str, Samples]]:
             f"(and optionally mnemonic); missing {', '.join(missing)}"
         )
     times = table.column(names["thetime"])
-    if not str(times.type).startswith(("string", "large_string")):
-        times = pc.strftime(times, format="%Y-%m-%dT%H:%M:%S.%f")
-    times = np.array(times.to_pylist(), dtype=object)
+    if pa.types.is_timestamp(times.type):  # naive timestamps are taken as UTC
+        unit = pa.timestamp("us", tz=times.type.tz)
+        times = np.array(us_to_times(times.cast(unit).cast(pa.int64()).to_numpy()), dtype=object)
+    else:
+        times = np.array(times.cast(pa.string()).to_pylist(), dtype=object)
     values = np.array(table.column(names["euvalue"]).to_pylist(), dtype=object)
     types = np.array(table.column(names["sqldatatype"]).to_pylist(), dtype=object)
     key = names.get("mnemonic") or names.get("tlmmnemonic")
@@ -100,6 +102,8 @@ def read_file(path: Path) -> list[tuple[str, Samples]]:
     """``(mnemonic, samples)`` of one telemetry file; ValueError naming the problem."""
     if path.suffix.lower() == ".parquet":
         return _parquet_samples(path)
+    if path.suffix.lower() != ".csv":
+        raise ValueError(f"{path}: telemetry files are .csv (MAST's EDB CSV) or .parquet")
     text = path.read_text(encoding="utf-8-sig")
     return [(mnemonic_from_filename(path), parse_csv(text, str(path)))]
 

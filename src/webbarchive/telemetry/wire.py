@@ -141,7 +141,7 @@ def parse_csv(text: str, origin: str = "CSV") -> Samples:
     header = [h.strip() for h in next(reader, [])]
     if [h.lower() for h in header[:4]] != [h.lower() for h in HEADER]:
         raise ValueError(
-            f"{origin}: the header must be {','.join(HEADER)} (got {','.join(header)})"
+            f"{origin}: the header must be {','.join(HEADER)} (got {','.join(header)[:200]!r})"
         )
     times, values, types = [], [], set()
     for line, row in enumerate(reader, start=2):
