@@ -185,6 +185,9 @@ def _write_file(path: Path, table: pa.Table) -> None:
         row_group_size=ROW_GROUP_ROWS,
         compression=COMPRESSION,
         use_dictionary=["text"],
+        # Times step by a near-constant cadence: delta encoding stores a 1 Hz
+        # day's times in about a byte a sample instead of eight.
+        column_encoding={"time_us": "DELTA_BINARY_PACKED"},
         write_statistics=["time_us"],
     )
     os.replace(partial, path)

@@ -13,17 +13,20 @@ EDB's SQL type of the mnemonic (``real``, ``float``, ``int``, ``tinyint``,
 
 Times are held as int64 microseconds since 1970-01-01 UTC (``time_us``);
 numeric values as float64, text values (``varchar`` mnemonics: wheel states,
-mechanism names) as strings.
+mechanism names) as strings. Written back, a real is the shortest text that
+reads as the same float64 (MAST pads to 10 decimals; clients parse either the
+same) and ``MJD`` is exact to its 10 decimals.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import math
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 HEADER = ("theTime", "MJD", "euvalue", "sqldataType")
 CRLF = "\r\n"
@@ -66,14 +69,6 @@ class Samples:
         text = None if self.text is None else self.text[index]
         return Samples(self.sql_type, self.time_us[index], self.value[index], text)
 
-    def euvalues(self) -> list[str]:
-        """The values as MAST writes them."""
-        if self.text is not None:
-            return [str(v) for v in self.text]
-        if self.sql_type.strip().lower() in INTEGER_TYPES:
-            return [str(int(v)) for v in self.value]
-        return [format_real(v) for v in self.value]
-
 
 def concat(parts: list[Samples], sql_type: str) -> Samples:
     """Samples of ``parts`` end to end (callers keep them in time order)."""
@@ -87,15 +82,6 @@ def concat(parts: list[Samples], sql_type: str) -> Samples:
         np.concatenate([p.value for p in parts]),
         text,
     )
-
-
-def format_real(value: float) -> str:
-    """MAST's 10 decimals when they hold the value exactly, else the shortest
-    text that does (so no value is changed by a round trip)."""
-    if not math.isfinite(value):
-        return repr(value)
-    fixed = f"{value:.10f}"
-    return fixed if float(fixed) == value else repr(float(value))
 
 
 def times_to_us(texts: list[str] | np.ndarray) -> np.ndarray:
@@ -121,18 +107,46 @@ def us_to_mjd(time_us: np.ndarray) -> np.ndarray:
     return MJD_UNIX_EPOCH + time_us / US_PER_DAY
 
 
+def mjd_texts(time_us: np.ndarray) -> pa.Array:
+    """MJD to 10 decimals, exact: the day fraction is time_us / 8.64e10, so in
+    units of 1e-10 day it is time_us * 25 / 216, rounded half up in integers."""
+    tenths = (time_us.astype(np.int64) * 25 + 108) // 216
+    days = pa.array(MJD_UNIX_EPOCH + tenths // 10**10, pa.float64()).cast(pa.int64())
+    fraction = pc.utf8_lpad(pa.array(tenths % 10**10).cast(pa.string()), 10, "0")
+    return pc.binary_join_element_wise(days.cast(pa.string()), fraction, ".")
+
+
+def _value_texts(samples: Samples) -> pa.Array:
+    if samples.text is not None:
+        quoted = [
+            '"' + v.replace('"', '""') + '"' if any(c in v for c in ',"\r\n') else v
+            for v in (str(t) for t in samples.text)
+        ]
+        return pa.array(quoted, pa.string())
+    if samples.sql_type.strip().lower() in INTEGER_TYPES:
+        return pa.array(samples.value.astype(np.int64)).cast(pa.string())
+    # Shortest text that reads back as the same float64.
+    return pa.array(samples.value, pa.float64()).cast(pa.string())
+
+
 def render_csv(samples: Samples) -> str:
-    """The CSV MAST serves for ``samples``: header, one line per sample, CRLF."""
-    out = io.StringIO()
-    out.write(",".join(HEADER) + CRLF)
-    times = us_to_times(samples.time_us)
-    mjds = us_to_mjd(samples.time_us)
-    sql_type = samples.sql_type
-    for when, mjd, value in zip(times, mjds, samples.euvalues(), strict=True):
-        if samples.text is not None and any(c in value for c in ',"\r\n'):
-            value = '"' + value.replace('"', '""') + '"'
-        out.write(f"{when},{mjd:.10f},{value},{sql_type}{CRLF}")
-    return out.getvalue()
+    """The CSV MAST serves for ``samples``: header, one line per sample, CRLF.
+
+    Built column-wise in Arrow (no Python loop over samples): a 3-hour window
+    of a 1 Hz mnemonic (10,800 lines) renders in a few milliseconds."""
+    header = ",".join(HEADER) + CRLF
+    if not len(samples):
+        return header
+    times = pa.array(samples.time_us, pa.timestamp("us")).cast(pa.string())
+    kind = pa.scalar(samples.sql_type + CRLF, pa.string())
+    lines = pc.binary_join_element_wise(
+        times, mjd_texts(samples.time_us), _value_texts(samples), kind, ","
+    )
+    # A string array's data buffer is its values end to end: the body, as is.
+    _, offsets, data = lines.buffers()
+    bounds = np.frombuffer(offsets, np.int32)[lines.offset : lines.offset + len(lines) + 1]
+    body = data[int(bounds[0]) : int(bounds[-1])].to_pybytes().decode()
+    return header + body
 
 
 def parse_csv(text: str, origin: str = "CSV") -> Samples:
