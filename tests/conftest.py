@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,11 @@ from tests import pgcluster, real_files
 # The suite's many in-process clients share one address: rate limits are tested on
 # their own (tests/auth/test_ratelimit.py) and off everywhere else.
 os.environ.setdefault("WEBBARCHIVE_RATE_LIMITS", "off")
+# PostgreSQL catalogs keep their telemetry store under $WEBBARCHIVE_TELEMETRY: a
+# temporary folder for the whole session (live servers inherit it), not ~/.local.
+os.environ.setdefault(
+    "WEBBARCHIVE_TELEMETRY", tempfile.mkdtemp(prefix="webbarchive-test-telemetry-")
+)
 
 #: The folder holding every real file, or None (then the suite runs on mock data).
 REAL = real_files.real_dir()

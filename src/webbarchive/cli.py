@@ -1,4 +1,4 @@
-"""The ``webbarchive`` command: ingest, serve, mock, demo, accounts and tokens.
+"""The ``webbarchive`` command: ingest, serve, mock, demo, telemetry, accounts and tokens.
 
 Each subcommand is a thin shell over a library function, so everything the
 CLI does can be scripted from Python too.
@@ -91,6 +91,19 @@ def _cmd_mnemonics(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_telemetry(args: argparse.Namespace) -> int:
+    from webbarchive.catalog.db import open_catalog
+    from webbarchive.telemetry.ingest import ingest_telemetry
+
+    try:
+        report = ingest_telemetry(open_catalog(args.db), args.files)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(report.summary())
+    return 0
+
+
 def _cmd_mock(args: argparse.Namespace) -> int:
     from webbarchive.mock import generate
 
@@ -100,6 +113,7 @@ def _cmd_mock(args: argparse.Namespace) -> int:
         scale=args.scale,
         progress=not args.quiet,
         dja_mosaics=args.dja_mosaics,
+        telemetry=not args.no_telemetry,
     )
     print(summary)
     return 0
@@ -150,15 +164,27 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     db = str(root / "webbarchive.db")
     if not (files / ".complete").exists():
         print(f"generating a {args.scale} mock archive in {files} (seed {args.seed})")
-        print(generate(files, seed=args.seed, scale=args.scale, progress=True, dja_mosaics=True))
+        print(
+            generate(
+                files,
+                seed=args.seed,
+                scale=args.scale,
+                progress=True,
+                dja_mosaics=True,
+                telemetry=True,
+            )
+        )
         (files / ".complete").touch()
     report = ingest_paths([str(files)], db_url=db, workers=args.workers, progress=True)
     print(report.summary())
-    count = load_demo_mnemonics(db)
-    print(
-        f"loaded {count} demo engineering mnemonics for info/mnemonics "
-        "(webbarchive ingest-mnemonics FILE.csv loads a real table)"
-    )
+    if (files / "telemetry").is_dir():
+        _ingest_demo_telemetry(db, files / "telemetry")
+    else:  # a demo folder made before the mock wrote telemetry
+        count = load_demo_mnemonics(db)
+        print(
+            f"loaded {count} demo engineering mnemonics for info/mnemonics "
+            "(webbarchive ingest-mnemonics FILE.csv loads a real table)"
+        )
     base = f"http://{args.host}:{args.port}"
     print("\nwebbarchive is serving the demo archive. Try:")
     for line in demo_urls(db, base):
@@ -186,6 +212,14 @@ def load_demo_mnemonics(db: str) -> int:
     from webbarchive.ingest.mnemonics import load_mnemonics
 
     return load_mnemonics(open_catalog(db), DEMO_MNEMONICS)
+
+
+def _ingest_demo_telemetry(db: str, folder: Path) -> None:
+    """Load the engineering telemetry the mock wrote (mnemonic dictionary included)."""
+    from webbarchive.catalog.db import open_catalog
+    from webbarchive.telemetry.ingest import ingest_telemetry
+
+    print(ingest_telemetry(open_catalog(db), sorted(folder.iterdir())).summary())
 
 
 def demo_urls(db: str, base: str) -> list[str]:
@@ -457,6 +491,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(p)
     p.set_defaults(func=_cmd_mnemonics)
 
+    p = sub.add_parser(
+        "ingest-telemetry",
+        help="load engineering telemetry (MAST's EDB CSV, Parquet, the mnemonic dictionary)",
+    )
+    p.add_argument(
+        "files",
+        nargs="+",
+        help="CSV as MAST serves it (theTime,MJD,euvalue,sqldataType), named "
+        "<MNEMONIC>-<yyyymmddThhmmss>-<yyyymmddThhmmss>.csv or <MNEMONIC>.csv; Parquet with "
+        "those columns (and optionally 'mnemonic'); dictionary CSVs (subsystem,tlmMnemonic,"
+        "tlmIdentifier,description,sqlDataType,unit)",
+    )
+    _add_db(p)
+    p.set_defaults(func=_cmd_telemetry)
+
     p = sub.add_parser("serve", help="serve the catalog over HTTP")
     _add_db(p)
     _add_host_port(p)
@@ -470,6 +519,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--dja-mosaics",
         action="store_true",
         help="also write DJA drizzled mosaics (*_drc_sci/_wht.fits) for /thumb and /assoc_mosaic",
+    )
+    p.add_argument(
+        "--no-telemetry",
+        action="store_true",
+        help="do not write engineering telemetry (out/telemetry, for ingest-telemetry)",
     )
     p.set_defaults(func=_cmd_mock)
 

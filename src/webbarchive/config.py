@@ -53,6 +53,11 @@ class Settings:
         str(Path.home() / ".local/share/webbarchive/pixels"),
         "folder of the pixel stores of PostgreSQL catalogs (SQLite: beside the file)",
     )
+    telemetry_root: str = setting(
+        "TELEMETRY",
+        str(Path.home() / ".local/share/webbarchive/telemetry"),
+        "folder of the engineering telemetry stores of PostgreSQL catalogs (SQLite: beside the file)",
+    )
     previews_root: str = setting(
         "PREVIEWS",
         str(Path(tempfile.gettempdir()) / "webbarchive-previews"),

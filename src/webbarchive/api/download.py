@@ -23,11 +23,13 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import Engine
 
 from webbarchive.api.deps import catalog, current_user, readable_product
+from webbarchive.api.engineering import edb_download
 from webbarchive.api.errors import ApiError, not_found
 from webbarchive.api.http_ranges import http_date, parse_range, precondition, range_applies
 from webbarchive.api.params import filename_from_uri
 from webbarchive.catalog.rights import User
 from webbarchive.storage import open_storage
+from webbarchive.telemetry.query import is_edb_uri
 
 router = APIRouter(tags=["downloads"])
 
@@ -136,7 +138,8 @@ def download_file(
     request: Request,
     uri: str | None = Query(
         None,
-        description="mast:JWST/product/<filename> or a bare file name",
+        description="mast:JWST/product/<filename>, a bare file name, or "
+        "mast:jwstedb/<MNEMONIC>-<yyyymmddThhmmss>-<yyyymmddThhmmss>.csv",
         examples=["mast:JWST/product/jw02736-o007_s06355_nirspec_f290lp-g395m_x1d.fits"],
     ),
     bundle_name: str | None = Query(
@@ -145,7 +148,10 @@ def download_file(
     engine: Engine = Depends(catalog),
     user: User = Depends(current_user),
 ) -> Response:
-    """Download one archived file, with byte ranges and conditional requests."""
+    """Download one archived file, with byte ranges and conditional requests;
+    or engineering telemetry as CSV (``mast:jwstedb/...``, needs a token)."""
+    if is_edb_uri(uri):
+        return edb_download(request, uri, engine, user)
     return _download(request, uri, engine, user)
 
 

@@ -21,8 +21,8 @@ from webbarchive.api.deps import catalog, current_user
 from webbarchive.api.errors import Refused, bad_request
 from webbarchive.api.heavy_queries import gate
 from webbarchive.api.identity import identity
-from webbarchive.catalog.rights import User
-from webbarchive.mast import caom, jwst_keywords, render
+from webbarchive.catalog.rights import User, may_read_engineering
+from webbarchive.mast import caom, jwst_edb, jwst_keywords, render
 from webbarchive.mast import columns as C
 from webbarchive.mast.jobs import Jobs, job_key
 
@@ -48,6 +48,12 @@ SERVICES = sorted(
         f"Mast.Jwst.Filtered.{n}"
         for n in ("Nircam", "Niriss", "Nirspec", "Miri", "Fgs", "GuideStar")
     ]
+    + list(jwst_edb.SERVICES.values())
+)
+
+ENGINEERING_LOGIN = (
+    "engineering telemetry needs a valid MAST token; log in (astroquery: "
+    "Mast.login(token=...)) or send 'Authorization: token <token>'"
 )
 
 
@@ -79,6 +85,8 @@ def execute(engine: Engine, user: User, mashup: dict[str, Any]) -> dict[str, Any
                 return caom.all_histograms(conn, user)
             elif name in jwst_keywords.SERVICES:
                 table = jwst_keywords.keyword_query(conn, user, name, params, page)
+            elif name in jwst_edb.SERVICES:  # the router checked the login
+                table = jwst_edb.run(conn, name, params, page)
             else:
                 return render.error(
                     f"Unknown service '{service}'. This archive serves: {', '.join(SERVICES)}"
@@ -109,6 +117,13 @@ def invoke(
         raise bad_request("the 'request' field is not JSON") from None
     if not isinstance(mashup, dict) or not mashup.get("service"):
         raise bad_request("the request needs a 'service'", accepted=SERVICES)
+    if jwst_edb.needs_login(mashup.get("service")) and not may_read_engineering(user):
+        return Response(
+            orjson.dumps(render.error(ENGINEERING_LOGIN)),
+            status_code=401,
+            headers={"WWW-Authenticate": 'Bearer realm="webbarchive"'},
+            media_type="application/json",
+        )
     wait = getattr(
         http_request.app.state, "mashup_wait_seconds", http_request.app.state.settings.mashup_wait_s
     )

@@ -184,6 +184,13 @@ def may_read(user: User, proposal_id: str | None, release_mjd: float | None) -> 
     return proposal_id is not None and proposal_id in user.programs
 
 
+def may_read_engineering(user: User) -> bool:
+    """Whether ``user`` may read engineering telemetry (``mast:jwstedb`` and the
+    ``Mast.JwstEdb.GetTimeseries`` service): any logged-in user, as MAST asks a
+    valid token for them; the mnemonic dictionary is public metadata."""
+    return not user.anonymous
+
+
 def and_visible(clause: ColumnElement | None, visibility: ColumnElement) -> ColumnElement:
     """Combine a query's own filter with a visibility clause."""
     return visibility if clause is None else and_(clause, visibility)

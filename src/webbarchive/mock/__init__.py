@@ -22,6 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from webbarchive.mock import imaging, mosaics, msaexp, spectro
+from webbarchive.mock import telemetry as mock_telemetry
 from webbarchive.mock.sky import plan
 
 __all__ = ["MockSummary", "generate", "MANIFEST"]
@@ -55,7 +56,13 @@ class MockSummary:
 
 
 def generate(
-    out: Path, *, seed: int, scale: str = "small", progress: bool = True, dja_mosaics: bool = False
+    out: Path,
+    *,
+    seed: int,
+    scale: str = "small",
+    progress: bool = True,
+    dja_mosaics: bool = False,
+    telemetry: bool = False,
 ) -> MockSummary:
     """Write a mock archive into ``out`` and return a summary.
 
@@ -68,6 +75,9 @@ def generate(
     progress : show a tqdm progress bar (one step per observation).
     dja_mosaics : also write DJA drizzled mosaics (``*_drc_sci/_wht.fits``) over the
         imaging fields (see :mod:`webbarchive.mock.mosaics`).
+    telemetry : also write engineering telemetry around the observations into
+        ``out/telemetry`` (see :mod:`webbarchive.mock.telemetry`; ``webbarchive
+        ingest-telemetry`` loads it, ``webbarchive ingest`` ignores it).
     """
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}: use one of {', '.join(SCALES)}")
@@ -89,6 +99,8 @@ def generate(
     if dja_mosaics:
         entries.extend(mosaics.write_all(observations, out, seed))
     msaexp.write_all(observations, out, seed)  # DJA spectra: not in the manifest
+    if telemetry:  # engineering data: not in the manifest either
+        mock_telemetry.write_all(mock_telemetry.observation_starts_us(observations), out, seed)
     entries.sort(key=lambda e: e["filename"])
     (out / MANIFEST).write_text(json.dumps(entries, indent=1) + "\n")
     summary = MockSummary(out=out, seed=seed, scale=scale)
