@@ -52,9 +52,7 @@ def portal_user(request: Request) -> tuple[User, str | None]:
         return ANONYMOUS, exc.message
 
 
-def _page(
-    request: Request, template: str, status: int = 200, **context: Any
-) -> HTMLResponse:
+def _page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     user, refused = portal_user(request)
     html = templates.get_template(template).render(
         user=user, token_refused=refused, path=request.url.path, **context
@@ -190,7 +188,6 @@ def plotly(request: Request) -> Response:
     if not path.is_file():
         raise ApiError(404, f"Plotly.js is not installed at {path}: run 'npm ci'")
     return FileResponse(path, media_type="text/javascript")
-
 
 
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css"}

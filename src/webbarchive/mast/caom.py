@@ -149,9 +149,7 @@ def observations_query(
             distances[obsid] = (
                 None if s_ra is None else float(angular_distance_deg(ra, dec, s_ra, s_dec)) * 3600.0
             )
-        ids = select(observations.c.obsid).where(
-            where, observations.c.obsid.in_(list(distances))
-        )
+        ids = select(observations.c.obsid).where(where, observations.c.obsid.in_(list(distances)))
         if order is None or order[0] == "distance":
             ordered = sorted(
                 conn.execute(ids).scalars(),

@@ -48,8 +48,17 @@ RIGHTS = {"public": PUBLIC, "exclusive": EXCLUSIVE_ACCESS}
 
 #: Fields of the form that are free text (kept as typed when the form is refused).
 TEXT_FIELDS = (
-    "target", "position", "radius", "instrument", "filter", "program",
-    "calib_level", "product_type", "rights", "sort", "order",
+    "target",
+    "position",
+    "radius",
+    "instrument",
+    "filter",
+    "program",
+    "calib_level",
+    "product_type",
+    "rights",
+    "sort",
+    "order",
 )
 
 
@@ -149,7 +158,11 @@ def _filters(form: SearchForm, names: list[str] | None) -> list[dict[str, Any]]:
         filters.append({"paramName": "target_name", "values": names})
     if form.instrument:  # a family (NIRSPEC) matches its modes (NIRSPEC/MSA)
         filters.append(
-            {"paramName": "instrument_name", "values": [form.instrument], "freeText": f"{form.instrument}/%"}
+            {
+                "paramName": "instrument_name",
+                "values": [form.instrument],
+                "freeText": f"{form.instrument}/%",
+            }
         )
     if form.filter:
         filters.append({"paramName": "filters", "separator": ";", "values": [form.filter]})

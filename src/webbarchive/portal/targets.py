@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import Connection, ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, Connection, and_, func, select
 
 from webbarchive.catalog.rights import User, visible_observations, visible_products
 from webbarchive.catalog.schema import keywords, observations, products
