@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import Connection, distinct, func, select
+from sqlalchemy import Connection, func, select
 
 from webbarchive.api import positions
 from webbarchive.api.errors import ApiError
@@ -190,6 +190,7 @@ def run(conn: Connection, user: User, form: SearchForm) -> SearchResult:
     }
     if cone is not None:
         params.update(ra=cone[0], dec=cone[1], radius=cone[2])
+        params["columns"] += ",distance"
     order = (form.sort, form.order == "desc") if form.sort else None
     try:
         table = caom.observations_query(
@@ -212,7 +213,7 @@ def choices(conn: Connection, user: User) -> dict[str, list[str]]:
     visible = visible_observations(user)
 
     def values(expr) -> list[str]:
-        rows = conn.execute(select(distinct(expr)).where(visible, expr.is_not(None)))
+        rows = conn.execute(select(expr).where(visible, expr.is_not(None)).distinct())
         return sorted({str(v) for v in rows.scalars()})
 
     family = func.upper(observations.c.instrument_name)
