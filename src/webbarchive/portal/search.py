@@ -24,7 +24,8 @@ from webbarchive.mast import caom
 from webbarchive.mast.render import MashupError, MashupPage
 from webbarchive.portal import targets
 
-PAGE_SIZES = (25, 50, 100, 200)
+PAGE_SIZES = (10, 25, 50, 100, 200)
+DEFAULT_PAGE_SIZE = 25
 DEFAULT_RADIUS_ARCMIN = 3.0
 MAX_PAGE = 1_000_000
 #: Columns of the results table, in order: (column, header, unit or "").
@@ -82,7 +83,7 @@ class SearchForm:
     sort: str = ""
     order: str = "asc"
     page: int = 1
-    pagesize: int = PAGE_SIZES[0]
+    pagesize: int = DEFAULT_PAGE_SIZE
 
     @classmethod
     def parse(cls, params: dict[str, str]) -> SearchForm:
@@ -91,7 +92,7 @@ class SearchForm:
             **{k: v for k, v in text.items() if k not in ("page", "pagesize", "order")},
             order=text["order"] or "asc",
             page=_whole(text["page"], 1, "page", MAX_PAGE),
-            pagesize=_whole(text["pagesize"], PAGE_SIZES[0], "pagesize", max(PAGE_SIZES)),
+            pagesize=_whole(text["pagesize"], DEFAULT_PAGE_SIZE, "pagesize", max(PAGE_SIZES)),
         )
         if form.pagesize not in PAGE_SIZES:
             raise PortalInputError(f"pagesize must be one of {', '.join(map(str, PAGE_SIZES))}")
@@ -110,7 +111,7 @@ class SearchForm:
     def query(self, **changes: Any) -> str:
         """This search's query string with ``changes`` (empty fields left out)."""
         values = {f.name: getattr(replace(self, **changes), f.name) for f in fields(self)}
-        defaults = {"page": 1, "pagesize": PAGE_SIZES[0], "order": "asc"}
+        defaults = {"page": 1, "pagesize": DEFAULT_PAGE_SIZE, "order": "asc"}
         return urlencode({k: v for k, v in values.items() if v not in ("", None, defaults.get(k))})
 
 
