@@ -50,3 +50,10 @@ def product_files(engine, obs_id: str) -> dict[str, tuple[int, str]]:
             .where(observations.c.obs_id == obs_id)
         )
         return {name: (size, md5) for name, size, md5 in rows}
+
+
+def obs_ids_of_instrument(engine, family: str) -> set[str]:
+    """obs_id of the observations whose instrument_name is ``family`` or a mode of it."""
+    with engine.connect() as conn:
+        names = conn.execute(select(observations.c.obs_id, observations.c.instrument_name))
+        return {o for o, i in names if i and i.upper().split("/")[0] == family}
