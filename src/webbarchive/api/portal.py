@@ -25,6 +25,7 @@ from webbarchive.catalog import accounts
 from webbarchive.catalog.queries import observation_by_obs_id, observation_products
 from webbarchive.catalog.rights import ANONYMOUS, User, rights_for
 from webbarchive.portal import search, targets
+from webbarchive.portal.formats import mjd_date
 
 router = APIRouter(tags=["portal"], include_in_schema=True)
 
@@ -40,6 +41,8 @@ templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+templates.filters["mjd_date"] = mjd_date
 
 
 def portal_user(request: Request) -> tuple[User, str | None]:

@@ -31,6 +31,7 @@ MAX_PAGE = 1_000_000
 #: Columns of the results table, in order: (column, header, unit or "").
 TABLE_COLUMNS = (
     ("obs_id", "Observation", ""),
+    ("dataRights", "Data rights", ""),
     ("target_name", "Target", ""),
     ("s_ra", "RA", "deg"),
     ("s_dec", "Dec", "deg"),
@@ -39,9 +40,8 @@ TABLE_COLUMNS = (
     ("proposal_id", "Program", ""),
     ("calib_level", "Level", ""),
     ("dataproduct_type", "Type", ""),
-    ("t_min", "Start", "MJD"),
+    ("t_min", "Start", "UTC"),
     ("t_exptime", "Exposure", "s"),
-    ("dataRights", "Data rights", ""),
 )
 SORTABLE = tuple(name for name, _, _ in TABLE_COLUMNS) + ("distance",)
 RIGHTS = {"public": PUBLIC, "exclusive": EXCLUSIVE_ACCESS}

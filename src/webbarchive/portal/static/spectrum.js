@@ -36,6 +36,7 @@ async function draw() {
     if (error) traces.push({ x: wave.values, y: error.values, name: "error", mode: "lines", line: { color: "#c0392b", width: 1 } });
     target.replaceChildren();
     await window.Plotly.newPlot(target, traces, {
+      height: target.clientHeight,
       margin: { l: 70, r: 20, t: 10, b: 50 },
       xaxis: { title: { text: `wavelength (${wave.units})` } },
       yaxis: { title: { text: `flux (${flux.units})` } },
