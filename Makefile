@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_DIR ?= demo-archive
 PORT ?= 8000
 
-.PHONY: env demo test test-data lint system bench clean
+.PHONY: env demo test test-data lint system bench clean node screenshots
 
 env: $(VENV)/.installed
 
@@ -15,15 +15,26 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-# Debian packages of the test suite: PostgreSQL 15 + pgsphere, STILTS.
+# Debian packages of the test suite: PostgreSQL 15 + pgsphere, STILTS, chromium, npm.
 system:
 	bash scripts/install-system.sh
+
+# The portal's browser libraries (Plotly.js), pinned in package-lock.json.
+node: node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+# 1280x800 PNGs of the portal's main pages, for a reviewer to look at.
+screenshots: env system node
+	$(BIN)/python scripts/screenshots.py screenshots
 
 lint: env
 	$(BIN)/ruff check src tests bench scripts
 	$(BIN)/ruff format --check src tests bench scripts
 
-test: env system lint
+test: env system node lint
 	$(BIN)/pytest -q
 
 # The real JWST files some tests need (about 25 MB, tests/data/manifest.csv), fetched
@@ -32,11 +43,11 @@ test: env system lint
 test-data:
 	$(PYTHON) scripts/fetch_test_data.py
 
-demo: env
+demo: env node
 	$(BIN)/webbarchive demo $(DEMO_DIR) --port $(PORT)
 
 bench: env
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache node_modules screenshots

@@ -58,6 +58,11 @@ class Settings:
         str(Path.home() / ".local/share/webbarchive/telemetry"),
         "folder of the engineering telemetry stores of PostgreSQL catalogs (SQLite: beside the file)",
     )
+    portal_vendor: str = setting(
+        "PORTAL_VENDOR",
+        str(Path(__file__).resolve().parents[2] / "node_modules"),
+        "folder of the portal's browser libraries, installed by 'npm ci' from package.json",
+    )
     previews_root: str = setting(
         "PREVIEWS",
         str(Path(tempfile.gettempdir()) / "webbarchive-previews"),

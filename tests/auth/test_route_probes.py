@@ -592,6 +592,81 @@ _register(
     ],
 )
 
+# --- the web portal (HTML pages; a refused token shows the public pages) -----------
+PORTAL_OK = {"expired": OK}  # a person with a stale cookie still sees public data
+_register(
+    "GET",
+    ["/"],
+    lambda path: [
+        Probe("GET", "/", "listing", expect=PORTAL_OK, shows_eap=True),
+        Probe("GET", "/?rights=exclusive", "listing", expect=PORTAL_OK, shows_eap=True),
+        Probe("GET", "/?sort=target_name&order=desc", "listing", expect=PORTAL_OK),
+        Probe(
+            "GET",
+            f"/?position={EAP_RA}%20{EAP_DEC}&radius=1",
+            "listing",
+            expect=PORTAL_OK,
+            shows_eap=True,
+        ),
+        Probe("GET", "/?target=eapsecret-target", "listing", expect=PORTAL_OK, shows_eap=True),
+        Probe("GET", "/?program=9999", "listing", expect=PORTAL_OK, shows_eap=True),
+        Probe("GET", "/?position={mock_ra}%20{mock_dec}", "listing", expect=PORTAL_OK),
+    ],
+)
+_register(
+    "GET",
+    ["/portal/observation/{obs_id}"],
+    lambda path: [
+        Probe("GET", f"/portal/observation/{EAP_OBS_ID}", "eap", shows_eap=True),
+        Probe("GET", f"/portal/observation/{EAP_OBS_ID}?plot={EAP_FILE}", "eap", shows_eap=True),
+        Probe("GET", f"/portal/observation/{PUBLIC_OBS_ID}", "public", expect=PORTAL_OK),
+    ],
+)
+_register(
+    "GET",
+    ["/portal/account"],
+    lambda path: [Probe("GET", path, "listing", expect=PORTAL_OK)],
+)
+_register(
+    "POST",
+    ["/portal/account/signin"],
+    lambda path: [
+        Probe(
+            "POST",
+            path,
+            "explicit",
+            data={"token": "not-a-token"},
+            expect=dict.fromkeys(IDENTITIES, (401,)),
+        )
+    ],
+)
+_register(
+    "POST",
+    ["/portal/account/signout"],
+    lambda path: [Probe("POST", path, "listing", expect=PORTAL_OK)],  # 303 to / (followed)
+)
+_register(
+    "GET",
+    ["/portal/api/targets"],
+    lambda path: [
+        Probe("GET", path + "?q=EAPS", "listing", expect=PORTAL_OK, shows_eap=True),
+        Probe("GET", path + "?q=p", "listing", expect=PORTAL_OK),
+    ],
+)
+_register(
+    "GET",
+    ["/portal/static/{name}"],
+    lambda path: [
+        Probe("GET", f"/portal/static/{name}", "static")
+        for name in ("portal.css", "suggest.js", "spectrum.js")
+    ],
+)
+_register(
+    "GET",
+    ["/portal/vendor/plotly.min.js"],
+    lambda path: [Probe("GET", path, "static")],
+)
+
 
 def app_routes(app) -> set[tuple[str, str]]:
     """(method, path) of every route, nested routers included."""
@@ -628,6 +703,16 @@ def _headers(archive, who: str, form: str = "token") -> dict[str, str]:
 def _probes_of_app(client) -> list[tuple[tuple[str, str], Probe]]:
     routes = app_routes(client.app)
     return [(key, probe) for key in sorted(routes & set(PROBES)) for probe in PROBES[key]]
+
+
+def _refusal_message(response) -> str:
+    """The message of a 401/403: JSON ``message``, or the portal's HTML alert."""
+    if response.headers.get("content-type", "").startswith("text/html"):
+        import re
+
+        alert = re.search(r'role="alert">([^<]+)<', response.text)
+        return alert.group(1).strip() if alert else ""
+    return response.json().get("message") or ""
 
 
 def _readable(response) -> str:
@@ -731,7 +816,7 @@ def test_probes(eap_client, eap_archive, who):
             if not any(s in seen for s in sentinels):
                 failures.append(f"{where}: does not show the EAP data it asked for")
         if response.status_code in (401, 403) and probe.method != "HEAD":
-            if not response.json().get("message"):
+            if not _refusal_message(response):
                 failures.append(f"{where}: {response.status_code} without a message")
     assert probed >= 10, f"only {probed} probes ran: the route walk is broken"
     assert not failures, "\n".join(failures)

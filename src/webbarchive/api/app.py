@@ -29,6 +29,7 @@ ROUTER_MODULES = (
     "webbarchive.api.vo.ssa",
     "webbarchive.api.dja_imaging",
     "webbarchive.api.dja_spectra",
+    "webbarchive.api.portal",
 )
 
 

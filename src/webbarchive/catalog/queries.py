@@ -119,3 +119,19 @@ def mnemonic_rows(
     total = conn.execute(count).scalar_one()
     rows = conn.execute(query.limit(limit).offset(offset)).mappings()
     return [dict(row) for row in rows], int(total)
+
+
+def observation_by_obs_id(conn: Connection, obs_id: str) -> dict[str, Any] | None:
+    """The observation ``obs_id`` with its effective release as ``release_mjd``,
+    or None. Callers authorize with :func:`webbarchive.api.deps.authorize`."""
+    row = (
+        conn.execute(
+            select(observations, observation_release_expr().label("release_mjd"))
+            .where(observations.c.obs_id == obs_id)
+            .order_by(observations.c.obsid)
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
+    return dict(row) if row else None

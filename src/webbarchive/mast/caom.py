@@ -101,10 +101,32 @@ def _render_observations(conn, obsids: list[int], cols, distances) -> list[dict[
     return out
 
 
+def sort_keys(conn: Connection, name: str, descending: bool = False) -> list:
+    """ORDER BY keys for the observation column ``name``: empty values last in
+    either direction, text in code-point order on both backends, obsid to break ties."""
+    column = C.OBSERVATION_BY_NAME.get(name.lower())
+    if column is None:
+        raise _unknown(name, [c.name for c in C.OBSERVATION_COLUMNS])
+    expr = C.observation_expr(column.name)
+    if conn.dialect.name == "postgresql" and column.kind == "string":
+        expr = expr.collate("C")
+    ordered = expr.desc() if descending else expr.asc()
+    return [expr.is_(None), ordered, observations.c.obsid]
+
+
 def observations_query(
-    conn: Connection, user: User, params: dict[str, Any], page: MashupPage, *, positional: bool
+    conn: Connection,
+    user: User,
+    params: dict[str, Any],
+    page: MashupPage,
+    *,
+    positional: bool,
+    order: tuple[str, bool] | None = None,
 ) -> MashupTable:
-    """Mast.Caom.Cone / Filtered / Filtered.Position, including COUNT_BIG(*)."""
+    """Mast.Caom.Cone / Filtered / Filtered.Position, including COUNT_BIG(*).
+
+    ``order`` is ``(column, descending)`` for the portal's sortable table; by
+    default rows come by distance (positional) or by obsid, as MAST's do."""
     try:
         where = filters_clause(parse_filters(params.get("filters")), _observation_filter)
     except FilterError as exc:
@@ -127,10 +149,16 @@ def observations_query(
             distances[obsid] = (
                 None if s_ra is None else float(angular_distance_deg(ra, dec, s_ra, s_dec)) * 3600.0
             )
-        ids = conn.execute(
-            select(observations.c.obsid).where(where, observations.c.obsid.in_(list(distances)))
-        ).scalars()
-        ordered = sorted(ids, key=lambda i: (distances[i] is None, distances[i] or 0.0, i))
+        ids = select(observations.c.obsid).where(where, observations.c.obsid.in_(list(distances)))
+        if order is None or order[0] == "distance":
+            ordered = sorted(
+                conn.execute(ids).scalars(),
+                key=lambda i: (distances[i] is None, distances[i] or 0.0, i),
+            )
+            if order is not None and order[1]:
+                ordered.reverse()
+        else:
+            ordered = list(conn.execute(ids.order_by(*sort_keys(conn, *order))).scalars())
         total = len(ordered)
         page_ids = ordered[page.offset : page.offset + page.pagesize]
     else:
@@ -141,7 +169,7 @@ def observations_query(
             conn.execute(
                 select(observations.c.obsid)
                 .where(where)
-                .order_by(observations.c.obsid)
+                .order_by(*(sort_keys(conn, *order) if order else [observations.c.obsid]))
                 .offset(page.offset)
                 .limit(page.pagesize)
             ).scalars()

@@ -1,0 +1,105 @@
+"""Screenshots of the portal's main pages at 1280x800, for a reviewer's eyes.
+
+Generates a small mock archive (one program made exclusive-access, its PI
+given a token), serves it with uvicorn on a free loopback port and photographs
+the pages with Debian's headless chromium through Playwright::
+
+    python scripts/screenshots.py screenshots/     (make screenshots)
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+VIEWPORT = {"width": 1280, "height": 800}
+FAR_FUTURE_MJD = 99_999.0
+
+
+def build_archive(root: Path) -> tuple[str, str, str]:
+    """(catalog path, PI token, exclusive program) of a fresh small mock archive."""
+    from sqlalchemy import func, select
+
+    from webbarchive.catalog import accounts
+    from webbarchive.catalog.db import open_catalog
+    from webbarchive.catalog.schema import observations
+    from webbarchive.ingest.runner import ingest_paths
+    from webbarchive.mock import generate
+
+    generate(root / "files", seed=7, scale="small", progress=False)
+    db = str(root / "catalog.db")
+    ingest_paths([str(root / "files")], db_url=db, workers=1, progress=False)
+    engine = open_catalog(db)
+    with engine.connect() as conn:
+        program = conn.execute(
+            select(observations.c.proposal_id)
+            .group_by(observations.c.proposal_id)
+            .order_by(func.count().desc())
+            .limit(1)
+        ).scalar_one()
+    accounts.set_release(engine, program, FAR_FUTURE_MJD)
+    accounts.add_user(engine, "pi", display_name="Jane Doe")
+    accounts.set_pi(engine, program, "pi")
+    return db, accounts.create_token(engine, "pi", "screenshots").token, program
+
+
+def serve(db: str):
+    import uvicorn
+
+    from webbarchive.api.app import create_app
+    from webbarchive.config import Settings
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(Settings.from_env(db_url=db)), port=port, log_level="warning")
+    )
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    return server, f"http://127.0.0.1:{port}"
+
+
+def main(out: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        db, token, program = build_archive(Path(tmp))
+        server, base = serve(db)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+            page = browser.new_page(viewport=VIEWPORT, base_url=base)
+
+            def shot(name: str, url: str | None = None) -> None:
+                if url:
+                    page.goto(url)
+                page.wait_for_load_state("networkidle")
+                page.screenshot(path=str(out / f"{name}.png"))
+                print(out / f"{name}.png")
+
+            shot("search", "/")
+            shot("search-position", "/?position=53.16 -27.78&radius=10&sort=distance")
+            page.goto("/?product_type=spectrum&calib_level=3")
+            page.locator("#results tbody a").first.click()
+            page.wait_for_selector("#spectrum[data-drawn]", timeout=30000)
+            shot("observation")
+            page.goto("/portal/account")
+            shot("signin")
+            page.get_by_label("API token").fill(token)
+            page.get_by_role("button", name="Sign in").click()
+            shot("account")
+            shot("search-signed-in", f"/?program={program}")
+            shot("error", "/?position=somewhere")
+            browser.close()
+        server.should_exit = True
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1] if len(sys.argv) > 1 else "screenshots"))

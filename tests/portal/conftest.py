@@ -1,0 +1,80 @@
+"""The portal over the EAP archive (tests/auth/eap.py), both backends: a
+TestClient for the HTML and a live uvicorn server on a free port for Chromium."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.auth.conftest import eap_archive  # noqa: F401  (the fixture, both backends)
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def _app(archive):
+    from webbarchive.api.app import create_app
+    from webbarchive.config import Settings
+
+    app = create_app(Settings.from_env(db_url=archive.url))
+    app.state.rate_limiter = None  # rate limits are tested on their own
+    return app
+
+
+@pytest.fixture(scope="module")
+def portal_client(eap_archive):  # noqa: F811
+    from fastapi.testclient import TestClient
+
+    with TestClient(_app(eap_archive), raise_server_exceptions=True) as client:
+        yield client
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def live_server(eap_archive):  # noqa: F811
+    """The real app served by uvicorn on 127.0.0.1 (a thread of this process)."""
+    import uvicorn
+
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(_app(eap_archive), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian chromium, driven by Playwright (no browser download)."""
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is not installed: run 'make system'")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    yield page
+    context.close()
