@@ -25,6 +25,8 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 
+from webbarchive.ingest.discover import FITS_ENDINGS
+
 MRP = "Minimum Recommended Products"
 
 _LEVEL3 = re.compile(r"^(jw\d{5}-[a-z]\d{3,5}_.+)_([a-z0-9]+)$")
@@ -173,7 +175,8 @@ class NotClassified(ValueError):
 def base_name(filename: str) -> str:
     """The JWST name without extension and without a ``__annotation``."""
     name = filename
-    for ext in (".fits.gz", ".fits", ".json"):
+    # longest ending first: ".fits.gz" before ".fits"
+    for ext in sorted((*FITS_ENDINGS, ".json"), key=len, reverse=True):
         if name.lower().endswith(ext):
             name = name[: -len(ext)]
             break

@@ -8,7 +8,6 @@ precise reason the file was skipped. The main process does all writing.
 from __future__ import annotations
 
 import dataclasses
-import gzip
 import hashlib
 import os
 import warnings
@@ -21,6 +20,7 @@ from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 
 from webbarchive.catalog import sky
+from webbarchive.ingest import compression
 from webbarchive.ingest.classify import NotClassified, classify
 from webbarchive.ingest.headers import decode, keyword_rows, plain_rows
 from webbarchive.ingest.observation import position, product_fields, proposal_id, release_mjd
@@ -76,19 +76,19 @@ def read_product(path: str) -> ReadResult:
 # --- FITS --------------------------------------------------------------------------
 
 
-def _uncompressed_size(path: Path) -> int:
-    """Size of the FITS stream inside a .gz file; a truncated or corrupt gzip raises."""
-    total = 0
-    try:
-        with gzip.open(path, "rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                total += len(chunk)
-    except (EOFError, OSError, gzip.BadGzipFile) as exc:
-        raise Unreadable(f"corrupt or truncated gzip stream: {exc}") from None
-    return total
+def stored_span(hdu) -> tuple[int, int]:
+    """(offset, bytes) of an HDU's data as stored in the FITS stream.
+
+    A tile-compressed image (fpack, ``CompImageHDU``) reports the size of the
+    decompressed image; what the file holds is its binary table (rows and heap).
+    """
+    table = getattr(hdu, "_bintable", None)
+    if isinstance(hdu, fits.CompImageHDU) and table is not None:
+        return table._data_offset, table.size
+    return hdu._data_offset, hdu.size
 
 
-def _open(path: Path, stream_size: int) -> fits.HDUList:
+def _open(path: Path, stream_size: int, holder: str) -> fits.HDUList:
     with warnings.catch_warnings():
         warnings.simplefilter("error", AstropyWarning)
         try:
@@ -104,12 +104,13 @@ def _open(path: Path, stream_size: int) -> fits.HDUList:
     # (``HDUList.fileinfo`` would serialise every header again: read the offset
     # astropy recorded while parsing.)
     for index, hdu in enumerate(hdul):
-        end = hdu._data_offset + hdu.size
+        offset, size = stored_span(hdu)
+        end = offset + size
         if end > stream_size:
             name = hdu.name or str(index)
             hdul.close()
             raise Unreadable(
-                f"truncated: HDU {index} ({name}) needs {end} bytes, the file has {stream_size}"
+                f"truncated: HDU {index} ({name}) needs {end} bytes, {holder} {stream_size}"
             )
     return hdul
 
@@ -124,8 +125,17 @@ def _science_hdu(hdul: fits.HDUList) -> fits.hdu.base.ExtensionHDU | None:
 
 
 def _read_fits(path: Path, result: ReadResult) -> None:
-    stream_size = _uncompressed_size(path) if path.name.lower().endswith(".gz") else result.size
-    hdul = _open(path, stream_size)
+    # Compression is read from the content: a gzip stream named .fits is common.
+    packed = compression.detect(path)
+    if packed is None:
+        stream_size, holder = result.size, "the file has"
+    else:
+        try:
+            stream_size = compression.stream_size(path, packed)
+        except compression.CorruptStream as exc:
+            raise Unreadable(str(exc)) from None
+        holder = f"its {packed} stream decompresses to"
+    hdul = _open(path, stream_size, holder)
     with hdul:
         primary = hdul[0].header
         telescope = str(primary.get("TELESCOP", "")).strip()

@@ -23,10 +23,11 @@ from webbarchive.catalog.db import create_schema, open_catalog
 from webbarchive.catalog.rights import now_mjd
 from webbarchive.catalog.writer_lock import writer_lock
 from webbarchive.ingest import writer
-from webbarchive.ingest.discover import discover
+from webbarchive.ingest.discover import CANDIDATE_ENDINGS, discover
 from webbarchive.ingest.reader import ReadResult, read_product
 from webbarchive.storage.full_disk import disk_full_cause
 
+_ENDINGS = ", ".join(f"*{ending}" for ending in CANDIDATE_ENDINGS)
 #: Files written per transaction (a failing group is retried file by file).
 BATCH_FILES = 16
 
@@ -53,7 +54,7 @@ class IngestReport:
         lines = [
             f"ingested {len(self.ingested)}, unchanged {len(self.unchanged)}, "
             f"replaced {len(self.replaced)}, skipped {len(self.skipped)}, "
-            f"ignored {len(self.ignored)} (not *.fits, *.fits.gz or *_asn.json)",
+            f"ignored {len(self.ignored)} (not {_ENDINGS})",
             f"{self.files} files, {self.bytes / 1e6:.1f} MB in {self.seconds:.2f} s: "
             f"{self.files / seconds:.1f} files/s, {self.bytes / 1e6 / seconds:.1f} MB/s",
         ]
