@@ -105,7 +105,10 @@ def encoded(real_dir, tmp_path_factory) -> dict[str, Path]:
         out[label].write_bytes(data)
     plain = folder / "plain.fits"
     plain.write_bytes(fits_bytes)
-    for label, name in (("fpack named .fits.fz", "_i2d.fits.fz"), ("fpack named .fits", "_i2d.fits")):
+    for label, name in (
+        ("fpack named .fits.fz", "_i2d.fits.fz"),
+        ("fpack named .fits", "_i2d.fits"),
+    ):
         (folder / label.replace(" ", "_")).mkdir()
         out[label] = folder / label.replace(" ", "_") / f"{stem}{name}"
         _fpack(plain, out[label])
@@ -145,9 +148,7 @@ def test_skip_reasons_are_the_true_ones(catalog_url, real_dir, tmp_path):
     reasons = dict(report.skipped)
     assert reasons[str(cut_stream)].startswith("corrupt or truncated gzip stream")
     with fits.open(real_dir / MIRI_1288[0]) as hdul:  # the first HDU the half stream cuts
-        index = next(
-            i for i, h in enumerate(hdul) if h._data_offset + h.size > len(half)
-        )
+        index = next(i for i, h in enumerate(hdul) if h._data_offset + h.size > len(half))
         needs = hdul[index]._data_offset + hdul[index].size
         name = hdul[index].name
     assert reasons[str(cut_fits)] == (
