@@ -22,7 +22,7 @@ from tqdm import tqdm
 from webbarchive.catalog.db import create_schema, open_catalog
 from webbarchive.catalog.rights import now_mjd
 from webbarchive.catalog.writer_lock import writer_lock
-from webbarchive.ingest import writer
+from webbarchive.ingest import duplicates, writer
 from webbarchive.ingest.discover import CANDIDATE_ENDINGS, discover
 from webbarchive.ingest.reader import ReadResult, read_product
 from webbarchive.storage.full_disk import disk_full_cause
@@ -40,6 +40,7 @@ class IngestReport:
     replaced: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    conflicts: list[duplicates.Conflict] = field(default_factory=list)  # one name, two files
     ignored: list[str] = field(default_factory=list)
     handed: list[str] = field(default_factory=list)  # community files for dja_spectra
     seconds: float = 0.0
@@ -63,6 +64,12 @@ class IngestReport:
                 f"handed {len(self.handed)} community files (msaexp spectra, redshift tables, "
                 "MOSFIRE listings) to the DJA spectroscopy tools"
             )
+        if self.conflicts:
+            lines.append(
+                f"{len(self.conflicts)} product names carried by files of different content "
+                "(kept: readable, newest DATE, newest CAL_VER, then first in path order)"
+            )
+            lines.extend(conflict.line() for conflict in self.conflicts)
         for path, reason in self.skipped:
             lines.append(f"  skipped {path}: {reason}")
         if verbose:
@@ -96,6 +103,9 @@ def _ingest(engine: Engine, paths: list[str], workers: int | None, progress: boo
     found.candidates, found.ignored, report.handed = _hand_over(found.candidates, found.ignored)
     report.ignored = found.ignored
     report.skipped.extend((path, "no such file or directory") for path in found.missing)
+    found.candidates, report.conflicts = duplicates.resolve(
+        found.candidates, writer.catalogued_paths(engine)
+    )
 
     known = writer.known_files(engine)
     to_read = []

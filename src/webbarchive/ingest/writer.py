@@ -24,6 +24,10 @@ file whose name is already catalogued:
 - different checksum (at the same or another path): the new file replaces the
   product in place (same ``product_id``), its keywords are rewritten and its
   observation recomputed.
+
+Two files of one name with different content, both present, are a conflict the
+runner settles before anything is read (:mod:`webbarchive.ingest.duplicates`
+states the rule): only the file that wins reaches the writer.
 """
 
 from __future__ import annotations
@@ -65,6 +69,12 @@ def known_files(engine: Engine) -> dict[str, tuple[int, float]]:
     with engine.connect() as conn:
         rows = conn.execute(select(products.c.path, products.c.size, products.c.mtime))
         return {path: (size, mtime) for path, size, mtime in rows}
+
+
+def catalogued_paths(engine: Engine) -> dict[str, str]:
+    """``{filename: path}`` of every catalogued file."""
+    with engine.connect() as conn:
+        return dict(conn.execute(select(products.c.filename, products.c.path)).all())
 
 
 def write(engine: Engine, result: ReadResult, start_mjd: float) -> str:
