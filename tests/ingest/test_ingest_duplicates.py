@@ -145,3 +145,17 @@ def test_mock_and_real_together_have_no_conflict(catalog_url, mock_dir, real_dir
     assert report.conflicts == []
     again = _ingest([mock_dir, real_dir], catalog_url)
     assert not again.replaced and not again.ingested
+
+
+def test_a_broken_namesake_is_skipped_not_chosen(catalog_url, real_dir, tmp_path):
+    source = real_dir / X1D
+    broken = tmp_path / "a" / source.name  # first in path order, but cut short
+    broken.parent.mkdir()
+    broken.write_bytes(source.read_bytes()[:30000])
+    good = tmp_path / "b" / source.name
+    good.parent.mkdir()
+    good.write_bytes(source.read_bytes())
+    report = _ingest([broken.parent, good.parent], catalog_url)
+    assert not report.conflicts
+    assert dict(report.skipped)[str(broken)].startswith("truncated: ")
+    assert _product(catalog_url, source.name)["checksum"] == _md5(source)

@@ -5,16 +5,17 @@
 same name with different content (or one such file besides the catalogued one,
 which still exists elsewhere), the product is the file that wins, in this order:
 
-1. the file that could be read ahead of one that cannot;
-2. the newest ``DATE`` (UTC date the pipeline wrote the file) in the primary header;
-3. the newest pipeline version (``CAL_VER``);
-4. a walked file ahead of the catalogued one that was not walked;
-5. the first in path order (the paths in the order given, each walked depth first
+1. the newest ``DATE`` (UTC date the pipeline wrote the file) in the primary header;
+2. the newest pipeline version (``CAL_VER``);
+3. a walked file ahead of the catalogued one that was not walked;
+4. the first in path order (the paths in the order given, each walked depth first
    with names sorted).
 
 The choice depends only on the files, so a re-run makes the same one and changes
 nothing. Each such name is reported as a :class:`Conflict` naming every path; the
-files that lose are not read. Identical copies (same checksum) are not a conflict.
+files that lose are not read. Identical copies (same checksum) are not a conflict,
+and a file that cannot be ingested (truncated, not FITS ...) takes no part: it is read, and skipped with
+its own reason.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from pathlib import Path
 from astropy.io import fits
 from astropy.time import Time
 
-from webbarchive.ingest.reader import md5sum
+from webbarchive.ingest.reader import md5sum, read_product
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,6 @@ class _Contender:
     def rank(self) -> tuple:
         """Larger is better (see the module docstring)."""
         return (
-            self.readable,
             self.date_mjd is not None, self.date_mjd or 0.0,
             self.cal_ver is not None, self.cal_ver or (),
             self.walked,
@@ -68,6 +68,8 @@ class _Contender:
 
 
 def _contender(path: str, walked: bool, order: int) -> _Contender:
+    if read_product(path).skipped:  # verified as ingest will read it
+        return _Contender(path, walked, order, False, None, None)
     if path.lower().endswith(".json"):  # associations carry no DATE: path order decides
         return _Contender(path, walked, order, True, None, None)
     try:
@@ -87,8 +89,6 @@ def _contender(path: str, walked: bool, order: int) -> _Contender:
 
 
 def _reason(best: _Contender, runner_up: _Contender) -> str:
-    if best.readable != runner_up.readable:
-        return "the other cannot be read"
     if best.date_mjd != runner_up.date_mjd:
         return "newest DATE"
     if best.cal_ver != runner_up.cal_ver:
@@ -114,11 +114,12 @@ def resolve(candidates: list[str], catalogued: dict[str, str]) -> tuple[list[str
         extra = [other] if other and other not in walked and Path(other).is_file() else []
         if len(walked) + len(extra) < 2:
             continue
-        sums = {path: md5sum(Path(path)) for path in walked + extra}
-        if len(set(sums.values())) < 2:
-            continue  # copies of one file: the writer keeps the catalogued one
         contenders = [_contender(p, True, i) for p, i in zip(walked, indexes, strict=True)]
         contenders += [_contender(p, False, len(candidates)) for p in extra]
+        contenders = [c for c in contenders if c.readable]
+        sums = {c.path: md5sum(Path(c.path)) for c in contenders}
+        if len(set(sums.values())) < 2:
+            continue  # copies of one file: the writer keeps the catalogued one
         ranked = sorted(contenders, key=_Contender.rank, reverse=True)
         best = ranked[0]
         runner_up = next(c for c in ranked if sums[c.path] != sums[best.path])

@@ -7,7 +7,6 @@ precise reason the file was skipped. The main process does all writing.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 import warnings
@@ -42,6 +41,10 @@ class ReadResult:
     checksum: str | None = None
     skipped: str | None = None  # reason, when the file cannot be ingested
     obs_id: str | None = None
+    # association files: the names of the products they describe (templates such as
+    # "jw02736-o007_{source_id}_nirspec_f290lp-g395m" included); the writer attaches
+    # the file to an observation of one of them, never to one of its own
+    describes: list[str] = field(default_factory=list)
     product: dict[str, Any] = field(default_factory=dict)
     keywords: list[dict[str, Any]] = field(default_factory=list)
     program: dict[str, Any] | None = None
@@ -264,9 +267,9 @@ def _read_association(path: Path, result: ReadResult) -> None:
     products = asn.get("products") if isinstance(asn, dict) else None
     if not products or not isinstance(products, list) or not isinstance(products[0], dict):
         raise Unreadable("not a JWST association: no 'products' list")
-    name = products[0].get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise Unreadable("not a JWST association: its first product has no 'name'")
+    names = [p.get("name") for p in products if isinstance(p, dict)]
+    if not all(isinstance(name, str) and name.strip() for name in names):
+        raise Unreadable("not a JWST association: a product has no 'name'")
     try:
         info = classify(path.name)
     except NotClassified as exc:
@@ -275,10 +278,12 @@ def _read_association(path: Path, result: ReadResult) -> None:
     scalars["members"] = sum(len(p.get("members", [])) for p in products if isinstance(p, dict))
     keywords = plain_rows(scalars, "ASN")
     values = {row["name"]: decode(row["value"]) for row in keywords}
-    # The association belongs to the observation its (first) product makes.
-    info = dataclasses.replace(info, obs_id=name.strip().lower())
     values.setdefault("program", asn.get("program"))
     _fill(result, info, keywords, values, None, None)
+    # An association describes products; it joins an observation they make (the
+    # writer finds it), it never makes one of its own.
+    result.obs_id = None
+    result.describes = [name.strip().lower() for name in names]
     result.product["proposal_id"] = proposal_id(asn.get("program"))
 
 

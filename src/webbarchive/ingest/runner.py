@@ -67,7 +67,7 @@ class IngestReport:
         if self.conflicts:
             lines.append(
                 f"{len(self.conflicts)} product names carried by files of different content "
-                "(kept: readable, newest DATE, newest CAL_VER, then first in path order)"
+                "(kept: newest DATE, newest CAL_VER, then first in path order)"
             )
             lines.extend(conflict.line() for conflict in self.conflicts)
         for path, reason in self.skipped:
@@ -107,6 +107,7 @@ def _ingest(engine: Engine, paths: list[str], workers: int | None, progress: boo
         found.candidates, writer.catalogued_paths(engine)
     )
 
+    writer.drop_association_only_observations(engine)
     known = writer.known_files(engine)
     to_read = []
     for path in found.candidates:
@@ -121,6 +122,8 @@ def _ingest(engine: Engine, paths: list[str], workers: int | None, progress: boo
         else:
             to_read.append(path)
 
+    # Associations last: they join observations that the other files of this run make.
+    to_read.sort(key=lambda path: path.lower().endswith(".json"))
     workers = workers or os.cpu_count() or 1
     bar = tqdm(total=len(to_read), unit="file", desc="ingest", disable=not progress)
     batch: list[tuple[ReadResult, float]] = []
