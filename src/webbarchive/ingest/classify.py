@@ -12,8 +12,10 @@ JWST names carry the product level and type:
 - MSA metadata: ``jw02736007001_01_msa.fits``, its own observation
   ``jw02736007001_01`` (one MSA configuration serves every exposure of a visit,
   and a product belongs to exactly one observation);
-- association files ``*_asn.json`` join the observation of their first product
-  (the level-3 or level-2 product they describe), see :mod:`.asn`.
+- association files ``*_asn.json`` describe products and never make an
+  observation: the writer attaches one to an observation of a product it names
+  (:func:`webbarchive.ingest.writer.described_observation`); ``obs_id`` here is
+  only a name.
 
 A double underscore starts an annotation that is not part of the JWST name
 (``..._uncal__HEADERONLY.fits``, as in the shared real files): it is ignored
@@ -24,6 +26,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
+
+from webbarchive.ingest.discover import FITS_ENDINGS
 
 MRP = "Minimum Recommended Products"
 
@@ -173,7 +177,8 @@ class NotClassified(ValueError):
 def base_name(filename: str) -> str:
     """The JWST name without extension and without a ``__annotation``."""
     name = filename
-    for ext in (".fits.gz", ".fits", ".json"):
+    # longest ending first: ".fits.gz" before ".fits"
+    for ext in sorted((*FITS_ENDINGS, ".json"), key=len, reverse=True):
         if name.lower().endswith(ext):
             name = name[: -len(ext)]
             break

@@ -6,8 +6,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-#: Name endings ingest reads; anything else is counted as ignored.
-CANDIDATE_ENDINGS = (".fits", ".fits.gz", "_asn.json")
+#: Name endings ingest reads; anything else is counted as ignored. The name only
+#: selects candidates: compression is recognised from the content
+#: (:mod:`webbarchive.ingest.compression`), so a gzip stream named .fits is read.
+FITS_ENDINGS = (".fits", ".fits.gz", ".fits.bz2", ".fits.xz", ".fits.fz")
+CANDIDATE_ENDINGS = (*FITS_ENDINGS, "_asn.json")
 
 
 def is_candidate(name: str) -> bool:

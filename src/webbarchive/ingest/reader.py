@@ -7,8 +7,6 @@ precise reason the file was skipped. The main process does all writing.
 
 from __future__ import annotations
 
-import dataclasses
-import gzip
 import hashlib
 import os
 import warnings
@@ -21,6 +19,7 @@ from astropy.io import fits
 from astropy.utils.exceptions import AstropyWarning
 
 from webbarchive.catalog import sky
+from webbarchive.ingest import compression
 from webbarchive.ingest.classify import NotClassified, classify
 from webbarchive.ingest.headers import decode, keyword_rows, plain_rows
 from webbarchive.ingest.observation import position, product_fields, proposal_id, release_mjd
@@ -42,6 +41,10 @@ class ReadResult:
     checksum: str | None = None
     skipped: str | None = None  # reason, when the file cannot be ingested
     obs_id: str | None = None
+    # association files: the names of the products they describe (templates such as
+    # "jw02736-o007_{source_id}_nirspec_f290lp-g395m" included); the writer attaches
+    # the file to an observation of one of them, never to one of its own
+    describes: list[str] = field(default_factory=list)
     product: dict[str, Any] = field(default_factory=dict)
     keywords: list[dict[str, Any]] = field(default_factory=list)
     program: dict[str, Any] | None = None
@@ -76,19 +79,19 @@ def read_product(path: str) -> ReadResult:
 # --- FITS --------------------------------------------------------------------------
 
 
-def _uncompressed_size(path: Path) -> int:
-    """Size of the FITS stream inside a .gz file; a truncated or corrupt gzip raises."""
-    total = 0
-    try:
-        with gzip.open(path, "rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                total += len(chunk)
-    except (EOFError, OSError, gzip.BadGzipFile) as exc:
-        raise Unreadable(f"corrupt or truncated gzip stream: {exc}") from None
-    return total
+def stored_span(hdu) -> tuple[int, int]:
+    """(offset, bytes) of an HDU's data as stored in the FITS stream.
+
+    A tile-compressed image (fpack, ``CompImageHDU``) reports the size of the
+    decompressed image; what the file holds is its binary table (rows and heap).
+    """
+    table = getattr(hdu, "_bintable", None)
+    if isinstance(hdu, fits.CompImageHDU) and table is not None:
+        return table._data_offset, table.size
+    return hdu._data_offset, hdu.size
 
 
-def _open(path: Path, stream_size: int) -> fits.HDUList:
+def _open(path: Path, stream_size: int, holder: str) -> fits.HDUList:
     with warnings.catch_warnings():
         warnings.simplefilter("error", AstropyWarning)
         try:
@@ -104,12 +107,13 @@ def _open(path: Path, stream_size: int) -> fits.HDUList:
     # (``HDUList.fileinfo`` would serialise every header again: read the offset
     # astropy recorded while parsing.)
     for index, hdu in enumerate(hdul):
-        end = hdu._data_offset + hdu.size
+        offset, size = stored_span(hdu)
+        end = offset + size
         if end > stream_size:
             name = hdu.name or str(index)
             hdul.close()
             raise Unreadable(
-                f"truncated: HDU {index} ({name}) needs {end} bytes, the file has {stream_size}"
+                f"truncated: HDU {index} ({name}) needs {end} bytes, {holder} {stream_size}"
             )
     return hdul
 
@@ -124,8 +128,17 @@ def _science_hdu(hdul: fits.HDUList) -> fits.hdu.base.ExtensionHDU | None:
 
 
 def _read_fits(path: Path, result: ReadResult) -> None:
-    stream_size = _uncompressed_size(path) if path.name.lower().endswith(".gz") else result.size
-    hdul = _open(path, stream_size)
+    # Compression is read from the content: a gzip stream named .fits is common.
+    packed = compression.detect(path)
+    if packed is None:
+        stream_size, holder = result.size, "the file has"
+    else:
+        try:
+            stream_size = compression.stream_size(path, packed)
+        except compression.CorruptStream as exc:
+            raise Unreadable(str(exc)) from None
+        holder = f"its {packed} stream decompresses to"
+    hdul = _open(path, stream_size, holder)
     with hdul:
         primary = hdul[0].header
         telescope = str(primary.get("TELESCOP", "")).strip()
@@ -254,9 +267,9 @@ def _read_association(path: Path, result: ReadResult) -> None:
     products = asn.get("products") if isinstance(asn, dict) else None
     if not products or not isinstance(products, list) or not isinstance(products[0], dict):
         raise Unreadable("not a JWST association: no 'products' list")
-    name = products[0].get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise Unreadable("not a JWST association: its first product has no 'name'")
+    names = [p.get("name") for p in products if isinstance(p, dict)]
+    if not all(isinstance(name, str) and name.strip() for name in names):
+        raise Unreadable("not a JWST association: a product has no 'name'")
     try:
         info = classify(path.name)
     except NotClassified as exc:
@@ -265,10 +278,12 @@ def _read_association(path: Path, result: ReadResult) -> None:
     scalars["members"] = sum(len(p.get("members", [])) for p in products if isinstance(p, dict))
     keywords = plain_rows(scalars, "ASN")
     values = {row["name"]: decode(row["value"]) for row in keywords}
-    # The association belongs to the observation its (first) product makes.
-    info = dataclasses.replace(info, obs_id=name.strip().lower())
     values.setdefault("program", asn.get("program"))
     _fill(result, info, keywords, values, None, None)
+    # An association describes products; it joins an observation they make (the
+    # writer finds it), it never makes one of its own.
+    result.obs_id = None
+    result.describes = [name.strip().lower() for name in names]
     result.product["proposal_id"] = proposal_id(asn.get("program"))
 
 

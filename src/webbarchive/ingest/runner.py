@@ -22,11 +22,12 @@ from tqdm import tqdm
 from webbarchive.catalog.db import create_schema, open_catalog
 from webbarchive.catalog.rights import now_mjd
 from webbarchive.catalog.writer_lock import writer_lock
-from webbarchive.ingest import writer
-from webbarchive.ingest.discover import discover
+from webbarchive.ingest import duplicates, writer
+from webbarchive.ingest.discover import CANDIDATE_ENDINGS, discover
 from webbarchive.ingest.reader import ReadResult, read_product
 from webbarchive.storage.full_disk import disk_full_cause
 
+_ENDINGS = ", ".join(f"*{ending}" for ending in CANDIDATE_ENDINGS)
 #: Files written per transaction (a failing group is retried file by file).
 BATCH_FILES = 16
 
@@ -39,6 +40,7 @@ class IngestReport:
     replaced: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    conflicts: list[duplicates.Conflict] = field(default_factory=list)  # one name, two files
     ignored: list[str] = field(default_factory=list)
     handed: list[str] = field(default_factory=list)  # community files for dja_spectra
     seconds: float = 0.0
@@ -53,7 +55,7 @@ class IngestReport:
         lines = [
             f"ingested {len(self.ingested)}, unchanged {len(self.unchanged)}, "
             f"replaced {len(self.replaced)}, skipped {len(self.skipped)}, "
-            f"ignored {len(self.ignored)} (not *.fits, *.fits.gz or *_asn.json)",
+            f"ignored {len(self.ignored)} (not {_ENDINGS})",
             f"{self.files} files, {self.bytes / 1e6:.1f} MB in {self.seconds:.2f} s: "
             f"{self.files / seconds:.1f} files/s, {self.bytes / 1e6 / seconds:.1f} MB/s",
         ]
@@ -62,6 +64,12 @@ class IngestReport:
                 f"handed {len(self.handed)} community files (msaexp spectra, redshift tables, "
                 "MOSFIRE listings) to the DJA spectroscopy tools"
             )
+        if self.conflicts:
+            lines.append(
+                f"{len(self.conflicts)} product names carried by files of different content "
+                "(kept: newest DATE, newest CAL_VER, then first in path order)"
+            )
+            lines.extend(conflict.line() for conflict in self.conflicts)
         for path, reason in self.skipped:
             lines.append(f"  skipped {path}: {reason}")
         if verbose:
@@ -95,7 +103,11 @@ def _ingest(engine: Engine, paths: list[str], workers: int | None, progress: boo
     found.candidates, found.ignored, report.handed = _hand_over(found.candidates, found.ignored)
     report.ignored = found.ignored
     report.skipped.extend((path, "no such file or directory") for path in found.missing)
+    found.candidates, report.conflicts = duplicates.resolve(
+        found.candidates, writer.catalogued_paths(engine)
+    )
 
+    writer.drop_association_only_observations(engine)
     known = writer.known_files(engine)
     to_read = []
     for path in found.candidates:
@@ -110,6 +122,8 @@ def _ingest(engine: Engine, paths: list[str], workers: int | None, progress: boo
         else:
             to_read.append(path)
 
+    # Associations last: they join observations that the other files of this run make.
+    to_read.sort(key=lambda path: path.lower().endswith(".json"))
     workers = workers or os.cpu_count() or 1
     bar = tqdm(total=len(to_read), unit="file", desc="ingest", disable=not progress)
     batch: list[tuple[ReadResult, float]] = []

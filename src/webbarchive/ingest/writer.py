@@ -24,11 +24,16 @@ file whose name is already catalogued:
 - different checksum (at the same or another path): the new file replaces the
   product in place (same ``product_id``), its keywords are rewritten and its
   observation recomputed.
+
+Two files of one name with different content, both present, are a conflict the
+runner settles before anything is read (:mod:`webbarchive.ingest.duplicates`
+states the rule): only the file that wins reaches the writer.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections import defaultdict
 from typing import Any
 
@@ -53,6 +58,7 @@ from webbarchive.ingest.observation import KEYWORDS_USED, aggregate, product_fie
 from webbarchive.ingest.reader import ReadResult
 
 INGESTED, REPLACED, UNCHANGED = "ingested", "replaced", "unchanged"
+ASSOCIATION = "asn"  # the suffix of association files
 _FOOTPRINT_PREFERENCE = ("s_region", "wcs", "target")
 _KEYWORD_BATCH = 5000
 # Statements with bound parameters compile once and hit SQLAlchemy's cache.
@@ -65,6 +71,12 @@ def known_files(engine: Engine) -> dict[str, tuple[int, float]]:
     with engine.connect() as conn:
         rows = conn.execute(select(products.c.path, products.c.size, products.c.mtime))
         return {path: (size, mtime) for path, size, mtime in rows}
+
+
+def catalogued_paths(engine: Engine) -> dict[str, str]:
+    """``{filename: path}`` of every catalogued file."""
+    with engine.connect() as conn:
+        return dict(conn.execute(select(products.c.filename, products.c.path)).all())
 
 
 def write(engine: Engine, result: ReadResult, start_mjd: float) -> str:
@@ -84,7 +96,7 @@ def write_batch(engine: Engine, batch: list[tuple[ReadResult, float]]) -> list[s
             outcome, obsids = _write_product(conn, result, start_mjd)
             outcomes.append(outcome)
             touched.update(obsids)
-            if outcome != UNCHANGED and result.product.get("proposal_id"):
+            if outcome in (INGESTED, REPLACED) and result.product.get("proposal_id"):
                 proposals.add(result.product["proposal_id"])
         touched.update(settle_auxiliary_releases(conn, proposals))
         for obsid in sorted(touched):
@@ -105,9 +117,15 @@ def _write_product(conn: Connection, result: ReadResult, start_mjd: float) -> tu
     if existing is not None and existing["checksum"] == result.checksum:
         _refresh(conn, existing, result)
         return UNCHANGED, set()
+    if result.describes:  # an association joins an observation, never makes one
+        obsid = described_observation(conn, result.describes)
+        if obsid is None:
+            names = ", ".join(result.describes)
+            return f"association describes no catalogued product ({names})", set()
     if result.program:
         _upsert_program(conn, result.program)
-    obsid = _observation_id(conn, result.obs_id)
+    if not result.describes:
+        obsid = _observation_id(conn, result.obs_id)
     row = {
         **result.product,
         "obsid": obsid,
@@ -156,6 +174,71 @@ def _upsert_program(conn: Connection, program: dict[str, Any]) -> None:
         )
 
 
+def _association_clause():
+    return products.c.suffix == ASSOCIATION
+
+
+def _holds_products(obs_id_clause):
+    """Observations matching the clause that hold a product other than an association."""
+    real = (
+        select(products.c.obsid)
+        .where(products.c.obsid == observations.c.obsid, ~_association_clause())
+        .exists()
+    )
+    return select(observations.c.obsid, observations.c.obs_id).where(obs_id_clause, real)
+
+
+def described_observation(conn: Connection, names: list[str]) -> int | None:
+    """The observation an association joins: that of the first of its product names
+    the catalog holds a product of. A template name (``{source_id}`` in a spec3
+    association of a MOS observation) stands for every observation it matches; the
+    first by obs_id is taken. None when no product it describes is catalogued."""
+    for name in names:
+        if "{" not in name:
+            row = conn.execute(_holds_products(observations.c.obs_id == name)).first()
+            if row is not None:
+                return int(row.obsid)
+            continue
+        prefix = name.split("{", 1)[0]
+        pattern = re.compile(
+            "".join(
+                "[a-z0-9-]+" if part.startswith("{") else re.escape(part)
+                for part in re.split(r"(\{[^}]*\})", name)
+            )
+        )
+        rows = conn.execute(
+            _holds_products(func.substr(observations.c.obs_id, 1, len(prefix)) == prefix)
+        ).all()
+        matches = sorted((r.obs_id, int(r.obsid)) for r in rows if pattern.fullmatch(r.obs_id))
+        if matches:
+            return matches[0][1]
+    return None
+
+
+def drop_association_only_observations(engine: Engine) -> int:
+    """Remove observations that hold nothing but association files (catalogs written
+    before associations stopped making observations): their association files are
+    then read again by this run and join the observation they describe."""
+    with engine.begin() as conn:
+        others = (
+            select(products.c.obsid)
+            .where(products.c.obsid == observations.c.obsid, ~_association_clause())
+            .exists()
+        )
+        obsids = conn.execute(select(observations.c.obsid).where(~others)).scalars().all()
+        for obsid in obsids:
+            _drop_observation(conn, int(obsid))
+    return len(obsids)
+
+
+def _drop_observation(conn: Connection, obsid: int) -> None:
+    ids = select(products.c.product_id).where(products.c.obsid == obsid).scalar_subquery()
+    conn.execute(delete(keywords).where(keywords.c.product_id.in_(ids)))
+    conn.execute(delete(products).where(products.c.obsid == obsid))
+    conn.execute(delete(sky_index).where(sky_index.c.obsid == obsid))
+    conn.execute(delete(observations).where(observations.c.obsid == obsid))
+
+
 def _observation_id(conn: Connection, obs_id: str) -> int:
     obsid = conn.execute(
         select(observations.c.obsid).where(observations.c.obs_id == obs_id)
@@ -186,9 +269,10 @@ def recompute_observation(conn: Connection, obsid: int) -> None:
         .mappings()
         .all()
     )
-    if not members:
-        conn.execute(delete(sky_index).where(sky_index.c.obsid == obsid))
-        conn.execute(delete(observations).where(observations.c.obsid == obsid))
+    if all(m["suffix"] == ASSOCIATION for m in members):
+        # nothing left but associations (or nothing at all): not an observation; its
+        # association files are read again by the next run and join another one
+        _drop_observation(conn, obsid)
         return
     values: dict[int, dict[str, Any]] = defaultdict(dict)
     for product_id, name, value in conn.execute(

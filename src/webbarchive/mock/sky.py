@@ -101,6 +101,11 @@ POLE_GO = Program(6627, "Warm Dust in the Polaris Field",
 RA0_GO = Program(6802, "Quasar Hosts and Companions at z~6 near RA 0h",
                  "Example, Grace", "GO", "1.19.1", "jwst_1413.pmap")  # fmt: skip
 
+#: The mock's ERO 2736 MOS observation. Not 7: the real observation 7 is in ../shared
+#: (jw02736007001_01_msa.fits, jw02736-o007_s06355_*), and a mock file must never
+#: carry a real product's name (tests/ingest/test_ingest_duplicates.py checks).
+SMACS_MOS = 907
+
 # --- targets (real field coordinates) --------------------------------------------------
 
 EGS = Target("CEERS-EGS", 214.8557, 52.8556, "EGS")
@@ -130,7 +135,7 @@ def _small() -> list[Observation]:
         # NIRSpec MOS
         Observation(CEERS, 62, EGS, "mos", ("nirspec_prism_clear",), "2022-12-21T04:51:20.500", 109.4, n_sources=3, n_exposures=3),
         Observation(CEERS, 61, EGS, "mos", ("nirspec_g395m_f290lp",), "2022-12-22T11:02:03.300", 109.4, n_sources=2, n_exposures=3),
-        Observation(SMACS, 7, SMACS0723, "mos", ("nirspec_g395m_f290lp",), "2022-07-30T03:13:01.100", 138.2, n_sources=1, n_exposures=3),
+        Observation(SMACS, SMACS_MOS, SMACS0723, "mos", ("nirspec_g395m_f290lp",), "2022-07-30T03:13:01.100", 138.2, n_sources=1, n_exposures=3),
         Observation(JADES, 3, GOODS_S, "mos", ("nirspec_prism_clear", "nirspec_g395h_f290lp"), "2023-10-13T20:15:40.000", 321.0, n_sources=1, n_exposures=3),
         Observation(UNCOVER, 3, ABELL2744, "mos", ("nirspec_prism_clear",), "2023-07-31T09:42:18.900", 40.1, n_sources=2, n_exposures=3),
         Observation(RUBIES, 2, UDS, "mos", ("nirspec_g395m_f290lp",), "2025-12-03T14:00:05.000", 251.7, n_sources=2, n_exposures=3),
