@@ -32,7 +32,7 @@ from webbarchive.catalog import sky
 from webbarchive.catalog.rights import User
 from webbarchive.dja import cutouts, figures, queries, render, thumbs
 from webbarchive.dja.geometry import MAX_ARCMIN, Region, polygon_text
-from webbarchive.dja.names import pivot_um, short_filter
+from webbarchive.dja.names import FILTER_NAME, filter_matches, pivot_um
 from webbarchive.dja.tables import EXPOSURE_COLUMNS
 
 router = APIRouter(tags=["DJA imaging tools"])
@@ -76,6 +76,19 @@ def _bool(name: str, value: str | None, default: bool = False) -> bool:
 
 def _names(value: str | None) -> list[str]:
     return [v.strip() for v in re.split(r"[,\s]+", value or "") if v.strip()]
+
+
+def _filters(params) -> list[str]:
+    """``filters=``: DJA filter names in any case, full (``F200W-CLEAR``) or by band
+    (``f200w``), as :func:`~webbarchive.dja.names.filter_matches` reads them."""
+    names = _names(params.get("filters"))
+    bad = [n for n in names if not FILTER_NAME.match(n)]
+    if bad:
+        raise bad_request(
+            f"cannot read the filter names {bad}",
+            accepted="DJA filter names, comma-separated: F200W-CLEAR, f200w, F770W",
+        )
+    return names
 
 
 def _region(params, default_arcmin: float = DEFAULT_ARCMIN) -> Region:
@@ -171,7 +184,7 @@ def assoc(
     page = _page(params)
     with engine.connect() as conn:
         rows, exposures = queries.associations(
-            conn, region, user, _names(params.get("instruments")), _names(params.get("filters"))
+            conn, region, user, _names(params.get("instruments")), _filters(params)
         )
     if output == "figure":
         title = (
@@ -202,7 +215,7 @@ def exposures(
     page = _page(params)
     with engine.connect() as conn:
         rows = queries.exposures(
-            conn, region, user, _names(params.get("instruments")), _names(params.get("filters"))
+            conn, region, user, _names(params.get("instruments")), _filters(params)
         )
     if output == "figure":
         return _footprints_figure(region, rows, f"exposures: {len(rows)} near {_describe(region)}")
@@ -291,7 +304,7 @@ def assoc_mosaic(
     )
     page = _page(params)
     with engine.connect() as conn:
-        rows = queries.mosaics(conn, region, user, _names(params.get("filters")))
+        rows = queries.mosaics(conn, region, user, _filters(params))
     base = str(request.base_url).rstrip("/")
     table = [_mosaic_row(r, base) for r in rows]
     columns = list(queries.MOSAIC_COLUMNS) + ["sci_url", "wht_url"]
@@ -356,7 +369,7 @@ def _style(params) -> thumbs.Style:
 
 def _requested_filters(params) -> list[str] | None:
     if params.get("filters"):
-        return [f.lower() for f in _names(params["filters"])]
+        return [f.lower() for f in _filters(params)]
     default = params.get("default_filters")
     if default:
         key = default.strip().lower()
@@ -370,13 +383,10 @@ def _requested_filters(params) -> list[str] | None:
 
 def _match(wanted: str, available: list[str]) -> str | None:
     """The available filter (lower-case DJA name) a requested name means:
-    ``f115w-clear`` or ``f115w``."""
-    if wanted in available:
-        return wanted
-    for name in available:
-        if short_filter(name) == wanted or name.split("-")[0] == wanted:
-            return name
-    return None
+    ``f115w-clear`` or ``f115w``, in any case."""
+    if wanted.lower() in available:
+        return wanted.lower()
+    return next((name for name in available if filter_matches(wanted, name)), None)
 
 
 def _best(rows: list[dict]) -> dict[str, dict]:
@@ -451,10 +461,12 @@ def thumb(
     if requested is None:
         chosen = available if output != "png" or all_filters else thumbs.rgb_filters(available)
     else:
-        chosen = list(dict.fromkeys(m for f in requested if (m := _match(f, available))))
-        if not chosen:
-            raise ApiError(404, f"No cutout found for {where}, filters={requested}",
+        missing = [f for f in requested if _match(f, available) is None]
+        if missing:  # never a thumbnail of other filters than those asked for
+            raise ApiError(404, f"No cutout found for {where} in filters {missing} "
+                           f"(requested {requested})",
                            accepted={"filters_here": available})  # fmt: skip
+        chosen = list(dict.fromkeys(m for f in requested if (m := _match(f, available))))
     if output in ("fits", "fits_weight"):
         return _fits_response(best, chosen, wht_paths, position, size, output == "fits_weight")
     return _png(_thumb_png(best, chosen, position, size, style, all_filters, slit, shutters))
