@@ -476,13 +476,19 @@ def _msa_shutters(params, engine: Engine, user: User, position, size: float) -> 
     """``nirspec=True&metafile=<MSA file>``: the shutters to outline, as DJA draws them
     (the metafile's own highlighted, others in the cutout dimmed). The MSA file is
     authorized like a download (401/403 in its exclusive access period, 404 unknown)."""
-    metafile = params.get("metafile") or ""
+    metafile = (params.get("metafile") or "").strip()
     if not _bool("nirspec", params.get("nirspec")) or not metafile:
         return []
     from webbarchive.api.deps import readable_product
-    from webbarchive.dja_spectra.queries import shutters_of_metafile
+    from webbarchive.dja_spectra.queries import msa_files_named, shutters_of_metafile
 
-    readable_product(engine, user, metafile)
+    with engine.connect() as conn:
+        names = msa_files_named(conn, metafile)
+    if not names:
+        raise ApiError(404, f"no MSA file named {metafile!r} in this archive",
+                       accepted=["jw01345061001_01_msa.fits", "jw01345061001 (DJA's short form)"])  # fmt: skip
+    for name in names:
+        readable_product(engine, user, name)
     radius = size * 2**0.5 / 3600.0  # the cutout's corners
     with engine.connect() as conn:
         return shutters_of_metafile(conn, user, metafile, position.ra, position.dec, radius)

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from typing import Any
 
@@ -90,6 +91,24 @@ def slit_counts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             counts.items(), key=lambda kv: (kv[0][0] or 0, str(kv[0][1]), str(kv[0][2]))
         )
     ]
+
+
+#: DJA's short form of an MSA file: the visit (``jw01345061001``), optionally with
+#: its configuration number (``jw01345061001_01``), as the seed writes it.
+MSA_PREFIX = re.compile(r"^jw\d{11}(_\d{2})?$")
+
+
+def msa_files_named(conn: Connection, metafile: str) -> list[str]:
+    """The MSA metadata files ``metafile`` names: that file, or, for DJA's short form
+    (:data:`MSA_PREFIX`), every MSA file whose name starts with it (DJA highlights
+    the shutters whose ``msametfl`` starts with ``metafile``). Code-point order;
+    empty when none exists. Callers authorize each before using it."""
+    if MSA_PREFIX.match(metafile):
+        where = and_(products.c.filename.startswith(metafile), products.c.suffix == "msa")
+    else:
+        where = products.c.filename == metafile
+    names = conn.execute(select(products.c.filename).where(where)).scalars()
+    return sorted(set(names))
 
 
 def shutters_of_metafile(
