@@ -100,11 +100,15 @@ MSA_PREFIX = re.compile(r"^jw\d{11}(_\d{2})?$")
 
 def msa_files_named(conn: Connection, metafile: str) -> list[str]:
     """The MSA metadata files ``metafile`` names: that file, or, for DJA's short form
-    (:data:`MSA_PREFIX`), every MSA file whose name starts with it (DJA highlights
+    (:data:`MSA_PREFIX`), every MSA file whose name starts with it and ``_`` (DJA highlights
     the shutters whose ``msametfl`` starts with ``metafile``). Code-point order;
     empty when none exists. Callers authorize each before using it."""
     if MSA_PREFIX.match(metafile):
-        where = and_(products.c.filename.startswith(metafile), products.c.suffix == "msa")
+        # "_" closes the prefix: jw01345061001 is not the start of jw013450610011_...
+        where = and_(
+            products.c.filename.startswith(metafile + "_", autoescape=True),
+            products.c.suffix == "msa",
+        )
     else:
         where = products.c.filename == metafile
     names = conn.execute(select(products.c.filename).where(where)).scalars()
