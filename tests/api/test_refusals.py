@@ -25,8 +25,8 @@ def client(catalog_url, tmp_path):
     """The app over a catalog holding one public product with a ``program`` keyword
     (so MastMissions knows the column): a refusal must not depend on the data."""
     from sqlalchemy import insert
-
     from tests.rows import add_file_product
+
     from webbarchive.api.app import create_app
     from webbarchive.catalog.db import open_catalog
     from webbarchive.catalog.schema import keywords
@@ -83,8 +83,12 @@ def test_json_routes_refuse_a_position_off_the_sky(client, ra, dec):
 def test_mast_missions_refuses_a_target_off_the_sky(client, ra, dec):
     answer = client.post(
         "/search/jwst/api/v0.1/search",
-        json={"target": [f"{ra} {dec}"], "radius": 3, "radius_units": "arcminutes",
-              "select_cols": ["program"]},  # fmt: skip
+        json={
+            "target": [f"{ra} {dec}"],
+            "radius": 3,
+            "radius_units": "arcminutes",
+            "select_cols": ["program"],
+        },  # fmt: skip
     )
     assert answer.status_code == 400, answer.text
     assert "must be within" in answer.json()["message"]
@@ -147,7 +151,8 @@ def test_mashup_refuses_a_reversed_range(client):
 
 def test_mast_missions_refuses_a_reversed_range(client):
     answer = client.post(
-        "/search/jwst/api/v0.1/search", json={"conditions": [{"program": "2000..1000"}], "select_cols": ["program"]}
+        "/search/jwst/api/v0.1/search",
+        json={"conditions": [{"program": "2000..1000"}], "select_cols": ["program"]},
     )
     assert answer.status_code == 400, answer.text
     assert "low bound exceeds the high bound" in answer.json()["message"]

@@ -131,9 +131,9 @@ def test_shutters_outlined_around_their_source_on_a_mosaic(mock_dir, tmp_path):
 def test_msa_files_named_by_the_short_form(catalog_url, tmp_path):
     """DJA's ``metafile=jw01345061001`` names the visit's MSA files (both backends):
     the prefix matches MSA files only, from the start of the name, literally."""
+    from tests.rows import add_file_product
     from webbarchive.catalog.db import open_catalog
     from webbarchive.dja_spectra.queries import msa_files_named
-    from tests.rows import add_file_product
 
     names = [
         "jw01345061001_01_msa.fits", "jw01345061001_02_msa.fits", "jw01345062001_01_msa.fits",
