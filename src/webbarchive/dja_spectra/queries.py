@@ -308,3 +308,28 @@ def mosfire_in_cone(conn: Connection, ra: float, dec: float, radius_deg: float):
         if sky.angular_distance_deg(ra, dec, row["ra_targ"], row["dec_targ"]) <= radius_deg:
             out.append(dict(row))
     return out
+
+
+#: Where DJA serves the MOSFIRE spectra its listings name (seed 003).
+MOSFIRE_BUCKET = "https://s3.amazonaws.com/mosfire-pipeline/Spectra/"
+
+
+def mosfire_spectrum_path(conn: Connection, file: str) -> tuple[bool, str | None]:
+    """Whether a MOSFIRE listing names ``file``, and the path of the spectrum when this
+    archive holds it: ``Spectra/<file>`` beside the listing, never outside that folder
+    (a listing's ``file`` with ``..`` in it does not reach elsewhere)."""
+    import os
+
+    listings = conn.execute(
+        select(mosfire_spectra.c.source_path).where(mosfire_spectra.c.file == file).distinct()
+    ).scalars()
+    named = False
+    for listing in listings:
+        named = True
+        if not listing:
+            continue
+        root = os.path.realpath(os.path.join(os.path.dirname(listing), "Spectra"))
+        path = os.path.realpath(os.path.join(root, file))
+        if path.startswith(root + os.sep) and os.path.isfile(path):
+            return True, path
+    return named, None
