@@ -28,7 +28,8 @@ CASES = [
         {"ra": "00:00:01", "dec": "+89:59:59"},
         SkyCoord("00:00:01 +89:59:59", unit=(u.hourangle, u.deg)),
     ),
-    ({"coords": "-0.5,10"}, SkyCoord(359.5, 10, unit="deg")),
+    ({"coords": "359.9999,10"}, SkyCoord(359.9999, 10, unit="deg")),
+    ({"coords": "0,-90"}, SkyCoord(0, -90, unit="deg")),
 ]
 
 
@@ -45,6 +46,13 @@ def test_matches_skycoord(params, truth):
         {"coords": "10"},
         {"ra": "10"},
         {"coords": "10,95"},
+        {"coords": "10,-90.5"},
+        # RA outside [0, 360) is refused, never wrapped (issue 13).
+        {"coords": "-0.5,10"},
+        {"ra": "400", "dec": "0"},
+        {"ra": "360", "dec": "0"},
+        {"coords": "24:00:01 +10:00:00"},
+        {"coords": "-00:30:00,+10:00:00"},
         {"coords": "nan,0"},
         {"coords": "1,2,3"},
         {},

@@ -470,6 +470,19 @@ _register(
 )
 _register(
     "GET",
+    ["/mosfire/Spectra/{file:path}"],
+    # Keck data, public: a spectrum of the mock's MOSFIRE listing
+    lambda path: [
+        Probe(
+            "GET",
+            "/mosfire/Spectra/UDSK1_20160118/Reduced/UDSK1/2016jan18/K/"
+            "UDSK1_20160118-K-slit_13-DM_uds_9612_sp.fits",
+            "public",
+        )
+    ],
+)
+_register(
+    "GET",
     ["/nirspec_file_redshift"],
     lambda path: [
         Probe(

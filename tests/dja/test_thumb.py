@@ -99,7 +99,7 @@ def test_default_thumb_is_four_arcsec(dja_client):
 def test_rgb_channels_follow_the_filters(dja_client):
     coords = f"{RA0.ra},{RA0.dec}"
     rgb = _png(
-        dja_client.get("/thumb", params={"coords": coords, "default_filters": "jwst"})
+        dja_client.get("/thumb", params={"coords": coords, "filters": "f115w,f200w,f444w"})
     ).astype(int)
     # Sources have colours: the channels (F444W, F200W, F115W) differ.
     assert np.abs(rgb[..., 0] - rgb[..., 2]).mean() > 1.0

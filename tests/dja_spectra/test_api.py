@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from webbarchive.catalog import accounts
 from webbarchive.catalog.db import open_catalog
 from webbarchive.dja_spectra.tables import EXTRACTION_COLUMNS, REDSHIFT_COLUMNS, SLIT_COLUMNS
-from webbarchive.mock.msaexp import FOLDER, REDSHIFT_TABLE
+from webbarchive.mock.msaexp import FOLDER, MOSFIRE_LISTING, REDSHIFT_TABLE
 
 ERO_SOURCE = "110.84459416965377,-73.4350589621277"  # SRCRA/SRCDEC of 2736_6355
 
@@ -101,6 +101,50 @@ def test_trace_overlap_and_mosfire(client, mock_dir):
     assert (
         client.get("/mosfire", params={"coords": "34.405,-5.22487", "mode": "xml"}).status_code
         == 400
+    )
+
+
+def test_mosfire_file_links_resolve(client, mock_dir):
+    """Every file link of the /mosfire listing answers 200 with the spectrum's bytes
+    (the mock's spectra lie in Spectra/ beside its listing, as in DJA's bucket)."""
+    import re
+    from urllib.parse import unquote
+
+    from astropy.table import Table
+
+    page = client.get("/mosfire", params={"coords": "34.405,-5.22487"})
+    assert page.status_code == 200
+    links = re.findall(r'<a href="([^"]+)"', page.text)
+    listed = set(Table.read(mock_dir / FOLDER / MOSFIRE_LISTING, format="ascii.csv")["file"])
+    assert len(links) == len(listed) == 2
+    for link in links:
+        answer = client.get(link)
+        assert answer.status_code == 200, (link, answer.text[:200])
+        file = unquote(link.split("/mosfire/Spectra/", 1)[1])
+        assert file in listed
+        assert answer.content == (mock_dir / FOLDER / "Spectra" / file).read_bytes()
+    # a file no listing names is not found, whatever the path says
+    for name in ("nothing_sp.fits", "../" + MOSFIRE_LISTING, "../../catalog.db"):
+        assert client.get(f"/mosfire/Spectra/{name}").status_code == 404, name
+
+
+def test_mosfire_spectrum_not_held_redirects_to_dja(tmp_path):
+    """A listed spectrum this archive does not hold: a redirect to DJA's bucket."""
+    from fastapi.testclient import TestClient
+
+    from webbarchive.api.app import create_app
+    from webbarchive.config import Settings
+    from webbarchive.ingest.runner import ingest_paths
+
+    listing = tmp_path / "mosfire.csv"
+    listing.write_text("ra_targ,dec_targ,datemask,file\n10.0,-5.0,M1,M1/Reduced/x_sp.fits\n")
+    url = str(tmp_path / "catalog.db")
+    ingest_paths([str(listing)], db_url=url, workers=1, progress=False)
+    with TestClient(create_app(Settings.from_env(db_url=url))) as app:
+        answer = app.get("/mosfire/Spectra/M1/Reduced/x_sp.fits", follow_redirects=False)
+    assert answer.status_code == 307
+    assert answer.headers["location"] == (
+        "https://s3.amazonaws.com/mosfire-pipeline/Spectra/M1/Reduced/x_sp.fits"
     )
 
 

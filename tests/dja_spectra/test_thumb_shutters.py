@@ -103,7 +103,14 @@ def test_shutters_outlined_around_their_source_on_a_mosaic(mock_dir, tmp_path):
     with TestClient(create_app(Settings.from_env(db_url=url))) as app:
         plain_reply = app.get("/thumb", params=base)
         drawn_reply = app.get("/thumb", params={**base, "nirspec": "True", "metafile": msa})
+        # the seed's short form (jw<program><observation><visit>) names the same MSA file
+        short_reply = app.get("/thumb", params={**base, "nirspec": "True", "metafile": msa[:13]})
+        unknown_reply = app.get("/thumb", params={**base, "nirspec": "True",
+                                                  "metafile": "jw01345099001"})  # fmt: skip
     assert plain_reply.status_code == drawn_reply.status_code == 200, drawn_reply.text
+    assert short_reply.status_code == 200, short_reply.text
+    assert short_reply.content == drawn_reply.content
+    assert unknown_reply.status_code == 404 and "jw01345099001" in unknown_reply.text
     plain = np.asarray(Image.open(io.BytesIO(plain_reply.content)).convert("RGB"))
     drawn = np.asarray(Image.open(io.BytesIO(drawn_reply.content)).convert("RGB"))
     n = plain.shape[0]
@@ -119,3 +126,29 @@ def test_shutters_outlined_around_their_source_on_a_mosaic(mock_dir, tmp_path):
     assert source[:, 1].min() < centre < source[:, 1].max()
     # and is one shutter (0.20" x 0.46", 0.05"/px at size=2): within 0.35" of the centre
     assert np.hypot(*(source - centre).T).max() * (4.0 / n) < 0.35
+
+
+def test_msa_files_named_by_the_short_form(catalog_url, tmp_path):
+    """DJA's ``metafile=jw01345061001`` names the visit's MSA files (both backends):
+    the prefix matches MSA files only, from the start of the name, literally."""
+    from tests.rows import add_file_product
+    from webbarchive.catalog.db import open_catalog
+    from webbarchive.dja_spectra.queries import msa_files_named
+
+    names = [
+        "jw01345061001_01_msa.fits", "jw01345061001_02_msa.fits", "jw01345062001_01_msa.fits",
+        "jw01345061001_03101_00001_nrs1_cal.fits", "jw013450610011_01_msa.fits",
+    ]  # fmt: skip
+    engine = open_catalog(catalog_url)
+    with engine.begin() as conn:
+        for i, name in enumerate(names):
+            add_file_product(conn, f"obs{i}", name, tmp_path / name)
+    with engine.connect() as conn:
+        assert msa_files_named(conn, "jw01345061001") == names[:2]
+        assert msa_files_named(conn, "jw01345061001_02") == names[1:2]
+        assert msa_files_named(conn, names[2]) == names[2:3]
+        assert msa_files_named(conn, "jw01345099001") == []
+        # not DJA's short form: only an exact file name
+        assert msa_files_named(conn, "jw0134506") == []
+        assert msa_files_named(conn, "jw01345061001_01_msa") == []
+    engine.dispose()

@@ -99,9 +99,10 @@ def test_mashup_positions_use_the_one_position_parser():
     ra, dec, radius = parse_position({"position": "10:00:28.6, +02:12:21, 0.1"})
     assert (ra, dec, radius) == pytest.approx((truth.ra.deg, truth.dec.deg, 0.1), abs=1e-12)
     assert parse_position({"ra": 150.1, "dec": 2.2}) == pytest.approx((150.1, 2.2, 0.2))
-    assert parse_position({"ra": -10, "dec": 0, "radius": 1})[0] == pytest.approx(350.0)
     assert parse_position({}) is None
+    # RA outside [0, 360) is refused, never wrapped (issue 13)
     for bad in ({"position": "1, 2"}, {"ra": 1}, {"ra": "x", "dec": 0}, {"ra": 1, "dec": 91},
-                {"ra": 1, "dec": 2, "radius": 31}):  # fmt: skip
+                {"ra": 1, "dec": 2, "radius": 31}, {"ra": -10, "dec": 0, "radius": 1},
+                {"ra": 400, "dec": 0}, {"position": "360, 0, 0.1"}):  # fmt: skip
         with pytest.raises(MashupError):
             parse_position(bad)

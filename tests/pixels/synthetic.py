@@ -31,8 +31,9 @@ MODES = [
 
 
 def der_snr_loop(flux) -> float | None:
-    """DER_SNR written out term by term (Stoehr et al. 2008), as the test's truth."""
-    values = [float(f) for f in np.ravel(flux) if np.isfinite(f)]
+    """DER_SNR written out term by term (Stoehr et al. 2008), as the test's truth:
+    zero (padding) and non-finite fluxes are skipped."""
+    values = [float(f) for f in np.ravel(flux) if np.isfinite(f) and f != 0.0]
     n = len(values)
     if n < 5:
         return None

@@ -32,7 +32,7 @@ from webbarchive.catalog import sky
 from webbarchive.catalog.rights import User
 from webbarchive.dja import cutouts, figures, queries, render, thumbs
 from webbarchive.dja.geometry import MAX_ARCMIN, Region, polygon_text
-from webbarchive.dja.names import pivot_um, short_filter
+from webbarchive.dja.names import FILTER_NAME, filter_matches, pivot_um
 from webbarchive.dja.tables import EXPOSURE_COLUMNS
 
 router = APIRouter(tags=["DJA imaging tools"])
@@ -76,6 +76,19 @@ def _bool(name: str, value: str | None, default: bool = False) -> bool:
 
 def _names(value: str | None) -> list[str]:
     return [v.strip() for v in re.split(r"[,\s]+", value or "") if v.strip()]
+
+
+def _filters(params) -> list[str]:
+    """``filters=``: DJA filter names in any case, full (``F200W-CLEAR``) or by band
+    (``f200w``), as :func:`~webbarchive.dja.names.filter_matches` reads them."""
+    names = _names(params.get("filters"))
+    bad = [n for n in names if not FILTER_NAME.match(n)]
+    if bad:
+        raise bad_request(
+            f"cannot read the filter names {bad}",
+            accepted="DJA filter names, comma-separated: F200W-CLEAR, f200w, F770W",
+        )
+    return names
 
 
 def _region(params, default_arcmin: float = DEFAULT_ARCMIN) -> Region:
@@ -171,7 +184,7 @@ def assoc(
     page = _page(params)
     with engine.connect() as conn:
         rows, exposures = queries.associations(
-            conn, region, user, _names(params.get("instruments")), _names(params.get("filters"))
+            conn, region, user, _names(params.get("instruments")), _filters(params)
         )
     if output == "figure":
         title = (
@@ -202,7 +215,7 @@ def exposures(
     page = _page(params)
     with engine.connect() as conn:
         rows = queries.exposures(
-            conn, region, user, _names(params.get("instruments")), _names(params.get("filters"))
+            conn, region, user, _names(params.get("instruments")), _filters(params)
         )
     if output == "figure":
         return _footprints_figure(region, rows, f"exposures: {len(rows)} near {_describe(region)}")
@@ -291,7 +304,7 @@ def assoc_mosaic(
     )
     page = _page(params)
     with engine.connect() as conn:
-        rows = queries.mosaics(conn, region, user, _names(params.get("filters")))
+        rows = queries.mosaics(conn, region, user, _filters(params))
     base = str(request.base_url).rstrip("/")
     table = [_mosaic_row(r, base) for r in rows]
     columns = list(queries.MOSAIC_COLUMNS) + ["sci_url", "wht_url"]
@@ -356,7 +369,7 @@ def _style(params) -> thumbs.Style:
 
 def _requested_filters(params) -> list[str] | None:
     if params.get("filters"):
-        return [f.lower() for f in _names(params["filters"])]
+        return [f.lower() for f in _filters(params)]
     default = params.get("default_filters")
     if default:
         key = default.strip().lower()
@@ -370,13 +383,10 @@ def _requested_filters(params) -> list[str] | None:
 
 def _match(wanted: str, available: list[str]) -> str | None:
     """The available filter (lower-case DJA name) a requested name means:
-    ``f115w-clear`` or ``f115w``."""
-    if wanted in available:
-        return wanted
-    for name in available:
-        if short_filter(name) == wanted or name.split("-")[0] == wanted:
-            return name
-    return None
+    ``f115w-clear`` or ``f115w``, in any case."""
+    if wanted.lower() in available:
+        return wanted.lower()
+    return next((name for name in available if filter_matches(wanted, name)), None)
 
 
 def _best(rows: list[dict]) -> dict[str, dict]:
@@ -451,10 +461,12 @@ def thumb(
     if requested is None:
         chosen = available if output != "png" or all_filters else thumbs.rgb_filters(available)
     else:
-        chosen = list(dict.fromkeys(m for f in requested if (m := _match(f, available))))
-        if not chosen:
-            raise ApiError(404, f"No cutout found for {where}, filters={requested}",
+        missing = [f for f in requested if _match(f, available) is None]
+        if missing:  # never a thumbnail of other filters than those asked for
+            raise ApiError(404, f"No cutout found for {where} in filters {missing} "
+                           f"(requested {requested})",
                            accepted={"filters_here": available})  # fmt: skip
+        chosen = list(dict.fromkeys(m for f in requested if (m := _match(f, available))))
     if output in ("fits", "fits_weight"):
         return _fits_response(best, chosen, wht_paths, position, size, output == "fits_weight")
     return _png(_thumb_png(best, chosen, position, size, style, all_filters, slit, shutters))
@@ -464,13 +476,19 @@ def _msa_shutters(params, engine: Engine, user: User, position, size: float) -> 
     """``nirspec=True&metafile=<MSA file>``: the shutters to outline, as DJA draws them
     (the metafile's own highlighted, others in the cutout dimmed). The MSA file is
     authorized like a download (401/403 in its exclusive access period, 404 unknown)."""
-    metafile = params.get("metafile") or ""
+    metafile = (params.get("metafile") or "").strip()
     if not _bool("nirspec", params.get("nirspec")) or not metafile:
         return []
     from webbarchive.api.deps import readable_product
-    from webbarchive.dja_spectra.queries import shutters_of_metafile
+    from webbarchive.dja_spectra.queries import msa_files_named, shutters_of_metafile
 
-    readable_product(engine, user, metafile)
+    with engine.connect() as conn:
+        names = msa_files_named(conn, metafile)
+    if not names:
+        raise ApiError(404, f"no MSA file named {metafile!r} in this archive",
+                       accepted=["jw01345061001_01_msa.fits", "jw01345061001 (DJA's short form)"])  # fmt: skip
+    for name in names:
+        readable_product(engine, user, name)
     radius = size * 2**0.5 / 3600.0  # the cutout's corners
     with engine.connect() as conn:
         return shutters_of_metafile(conn, user, metafile, position.ra, position.dec, radius)

@@ -16,8 +16,8 @@ from typing import Any
 from urllib.parse import quote
 
 import orjson
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import FileResponse, Response
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy import Engine
 
 from webbarchive.api.deps import authorize, catalog, community_rights, current_user
@@ -103,6 +103,7 @@ def html_table(
     columns: list[str],
     raw: set[str] = frozenset(),
     paging: dict[str, Any] | None = None,
+    links: dict[str, str] | None = None,
 ) -> Response:
     note = f"{len(rows)} rows"
     if paging is not None:
@@ -110,7 +111,7 @@ def html_table(
         if paging["truncated"]:
             note += " (truncated: use limit= and offset= to page)"
     return Response(
-        render.html_table(title, columns, rows, note=note, raw=raw),
+        render.html_table(title, columns, rows, links=links, note=note, raw=raw),
         media_type="text/html; charset=utf-8",
         headers=None if paging is None else paging_headers(paging),
     )
@@ -314,6 +315,7 @@ def nirspec_trace_overlap(
 
 @router.get("/mosfire", summary="Legacy MOSFIRE spectra near a position")
 def mosfire(
+    request: Request,
     ra: str | None = None,
     dec: str | None = None,
     coords: str | None = None,
@@ -337,7 +339,30 @@ def mosfire(
         return json_response([{c: r.get(c) for c in MOSFIRE_COLUMNS} for r in rows], headers)
     if fmt == "csv":
         return csv_response(rows, MOSFIRE_COLUMNS, headers)
-    return html_table("mosfire", rows, MOSFIRE_COLUMNS, paging=paging)
+    # each file links to /mosfire/Spectra/<file>: served here, or redirected to DJA
+    base = str(request.base_url).rstrip("/") + MOSFIRE_SPECTRA
+    for row in rows:
+        if row.get("file"):
+            row["url"] = f"{base}/{quote(row['file'])}"
+    return html_table("mosfire", rows, MOSFIRE_COLUMNS, paging=paging, links={"file": "url"})
+
+
+MOSFIRE_SPECTRA = "/mosfire/Spectra"
+
+
+@router.get(MOSFIRE_SPECTRA + "/{file:path}", summary="A MOSFIRE spectrum that /mosfire lists")
+def mosfire_spectrum(
+    file: str, engine: Engine = Depends(catalog), user: User = Depends(current_user)
+) -> Response:
+    """The spectrum when this archive holds it (``Spectra/<file>`` beside its listing),
+    else a redirect to DJA's copy, where the seed says it is. Keck data: public."""
+    with engine.connect() as conn:
+        named, path = queries.mosfire_spectrum_path(conn, file)
+    if not named:
+        raise not_found(f"no MOSFIRE listing names {file!r}")
+    if path is None:
+        return RedirectResponse(queries.MOSFIRE_BUCKET + quote(file), status_code=307)
+    return FileResponse(path, media_type="application/fits", filename=os.path.basename(file))
 
 
 # --- spectra and previews ----------------------------------------------------------------

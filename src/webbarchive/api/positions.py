@@ -1,118 +1,32 @@
-"""The one position parser of the project.
-
-Every endpoint that takes a sky position accepts ``ra=&dec=``, ``coords=`` or
-``coord=``, in decimal degrees or sexagesimal, separated by a comma or
-whitespace, and gets the same answer as astropy's SkyCoord::
-
-    ra=53.16&dec=-27.78
-    coords=53.16,-27.78
-    coord=03:32:38.4 -27:46:48
-    coords=3h32m38.4s,-27d46m48s
-"""
+"""The project's one position parser (:mod:`webbarchive.positions`) for routers:
+the same functions, with a :class:`~webbarchive.positions.PositionError` answered
+as a 400 :class:`~webbarchive.api.errors.ApiError` that says what is accepted."""
 
 from __future__ import annotations
 
-import math
-import re
-from dataclasses import dataclass
+import functools
+from collections.abc import Callable
+from typing import TypeVar
 
-from astropy import units as u
-from astropy.coordinates import Angle, SkyCoord
-
+from webbarchive import positions
 from webbarchive.api.errors import bad_request
+from webbarchive.positions import ACCEPTED, Position
 
-ACCEPTED = [
-    "ra=<deg>&dec=<deg>",
-    "coords=<ra>,<dec> (degrees)",
-    "coords=<hh:mm:ss.s>,<+dd:mm:ss> or whitespace-separated",
-    "coords=<XhYmZs> <XdYmZs>",
-]
-_SEXAGESIMAL = re.compile(r"[:hmsd]", re.IGNORECASE)
+T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Position:
-    """An ICRS position in degrees."""
+def _as_400(parse: Callable[..., T]) -> Callable[..., T]:
+    @functools.wraps(parse)
+    def wrapper(*args, **kwargs) -> T:
+        try:
+            return parse(*args, **kwargs)
+        except positions.PositionError as exc:
+            raise bad_request(exc.message, accepted=exc.accepted) from None
 
-    ra: float
-    dec: float
-
-    @property
-    def skycoord(self) -> SkyCoord:
-        return SkyCoord(self.ra * u.deg, self.dec * u.deg, frame="icrs")
-
-
-def _split(text: str) -> tuple[str, str]:
-    parts = [p for p in re.split(r"[,\s]+", text.strip()) if p]
-    if len(parts) == 2:
-        return parts[0], parts[1]
-    if len(parts) == 6:  # "03 32 38.4 -27 46 48"
-        return ":".join(parts[:3]), ":".join(parts[3:])
-    raise bad_request(f"cannot read a position from {text!r}", accepted=ACCEPTED)
+    return wrapper
 
 
-def _angle(text: str, unit: u.UnitBase) -> Angle:
-    try:
-        if _SEXAGESIMAL.search(text):
-            return Angle(text, unit=unit)
-        return Angle(float(text), unit=u.deg)
-    except (ValueError, u.UnitsError) as exc:
-        raise bad_request(f"cannot read the angle {text!r}: {exc}", accepted=ACCEPTED) from None
+parse_position = _as_400(positions.parse_position)
+parse_radius = _as_400(positions.parse_radius)
 
-
-def parse_position(
-    ra: str | None = None,
-    dec: str | None = None,
-    coords: str | None = None,
-    coord: str | None = None,
-    *,
-    required: bool = True,
-) -> Position | None:
-    """Read a position from whichever of the accepted parameter forms is given.
-
-    Sexagesimal RA is in hours, sexagesimal Dec in degrees, decimal values in
-    degrees, as SkyCoord reads ``(ra, dec, unit=(hourangle, deg))`` strings.
-    """
-    text = coords if coords not in (None, "") else coord
-    if text not in (None, ""):
-        ra_text, dec_text = _split(text)
-    elif ra not in (None, "") and dec not in (None, ""):
-        ra_text, dec_text = str(ra).strip(), str(dec).strip()
-    elif ra not in (None, "") or dec not in (None, ""):
-        raise bad_request("give both ra and dec", accepted=ACCEPTED)
-    else:
-        if required:
-            raise bad_request("missing position", accepted=ACCEPTED)
-        return None
-    ra_angle = _angle(ra_text, u.hourangle)
-    dec_angle = _angle(dec_text, u.deg)
-    ra_deg = float(ra_angle.to_value(u.deg))
-    dec_deg = float(dec_angle.to_value(u.deg))
-    if not (math.isfinite(ra_deg) and math.isfinite(dec_deg)):
-        raise bad_request("position must be finite", accepted=ACCEPTED)
-    if not -90.0 <= dec_deg <= 90.0:
-        raise bad_request(
-            f"dec must be within [-90, 90] degrees (got {dec_deg})", accepted=ACCEPTED
-        )
-    return Position(ra_deg % 360.0, dec_deg)
-
-
-def parse_radius(
-    value: str | float | None,
-    *,
-    unit: str = "deg",
-    default: float | None = None,
-    maximum_deg: float = 10.0,
-) -> float:
-    """A search radius in degrees from ``value`` given in ``unit`` (deg, arcmin, arcsec)."""
-    if value in (None, ""):
-        if default is None:
-            raise bad_request("missing radius", accepted=f"a positive number in {unit}")
-        return default
-    try:
-        radius = float(u.Quantity(float(value), unit).to_value(u.deg))
-    except (TypeError, ValueError):
-        raise bad_request(f"radius must be a number in {unit} (got {value!r})") from None
-    if not (math.isfinite(radius) and 0 <= radius <= maximum_deg):
-        raise bad_request(f"radius must be within 0..{maximum_deg} deg (got {radius} deg)")
-    return radius
+__all__ = ["ACCEPTED", "Position", "parse_position", "parse_radius"]

@@ -56,6 +56,32 @@ def short_filter(dja_name: str) -> str:
     return parts[0]
 
 
+#: What a requested filter may look like: a DJA name's elements, in any case.
+FILTER_NAME = re.compile(r"^[A-Za-z0-9]+(-[A-Za-z0-9]+)?$")
+
+
+def filter_matches(wanted: str, dja_name: str) -> bool:
+    """Whether a requested filter means the DJA filter ``dja_name``, in any case: its
+    full name (``F200W-CLEAR``), its band (``f200w``; ``f162m`` for ``F150W2-F162M``)
+    or its first element (``f150w2``). The one rule of every DJA route."""
+    w, name = wanted.strip().lower(), dja_name.lower()
+    return w in (name, short_filter(name), name.split("-")[0])
+
+
+def filter_patterns(wanted: str) -> list[str]:
+    """The upper-case SQL ``LIKE`` patterns of the DJA names :func:`filter_matches`
+    accepts for ``wanted`` (which must match :data:`FILTER_NAME`, so holds no
+    wildcard): the name itself, ``W-%`` (first element) and, for a band that can sit
+    in the pupil wheel, ``%-W``."""
+    w = wanted.strip().upper()
+    patterns = [w]
+    if "-" not in w:
+        patterns.append(f"{w}-%")
+        if w.startswith("F"):
+            patterns.append(f"%-{w}")
+    return patterns
+
+
 def pivot_um(dja_name: str) -> float | None:
     """Pivot wavelength (um) of a DJA filter name, or None if unknown."""
     return PIVOT_UM.get(short_filter(dja_name)) or PIVOT_UM.get(dja_name.lower().split("-")[0])

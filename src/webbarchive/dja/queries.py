@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, or_, select
 
 from webbarchive.catalog import sky
 from webbarchive.catalog.rights import (
@@ -22,6 +22,7 @@ from webbarchive.catalog.rights import (
 )
 from webbarchive.catalog.schema import observations, products, sky_index
 from webbarchive.dja.geometry import Region, pad
+from webbarchive.dja.names import filter_patterns
 from webbarchive.dja.tables import (
     EXPOSURE_CELL_DEPTH,
     EXPOSURE_COLUMNS,
@@ -38,6 +39,12 @@ MOSAIC_COLUMNS = (
     "instrument exptime expstart sky ra dec t_obs_release footprint dateobs preview"
 ).split()
 _CORNERS = [f"{c}{i}" for i in range(1, 5) for c in ("ra", "dec")]
+
+
+def _filter_clause(column, filters: Sequence[str]):
+    """Rows whose DJA filter any of ``filters`` means (``filter_matches`` of
+    dja/names.py; each name already checked against its ``FILTER_NAME``)."""
+    return or_(*[column.like(p) for f in filters for p in filter_patterns(f)])
 
 
 def _candidates(region: Region):
@@ -91,7 +98,7 @@ def exposures(
     if instruments:
         query = query.where(dja_exposures.c.instrume.in_([i.upper() for i in instruments]))
     if filters:
-        query = query.where(dja_exposures.c.filter.in_([f.upper() for f in filters]))
+        query = query.where(_filter_clause(dja_exposures.c.filter, filters))
     candidates = _fetch_tuples(conn, query)
     if not candidates:
         return []
@@ -158,7 +165,7 @@ def mosaics(
         .where(visible_products(user))
     )
     if filters:
-        query = query.where(dja_mosaics.c.filter.in_([f.upper() for f in filters]))
+        query = query.where(_filter_clause(dja_mosaics.c.filter, filters))
     rows = [dict(r) for r in conn.execute(query).mappings()]
     if not rows:
         return []

@@ -46,7 +46,17 @@ def claims(path: str) -> str | None:
     name = os.path.basename(path)
     if is_spec_file(name):
         return "spec"
+    if is_mosfire_spectrum(path):
+        return "mosfire_spectrum"
     return zt.table_kind(path)
+
+
+def is_mosfire_spectrum(path: str) -> bool:
+    """A MOSFIRE spectrum that a listing names: ``Spectra/<datemask>/.../*_sp.fits``
+    beside the listing, as DJA's mosfire-pipeline bucket lays them out. Served as they
+    are (``/mosfire/Spectra/<file>``), never catalogued as products."""
+    parts = os.path.normpath(path).split(os.sep)
+    return parts[-1].endswith("_sp.fits") and "Spectra" in parts[:-1]
 
 
 @dataclass
@@ -54,6 +64,7 @@ class UpdateSummary:
     spectra: int = 0
     redshift_tables: int = 0
     mosfire_listings: int = 0
+    mosfire_spectra: int = 0
     dropped: int = 0
     slits: int = 0
     seconds: float = 0.0
@@ -62,7 +73,8 @@ class UpdateSummary:
     def __str__(self) -> str:
         text = (
             f"DJA spectroscopy: {self.spectra} spectra, {self.redshift_tables} redshift tables, "
-            f"{self.mosfire_listings} MOSFIRE listings read, {self.dropped} dropped; "
+            f"{self.mosfire_listings} MOSFIRE listings and {self.mosfire_spectra} spectra read, "
+            f"{self.dropped} dropped; "
             f"{self.slits} MSA shutter rows in {self.seconds:.1f} s"
         )
         if self.failed:
@@ -158,6 +170,11 @@ def _read_one(engine: Engine, path: str, kind: str, st: os.stat_result, summary)
                 conn.execute(insert(nirspec_redshifts), rows)
             _record(conn, path, kind, st)
         summary.redshift_tables += 1
+    elif kind == "mosfire_spectrum":  # served from beside its listing: known, not read
+        with engine.begin() as conn:
+            _forget(conn, path)
+            _record(conn, path, kind, st)
+        summary.mosfire_spectra += 1
     elif kind == "mosfire":
         table = zt.read_table(path)
         rows = []

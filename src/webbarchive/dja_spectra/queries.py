@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from typing import Any
 
@@ -90,6 +91,28 @@ def slit_counts(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             counts.items(), key=lambda kv: (kv[0][0] or 0, str(kv[0][1]), str(kv[0][2]))
         )
     ]
+
+
+#: DJA's short form of an MSA file: the visit (``jw01345061001``), optionally with
+#: its configuration number (``jw01345061001_01``), as the seed writes it.
+MSA_PREFIX = re.compile(r"^jw\d{11}(_\d{2})?$")
+
+
+def msa_files_named(conn: Connection, metafile: str) -> list[str]:
+    """The MSA metadata files ``metafile`` names: that file, or, for DJA's short form
+    (:data:`MSA_PREFIX`), every MSA file whose name starts with it and ``_`` (DJA highlights
+    the shutters whose ``msametfl`` starts with ``metafile``). Code-point order;
+    empty when none exists. Callers authorize each before using it."""
+    if MSA_PREFIX.match(metafile):
+        # "_" closes the prefix: jw01345061001 is not the start of jw013450610011_...
+        where = and_(
+            products.c.filename.startswith(metafile + "_", autoescape=True),
+            products.c.suffix == "msa",
+        )
+    else:
+        where = products.c.filename == metafile
+    names = conn.execute(select(products.c.filename).where(where)).scalars()
+    return sorted(set(names))
 
 
 def shutters_of_metafile(
@@ -285,3 +308,28 @@ def mosfire_in_cone(conn: Connection, ra: float, dec: float, radius_deg: float):
         if sky.angular_distance_deg(ra, dec, row["ra_targ"], row["dec_targ"]) <= radius_deg:
             out.append(dict(row))
     return out
+
+
+#: Where DJA serves the MOSFIRE spectra its listings name (seed 003).
+MOSFIRE_BUCKET = "https://s3.amazonaws.com/mosfire-pipeline/Spectra/"
+
+
+def mosfire_spectrum_path(conn: Connection, file: str) -> tuple[bool, str | None]:
+    """Whether a MOSFIRE listing names ``file``, and the path of the spectrum when this
+    archive holds it: ``Spectra/<file>`` beside the listing, never outside that folder
+    (a listing's ``file`` with ``..`` in it does not reach elsewhere)."""
+    import os
+
+    listings = conn.execute(
+        select(mosfire_spectra.c.source_path).where(mosfire_spectra.c.file == file).distinct()
+    ).scalars()
+    named = False
+    for listing in listings:
+        named = True
+        if not listing:
+            continue
+        root = os.path.realpath(os.path.join(os.path.dirname(listing), "Spectra"))
+        path = os.path.realpath(os.path.join(root, file))
+        if path.startswith(root + os.sep) and os.path.isfile(path):
+            return True, path
+    return named, None

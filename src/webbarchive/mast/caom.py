@@ -8,8 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 
-from webbarchive.api import positions
-from webbarchive.api.errors import ApiError
+from webbarchive import positions
 from webbarchive.catalog.rights import User, visible_observations, visible_products
 from webbarchive.catalog.schema import observations, products
 from webbarchive.catalog.sky import angular_distance_deg, observations_in_cone
@@ -46,7 +45,7 @@ def parse_position(params: dict[str, Any]) -> tuple[float, float, float] | None:
             )
         else:
             return None
-    except ApiError as exc:  # Mashup answers errors in its own envelope
+    except positions.PositionError as exc:  # Mashup answers errors in its own envelope
         raise MashupError(exc.message) from None
     return where.ra, where.dec, radius
 

@@ -77,7 +77,11 @@ def parse_filters(raw: Any) -> list[MashupFilter]:
             if isinstance(value, dict):
                 if not ({"min", "max"} & set(value)):
                     raise FilterError(f"{name}: a range is {{'min': x, 'max': y}} (got {value!r})")
-                f.ranges.append((_number(value.get("min"), name), _number(value.get("max"), name)))
+                low, high = _number(value.get("min"), name), _number(value.get("max"), name)
+                if low is not None and high is not None and low > high:
+                    # Reversed, it would match nothing: refuse rather than answer empty.
+                    raise FilterError(f"{name}: min {low:g} exceeds max {high:g}")
+                f.ranges.append((low, high))
             elif isinstance(value, str) and "*" in value and not f.free_text:
                 # Mast.mast_query passes values through unchanged: a wildcard
                 # there means what build_filter_set would send as freeText.

@@ -33,6 +33,7 @@ from webbarchive.catalog import keyword_types
 from webbarchive.catalog.rights import User, product_release_expr, rights_expr, visible_products
 from webbarchive.catalog.schema import keywords, observations, products
 from webbarchive.catalog.sky import angular_distance_deg
+from webbarchive.positions import PositionError, parse_position
 
 DATASET = "fileSetName"
 #: Columns returned when the request names none (MAST's JWST defaults, as stored).
@@ -152,6 +153,8 @@ def _token_clause(text: str, num: ColumnElement, value: ColumnElement, kind: str
         a, b = _number(low), _number(high)
         if a is None or b is None:
             raise MissionsError(f"{text}: a range is <number>..<number>")
+        if a > b:  # reversed, it would match nothing: refuse rather than answer empty
+            raise MissionsError(f"{text}: the low bound exceeds the high bound (<low>..<high>)")
         return num.between(a, b)
     if "*" in text or "%" in text:
         pattern = text.replace("*", "%").lower()
@@ -260,12 +263,11 @@ def parse_search(body: dict[str, Any], known: set[str]) -> Search:
         targets = targets if isinstance(targets, list) else [targets]
         if len(targets) != 1:
             raise MissionsError("give one target position 'ra dec' (degrees)")
-        parts = str(targets[0]).replace(",", " ").split()
-        if len(parts) != 2 or _number(parts[0]) is None or _number(parts[1]) is None:
-            raise MissionsError(f"target must be 'ra dec' in degrees (got {targets[0]!r})")
-        position = (float(parts[0]) % 360.0, float(parts[1]))
-        if not -90 <= position[1] <= 90:
-            raise MissionsError("target dec must be within [-90, 90]")
+        try:
+            where = parse_position(coords=str(targets[0]))
+        except PositionError as exc:
+            raise MissionsError(f"target {targets[0]!r}: {exc.message}") from None
+        position = (where.ra, where.dec)
         units = str(body.get("radius_units", "arcminutes")).lower()
         factor = {
             "arcseconds": 1.0,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
 
+import asdf
 import numpy as np
 import stdatamodels.jwst.datamodels.model_base as jwst_model_base
 from astropy.time import Time
@@ -313,9 +314,22 @@ def table_dtype(model_class, attribute: str) -> np.dtype:
     return np.dtype([(c["name"], c["datatype"]) for c in columns])
 
 
+_UPDATE_EXTENSION_HISTORY = asdf.AsdfFile._update_extension_history
+
+
+def _sorted_extension_history(self, tree, serialization_context) -> None:
+    _UPDATE_EXTENSION_HISTORY(self, tree, serialization_context)
+    extensions = tree.get("history", {}).get("extensions")
+    if extensions:
+        extensions.sort(key=lambda m: (str(m.get("extension_uri")), str(m.get("extension_class"))))
+
+
 def save(model, path: Path) -> int:
     """Write ``model`` to ``path`` exactly as ``model.save`` does, but with DATE taken
-    from ``model.meta.date`` instead of the wall clock. Returns the size in bytes."""
+    from ``model.meta.date`` instead of the wall clock, and the ASDF history's list of
+    extensions in a fixed order (asdf lists them from a set: a gwcs in ``meta.wcs``
+    uses several, in an order that changes from one process to the next). Returns
+    the size in bytes."""
     model.validate()
     date = model.meta.date
 
@@ -324,7 +338,10 @@ def save(model, path: Path) -> int:
         def now():
             return Time(date, scale="utc")
 
-    with mock.patch.object(jwst_model_base, "Time", _Fixed):
+    with (
+        mock.patch.object(jwst_model_base, "Time", _Fixed),
+        mock.patch.object(asdf.AsdfFile, "_update_extension_history", _sorted_extension_history),
+    ):
         model.save(str(path))
     with contextlib.suppress(Exception):
         model.close()

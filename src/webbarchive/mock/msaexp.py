@@ -1,5 +1,6 @@
 """Mock DJA spectroscopy: msaexp ``*.spec.fits`` for every source of the mock's MSA
-files, a redshift table (ECSV) and a MOSFIRE listing (CSV), in ``<out>/dja/``.
+files, a redshift table (ECSV) and a MOSFIRE listing (CSV) with its two spectra, in
+``<out>/dja/``.
 
 Spectra take their source, position, slitlet and MSA file from the MSA metadata the
 mock already wrote (:mod:`webbarchive.mock.msa`), one per spectral mode of the MOS
@@ -177,4 +178,30 @@ def write_all(observations: list[Observation], out: Path, seed: int) -> list[Pat
         "slit_width slit_length skypa3 ra_slit dec_slit".split(),
     )  # fmt: skip  (the two rows of seed 003's example)
     mosfire.write(folder / MOSFIRE_LISTING, format="ascii.csv", overwrite=True)
-    return [*written, folder / REDSHIFT_TABLE, folder / MOSFIRE_LISTING]
+    spectra = [_write_mosfire_spectrum(folder, row) for row in mosfire]
+    return [*written, folder / REDSHIFT_TABLE, folder / MOSFIRE_LISTING, *spectra]
+
+
+def _write_mosfire_spectrum(folder: Path, row) -> Path:
+    """One MOSFIRE spectrum of the listing, at ``Spectra/<file>`` beside it (the layout
+    of DJA's mosfire-pipeline bucket): wavelength (Angstrom) over the row's wmin..wmax,
+    flux and error (arbitrary units), deterministic."""
+    path = folder / "Spectra" / str(row["file"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wave = np.linspace(float(row["wmin"]), float(row["wmax"]), 200)
+    flux = 1.0 + 0.2 * np.sin(wave / 50.0)
+    table = fits.BinTableHDU.from_columns(
+        [
+            fits.Column("wave", "D", unit="Angstrom", array=wave),
+            fits.Column("flux", "D", array=flux),
+            fits.Column("err", "D", array=np.full(wave.size, 0.1)),
+        ],
+        name="SPEC1D",
+    )
+    primary = fits.PrimaryHDU()
+    primary.header["TELESCOP"] = "Keck I"
+    primary.header["INSTRUME"] = "MOSFIRE"
+    primary.header["TARGNAME"] = str(row["target_name"])
+    primary.header["FILTER"] = str(row["filter"])
+    fits.HDUList([primary, table]).writeto(path, overwrite=True)
+    return path

@@ -15,6 +15,7 @@ import numpy as np
 from stdatamodels.jwst import datamodels
 
 from webbarchive.mock import common
+from webbarchive.mock.cube_wcs import cube_gwcs
 from webbarchive.mock.sky import Observation
 from webbarchive.mock.spectra import MODES, SpectralMode, Spectrum, synthesize
 
@@ -348,6 +349,7 @@ def write_s3d(path, obs, mode, setup, timing, spectrum, source, asn_table, rng, 
         wcsinfo.crpix3 = 1.0
     wcsinfo.s_region = source.s_region
     wcsinfo.spectral_order = 0
+    model.meta.wcs = cube_gwcs(cube.shape, source.ra, source.dec, spaxel / 3600.0, wavelength)
     common.set_pointing(model, source.ra, source.dec, obs.roll_deg)
     common.save(model, path)
     return pixel_sr

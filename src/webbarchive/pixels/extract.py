@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from astropy.io import fits
 
-from webbarchive.pixels.dersnr import der_snr_of_finite
+from webbarchive.pixels.dersnr import der_snr
 
 PIXEL_KINDS = {"x1d": "1d", "c1d": "1d", "s2d": "2d", "s3d": "3d"}
 SPECTRUM_EXTENSIONS = ("EXTRACT1D", "COMBINE1D")
@@ -93,7 +93,7 @@ def from_arrays(
     ordered = flux if snr_flux is None else np.asarray(snr_flux, np.float64).ravel()
     finite = ordered[np.isfinite(ordered)]
     median = float(np.median(finite)) if finite.size else None
-    snr = der_snr_of_finite(finite, median) if finite.size else None
+    snr = der_snr(ordered)
     keep = np.isfinite(wavelength)
     if not keep.all():
         wavelength, flux, flux_error, dq, x = (

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from webbarchive.positions import PositionError, parse_position, parse_radius
+
 #: Searchable pixel columns: API name -> column in the segments.
 PIXEL_COLUMNS = {
     "wavelength": "wavelength",
@@ -148,10 +150,19 @@ def parse(params: Iterable[tuple[str, str]]) -> PixelQuery:
                     f"(either side may be empty); use {column}.eq=<value> for equality",
                     accepted=accepted_parameters()["columns"][column],
                 )
-            if low.strip():
-                query.predicates.append(Predicate(column, ">=", _number(key, low)))
-            if high.strip():
-                query.predicates.append(Predicate(column, "<=", _number(key, high)))
+            bounds = [
+                Predicate(column, op, _number(key, text))
+                for op, text in ((">=", low), ("<=", high))
+                if text.strip()
+            ]
+            if len(bounds) == 2 and bounds[0].value > bounds[1].value:
+                # Reversed, it would select nothing: refuse rather than answer empty.
+                raise QueryError(
+                    f"{column}={value!r}: the low bound {bounds[0].value:g} exceeds the high "
+                    f"bound {bounds[1].value:g}; a range is written {column}=<low>,<high>",
+                    accepted=accepted_parameters()["columns"][column],
+                )
+            query.predicates.extend(bounds)
             continue
         if op not in OPERATORS:
             raise QueryError(f"unknown operator {op!r} in {key!r}", accepted=sorted(OPERATORS))
@@ -162,12 +173,9 @@ def parse(params: Iterable[tuple[str, str]]) -> PixelQuery:
 
 
 def _parse_position(position: dict[str, str]) -> tuple[float, float, float]:
-    from webbarchive.api.errors import ApiError
-    from webbarchive.api.positions import parse_position, parse_radius
-
     try:
         where = parse_position(position.get("ra"), position.get("dec"))
         radius = parse_radius(position.get("radius"), default=DEFAULT_RADIUS_DEG)
-    except ApiError as exc:
+    except PositionError as exc:
         raise QueryError(exc.message, accepted=exc.accepted) from None
     return (where.ra, where.dec, radius)

@@ -24,6 +24,7 @@ from dataclasses import replace
 
 from astropy.time import Time
 
+from webbarchive.positions import PositionError, check_position
 from webbarchive.vo.adql import OutputColumn, adql_number, quote_adql_string
 
 
@@ -61,8 +62,11 @@ def _interval(name: str, text: str) -> tuple[float, float]:
 
 
 def _check_position(name: str, ra: float, dec: float) -> None:
-    if not (0 <= ra <= 360) or not (-90 <= dec <= 90):
-        raise DalError(f"{name}: RA must be in [0, 360] and Dec in [-90, 90] degrees")
+    """The project's one check of a position (RA in [0, 360), Dec in [-90, 90] deg)."""
+    try:
+        check_position(ra, dec)
+    except PositionError as exc:
+        raise DalError(f"{name}: {exc.message}") from None
 
 
 def _range_clause(column: str, lo: float, hi: float) -> str:
@@ -147,6 +151,12 @@ def _sia_pos(text: str) -> str:
         return f"1 = INTERSECTS(s_region, CIRCLE('ICRS', {args}))"
     if shape == "RANGE" and len(nums) == 4:
         ra1, ra2, dec1, dec2 = nums
+        if ra1 > ra2 or dec1 > dec2:
+            # Reversed, it would match nothing; a range across RA 0 is two POS values.
+            raise DalError(
+                f"POS={text!r}: RANGE takes ra1 <= ra2 and dec1 <= dec2 (degrees); "
+                "repeat POS to cover RA on both sides of 0"
+            )
         parts = [_range_clause("s_ra", ra1, ra2), _range_clause("s_dec", dec1, dec2)]
         return " AND ".join(parts)
     if shape == "POLYGON" and len(nums) >= 6 and len(nums) % 2 == 0:
