@@ -1,6 +1,6 @@
 """Values and types as MAST's, on the mock archive plus the real files, both backends.
 
-Truths: MAST's published examples (../shared/data/real/mast/mast_viz_api_doc_examples,
+Truths: MAST's published examples (the ``mast_doc_examples`` fixture,
 seed 000), the products' own FITS headers read with astropy, and astropy
 separations. The mock writes ``jw01039-o004_t001_miri_ch3-long_x1d.fits``, the
 product of MAST's examples.
@@ -28,8 +28,8 @@ SEARCH = "/search/jwst/api/v0.1/search"
 IDENTIFIERS = ("program", "observtn", "visit", "exposure", "visitgrp", "act_id", "seq_id")
 
 
-def _example(shared_dir: Path, name: str) -> dict:
-    path = shared_dir / "data/real/mast/mast_viz_api_doc_examples" / name
+def _example(mast_doc_examples: Path, name: str) -> dict:
+    path = mast_doc_examples / name
     if not path.is_file():
         pytest.skip(f"MAST's published example {path.name} is absent")
     return json.loads(path.read_text())
@@ -75,8 +75,8 @@ def _public_files(url: str) -> list[dict]:
 # --- item 5: types as MAST's, one table for every service ----------------------------
 
 
-def test_keywords_search_types_are_mast_types(client, shared_dir):
-    mast = _example(shared_dir, "keywords_search_jw01039-o004_t001_miri_ch3-long_x1d.json")
+def test_keywords_search_types_are_mast_types(client, mast_doc_examples):
+    mast = _example(mast_doc_examples, "keywords_search_jw01039-o004_t001_miri_ch3-long_x1d.json")
     ours = client.get("/viz/api/v0.1/keywords/search", params={"uri": EXAMPLE}).json()
     compared = [k for k, v in mast.items() if v is not None and ours.get(k) is not None]
     assert set(IDENTIFIERS) <= set(compared)
@@ -90,9 +90,9 @@ def test_keywords_search_types_are_mast_types(client, shared_dir):
     assert isinstance(ours["visitgrp"], str) and len(ours["visitgrp"]) == len(mast["visitgrp"])
 
 
-def test_every_service_types_identifiers_alike(client, shared_dir):
+def test_every_service_types_identifiers_alike(client, mast_doc_examples):
     """viz, Mast.Jwst.Filtered.Miri and MastMissions show the same typed values."""
-    mast = _example(shared_dir, "keywords_search_jw01039-o004_t001_miri_ch3-long_x1d.json")
+    mast = _example(mast_doc_examples, "keywords_search_jw01039-o004_t001_miri_ch3-long_x1d.json")
     viz = client.get("/viz/api/v0.1/keywords/search", params={"uri": EXAMPLE}).json()
     mashup = _mashup(
         client,
@@ -136,8 +136,8 @@ def test_real_headers_typed_as_mast(client, real_dir):
     assert "jw02736-o007_s06355_nirspec" in {r["fileSetName"] for r in result["results"]}
 
 
-def test_parameters_obstype_and_proposal_type_as_mast(client, shared_dir):
-    mast = _example(shared_dir, "parameters_jw01039-o004_t001_miri_ch3-long_x1d.json")
+def test_parameters_obstype_and_proposal_type_as_mast(client, mast_doc_examples):
+    mast = _example(mast_doc_examples, "parameters_jw01039-o004_t001_miri_ch3-long_x1d.json")
     ours = client.get("/viz/api/v0.1/parameters", params={"uri": EXAMPLE}).json()
     assert (ours["obsType"], ours["proposal_type"]) == (mast["obsType"], mast["proposal_type"])
 

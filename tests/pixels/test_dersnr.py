@@ -114,7 +114,7 @@ def _real_spectra(real_dir: Path) -> list[tuple[str, np.ndarray]]:
                 if hdu.name in ("EXTRACT1D", "COMBINE1D"):
                     spectra.append((path.name, np.asarray(hdu.data["FLUX"], np.float64)))
     if not spectra:
-        pytest.skip("no real one-dimensional spectra in ../shared/data/real/spectra")
+        pytest.skip(f"no real one-dimensional spectra in {real_dir / 'spectra'}")
     return spectra
 
 
