@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -88,7 +89,9 @@ def _template_of(obs: Observation) -> str:
 
 
 def _iso(mjd: float) -> str:
-    return Time(mjd, format="mjd", scale="utc").isot[:19]
+    with warnings.catch_warnings():  # ERFA: "dubious year" past the leap-second table
+        warnings.simplefilter("ignore")
+        return Time(mjd, format="mjd", scale="utc").isot[:19]
 
 
 def executed_visits(observations: list[Observation]) -> list[dict]:

@@ -102,7 +102,9 @@ def _mjd(value: Any, key: str, where: str) -> float | None:
     except ValueError:
         pass
     try:
-        return float(Time(text, scale="utc").mjd)
+        with warnings.catch_warnings():  # ERFA: "dubious year" past the leap-second table
+            warnings.simplefilter("ignore")
+            return float(Time(text, scale="utc").mjd)
     except ValueError:
         raise PlanInputError(
             f"{where}: {key} must be an ISO UTC time or an MJD (got {value!r})", FORM
