@@ -104,6 +104,21 @@ def _cmd_telemetry(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_plans(args: argparse.Namespace) -> int:
+    from webbarchive.catalog.db import open_catalog
+    from webbarchive.plans import PlanError
+    from webbarchive.plans.load import load_plans
+
+    try:
+        report = load_plans(open_catalog(args.db), Path(args.file))
+    except PlanError as exc:
+        accepted = f" (accepted: {exc.accepted})" if exc.accepted else ""
+        print(f"error: {exc.message}{accepted}", file=sys.stderr)
+        return 2
+    print(report.summary())
+    return 0
+
+
 def _cmd_mock(args: argparse.Namespace) -> int:
     from webbarchive.mock import generate
 
@@ -114,6 +129,7 @@ def _cmd_mock(args: argparse.Namespace) -> int:
         progress=not args.quiet,
         dja_mosaics=args.dja_mosaics,
         telemetry=not args.no_telemetry,
+        plans=not args.no_plans,
     )
     print(summary)
     return 0
@@ -506,6 +522,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(p)
     p.set_defaults(func=_cmd_telemetry)
 
+    p = sub.add_parser(
+        "ingest-plans", help="load planned and scheduled visits (the duplication check's data)"
+    )
+    p.add_argument(
+        "file",
+        help="CSV or JSON: program,observation,visit,target_name,ra,dec,pm_ra,pm_dec,epoch,"
+        "template,optical_elements,status,window_start,window_end (see webbarchive.plans.load)",
+    )
+    _add_db(p)
+    p.set_defaults(func=_cmd_plans)
+
     p = sub.add_parser("serve", help="serve the catalog over HTTP")
     _add_db(p)
     _add_host_port(p)
@@ -524,6 +551,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-telemetry",
         action="store_true",
         help="do not write engineering telemetry (out/telemetry, for ingest-telemetry)",
+    )
+    p.add_argument(
+        "--no-plans",
+        action="store_true",
+        help="do not write planned visits (out/plans/plans.csv, for ingest-plans)",
     )
     p.set_defaults(func=_cmd_mock)
 

@@ -680,6 +680,17 @@ _register(
     lambda path: [Probe("GET", path, "static")],
 )
 
+# --- duplication check (issue 18): planned visits are public metadata -----------------
+_register(
+    "GET",
+    ["/duplication/api/v0.1/search"],
+    lambda path: [
+        Probe("GET", f"{path}?ra={EAP_RA}&dec={EAP_DEC}&radius=600", "listing"),
+        Probe("GET", f"{path}?ra=0&dec=-1.2&format=csv", "listing"),
+        Probe("GET", f"{path}?coords={EAP_RA},{EAP_DEC}&format=votable", "listing"),
+    ],
+)
+
 
 def app_routes(app) -> set[tuple[str, str]]:
     """(method, path) of every route, nested routers included."""

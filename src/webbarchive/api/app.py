@@ -30,6 +30,7 @@ ROUTER_MODULES = (
     "webbarchive.api.dja_imaging",
     "webbarchive.api.dja_spectra",
     "webbarchive.api.portal",
+    "webbarchive.api.duplication",
 )
 
 

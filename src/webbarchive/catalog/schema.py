@@ -199,3 +199,35 @@ mnemonics = Table(
     Column("sqlDataType", String(32)),
     Column("unit", String(32)),
 )
+
+#: Planned and scheduled JWST visits (MAST marks them ``calib_level = -1``),
+#: loaded by ``ingest-plans`` (:mod:`webbarchive.plans`). Public metadata at
+#: MAST, whatever the program's exclusive access: no rights column.
+#: ``target_ra``/``target_dec`` are the catalogued position at ``epoch_jyear``
+#: (degrees, ICRS; proper motion in mas/yr, RA component times cos dec);
+#: ``s_ra``/``s_dec`` the position moved by proper motion to the planned
+#: window's start, which the duplication check compares against.
+planned_visits = Table(
+    "planned_visits",
+    metadata,
+    Column("proposal_id", String(16), primary_key=True),  # "1345", no zero padding
+    Column("observation", Integer, primary_key=True),
+    Column("visit", Integer, primary_key=True),
+    Column("calib_level", Integer, nullable=False, default=-1),
+    Column("target_name", Text, nullable=False),
+    Column("target_ra", Float, nullable=False),
+    Column("target_dec", Float, nullable=False),
+    Column("pm_ra_mas_yr", Float),
+    Column("pm_dec_mas_yr", Float),
+    Column("epoch_jyear", Float),
+    Column("s_ra", Float, nullable=False),
+    Column("s_dec", Float, nullable=False),
+    Column("instrument", String(16)),  # NIRSPEC, MIRI, NIRCAM, NIRISS
+    Column("template", Text, nullable=False),  # APT template: "NIRSpec MultiObject Spectroscopy"
+    Column("optical_elements", Text),  # "F290LP;G395M"
+    Column("status", String(16), nullable=False),  # Completed, Scheduled, ...
+    Column("t_plan_start", Float),  # MJD (UTC)
+    Column("t_plan_end", Float),  # MJD (UTC)
+)
+Index("ix_planned_visits_dec", planned_visits.c.s_dec)
+Index("ix_planned_visits_target", planned_visits.c.target_name)

@@ -22,6 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from webbarchive.mock import imaging, mosaics, msaexp, spectro
+from webbarchive.mock import plans as mock_plans
 from webbarchive.mock import telemetry as mock_telemetry
 from webbarchive.mock.sky import plan
 
@@ -63,6 +64,7 @@ def generate(
     progress: bool = True,
     dja_mosaics: bool = False,
     telemetry: bool = False,
+    plans: bool = False,
 ) -> MockSummary:
     """Write a mock archive into ``out`` and return a summary.
 
@@ -78,6 +80,8 @@ def generate(
     telemetry : also write engineering telemetry around the observations into
         ``out/telemetry`` (see :mod:`webbarchive.mock.telemetry`; ``webbarchive
         ingest-telemetry`` loads it, ``webbarchive ingest`` ignores it).
+    plans : also write planned visits into ``out/plans/plans.csv`` (see
+        :mod:`webbarchive.mock.plans`; ``webbarchive ingest-plans`` loads it).
     """
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}: use one of {', '.join(SCALES)}")
@@ -101,6 +105,8 @@ def generate(
     msaexp.write_all(observations, out, seed)  # DJA spectra: not in the manifest
     if telemetry:  # engineering data: not in the manifest either
         mock_telemetry.write_all(mock_telemetry.observation_starts_us(observations), out, seed)
+    if plans:  # planned visits: not in the manifest
+        mock_plans.write_all(observations, out, seed)
     entries.sort(key=lambda e: e["filename"])
     (out / MANIFEST).write_text(json.dumps(entries, indent=1) + "\n")
     summary = MockSummary(out=out, seed=seed, scale=scale)
