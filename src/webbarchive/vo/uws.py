@@ -75,9 +75,7 @@ JOB_ID_BYTES = 24  # 192 random bits, 32 URL-safe characters
 MB = 10**6
 #: Seconds between two looks at the catalog while a client blocks (UWS WAIT).
 WAIT_POLL_S = 0.1
-ORPHANED = (
-    "the server process running this job stopped before it ended; submit the query again"
-)
+ORPHANED = "the server process running this job stopped before it ended; submit the query again"
 
 
 def isoformat(ts: float | None) -> str | None:
