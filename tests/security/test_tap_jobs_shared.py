@@ -136,3 +136,96 @@ def test_a_job_whose_worker_died_ends_in_error(eap_archive, tmp_path):
         assert "stopped" in client.get(f"/tap/async/{job}/error").text
         fresh = _create(client, {}, PUBLIC_QUERY)
         assert client.get(f"/tap/async/{fresh}/phase").text in UNFINISHED
+
+
+def _wait_up(base: str, proc) -> None:
+    import urllib.request
+
+    for _ in range(300):
+        if proc.poll() is not None:
+            pytest.fail(f"webbarchive serve exited with {proc.returncode}")
+        try:
+            urllib.request.urlopen(base + "/tap/availability", timeout=1).read()
+            return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail("webbarchive serve did not start")
+
+
+def _workers(proc) -> set[int]:
+    """Process ids of the uvicorn workers under ``proc`` (the serve command)."""
+    import psutil
+
+    pids = set()
+    for child in psutil.Process(proc.pid).children(recursive=True):
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and "spawn_main" in " ".join(child.cmdline()):
+                pids.add(child.pid)
+        except psutil.Error:  # gone meanwhile
+            pass
+    return pids
+
+
+def test_serve_with_two_workers_shares_jobs_and_a_killed_worker_loses_none(eap_archive, tmp_path):
+    """``webbarchive serve --workers 2`` for real: two worker processes on one
+    port; a job created through one request is read through fresh connections
+    (either worker); after every worker is killed (kill -9) and uvicorn has
+    started new ones, the job and its result are still there."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import httpx
+
+    from tests.mast.archive import free_port
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "WEBBARCHIVE_RATE_LIMITS": "off",
+        "WEBBARCHIVE_RESULTS": str(tmp_path / "results"),
+        "PYTHONPATH": os.pathsep.join(sys.path),
+    }
+    command = [sys.executable, "-m", "webbarchive", "serve", "--db", eap_archive.url]
+    proc = subprocess.Popen(
+        [*command, "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_up(base, proc)
+        first = _workers(proc)
+        assert len(first) >= 2, first
+        fields = {"LANG": "ADQL", "QUERY": PUBLIC_QUERY, "FORMAT": "csv", "PHASE": "RUN"}
+        with httpx.Client(base_url=base) as client:
+            truth = client.get("/tap/sync", params={k: fields[k] for k in fields if k != "PHASE"})
+            created = client.post("/tap/async", data=fields, follow_redirects=False)
+        assert created.status_code == 303
+        job = created.headers["location"].rsplit("/", 1)[1]
+        phases = []
+        for _ in range(40):  # a new connection per request: any worker may answer
+            phases.append(httpx.get(f"{base}/tap/async/{job}/phase").text)
+            if phases[-1] == "COMPLETED" and len(phases) >= 10:
+                break
+            time.sleep(0.05)
+        assert phases[-1] == "COMPLETED" and all(p in (*UNFINISHED, "COMPLETED") for p in phases)
+        for pid in first:
+            os.kill(pid, signal.SIGKILL)
+        for _ in range(150):
+            now = _workers(proc) - first
+            if len(now) >= 2:
+                break
+            time.sleep(0.2)
+        assert len(_workers(proc) - first) >= 2, "uvicorn did not replace the killed workers"
+        _wait_up(base, proc)
+        for _ in range(4):
+            answer = httpx.get(f"{base}/tap/async/{job}/results/result")
+            assert answer.status_code == 200 and answer.text == truth.text
+        assert httpx.delete(f"{base}/tap/async/{job}").status_code in (200, 303)
+        assert httpx.get(f"{base}/tap/async/{job}").status_code == 404
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
