@@ -75,6 +75,9 @@ JOB_ID_BYTES = 24  # 192 random bits, 32 URL-safe characters
 MB = 10**6
 #: Seconds between two looks at the catalog while a client blocks (UWS WAIT).
 WAIT_POLL_S = 0.1
+#: Seconds between two purges by one process (a purge is a write transaction;
+#: reads skip expired jobs meanwhile, so none is ever served past its time).
+PURGE_EVERY_S = 1.0
 ORPHANED = "the server process running this job stopped before it ended; submit the query again"
 
 
@@ -146,6 +149,12 @@ class Job:
         return error_votable(self.error)
 
 
+def _overdue(job: Job) -> bool:
+    """Whether an unfinished job has outlived its execution duration and grace."""
+    begun = job.started if job.started is not None else job.created
+    return begun + job.execution_duration + ORPHAN_GRACE_S < time.time()
+
+
 def _job(row) -> Job:
     return Job(
         job_id=row.job_id,
@@ -181,6 +190,7 @@ class JobStore:
         self.caps = caps or Caps()
         self._contexts: dict[str, object] = {}  # job id -> context, this process's jobs
         self._lock = threading.Lock()
+        self._purged = 0.0  # time.monotonic() of the last purge
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="uws")
 
     # --- reading ------------------------------------------------------------
@@ -193,8 +203,18 @@ class JobStore:
     def get(self, job_id: str) -> Job | None:
         self._purge()
         with self.engine.connect() as conn:
-            row = conn.execute(select(uws_jobs).where(uws_jobs.c.job_id == job_id)).first()
-        return None if row is None else self._with_context(_job(row))
+            row = conn.execute(
+                select(uws_jobs).where(
+                    uws_jobs.c.job_id == job_id, uws_jobs.c.destruction >= time.time()
+                )
+            ).first()
+        if row is None:
+            return None
+        job = _job(row)
+        if job.phase in (QUEUED, EXECUTING) and _overdue(job):
+            self._purge(force=True)  # its process is gone: ERROR now, not at the next purge
+            return self.get(job_id)
+        return self._with_context(job)
 
     def list(self, owner: str | None) -> list[Job]:
         """The jobs of logged-in ``owner``; none for anonymous callers (see module doc)."""
@@ -203,7 +223,9 @@ class JobStore:
         self._purge()
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(uws_jobs).where(uws_jobs.c.owner == owner).order_by(uws_jobs.c.created)
+                select(uws_jobs)
+                .where(uws_jobs.c.owner == owner, uws_jobs.c.destruction >= time.time())
+                .order_by(uws_jobs.c.created)
             ).all()
         return [_job(r) for r in rows]
 
@@ -238,7 +260,7 @@ class JobStore:
         job.run_id = parameters.get("RUNID")
         if isinstance(context, dict):
             job.base_url = context.get("base_url")
-        self._purge()
+        self._purge(force=True)
         with self.engine.begin() as conn:
             held = conn.execute(
                 select(uws_jobs.c.phase).where(uws_jobs.c.quota_key == quota_key)
@@ -320,8 +342,13 @@ class JobStore:
         if relative:
             (self.root / relative).unlink(missing_ok=True)
 
-    def _purge(self) -> None:
-        """Destroy expired jobs with their results; mark orphaned runs ERROR."""
+    def _purge(self, force: bool = False) -> None:
+        """Destroy expired jobs with their results; mark orphaned runs ERROR
+        (at most every :data:`PURGE_EVERY_S` unless ``force``)."""
+        with self._lock:
+            if not force and time.monotonic() - self._purged < PURGE_EVERY_S:
+                return
+            self._purged = time.monotonic()
         now = time.time()
         with self.engine.begin() as conn:
             paths = conn.execute(
@@ -385,7 +412,7 @@ class JobStore:
     def _complete(self, job: Job, body: bytes, mime: str) -> None:
         """Write the result file, then make the job COMPLETED if it is still
         EXECUTING and the result fits the caps; else remove the file."""
-        self._purge()
+        self._purge(force=True)
         self.root.mkdir(parents=True, exist_ok=True)
         relative = f"{job.job_id}.result"
         partial = self.root / f"{relative}.partial"
