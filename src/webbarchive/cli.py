@@ -135,15 +135,33 @@ def _cmd_mock(args: argparse.Namespace) -> int:
     return 0
 
 
-def _serve(db: str, host: str, port: int) -> None:
+def _serve(db: str, host: str, port: int, workers: int = 1) -> None:
+    """Serve with uvicorn; ``workers`` > 1 runs that many processes on one socket
+    (uvicorn's worker model). They share what must be shared through the
+    catalog (async jobs, the pixel view's generation counter); the schema is
+    completed here, once, so that the workers starting together find every
+    table and create none."""
     import os
 
     import uvicorn
 
     os.environ["WEBBARCHIVE_DB"] = db
     os.environ.setdefault("WEBBARCHIVE_PUBLIC_URL", f"http://{host}:{port}")
+    if workers > 1:
+        from webbarchive.catalog.db import create_schema, open_catalog
+
+        engine = open_catalog(db, create=False)
+        try:
+            create_schema(engine)
+        finally:
+            engine.dispose()
     uvicorn.run(
-        "webbarchive.api.app:create_app", factory=True, host=host, port=port, log_level="info"
+        "webbarchive.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
     )
 
 
@@ -159,7 +177,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    _serve(args.db, args.host, args.port)
+    if args.workers < 1:
+        print("webbarchive serve: --workers must be 1 or more", file=sys.stderr)
+        return 2
+    _serve(args.db, args.host, args.port, args.workers)
     return 0
 
 
@@ -536,6 +557,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="serve the catalog over HTTP")
     _add_db(p)
     _add_host_port(p)
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes (uvicorn workers) sharing the port; async jobs live in the "
+        "catalog, so any worker answers for any job (default: 1)",
+    )
     p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("mock", help="write a synthetic archive of authentic-format JWST products")

@@ -53,6 +53,11 @@ class Settings:
         str(Path.home() / ".local/share/webbarchive/pixels"),
         "folder of the pixel stores of PostgreSQL catalogs (SQLite: beside the file)",
     )
+    results_root: str = setting(
+        "RESULTS",
+        str(Path.home() / ".local/share/webbarchive/results"),
+        "folder of the async TAP job results of PostgreSQL catalogs (SQLite: beside the file)",
+    )
     telemetry_root: str = setting(
         "TELEMETRY",
         str(Path.home() / ".local/share/webbarchive/telemetry"),
@@ -110,7 +115,7 @@ class Settings:
     uws_results_mb: float = setting(
         "UWS_RESULTS_MB",
         1024.0,
-        "megabytes (10^6 bytes) of async TAP results the server keeps in memory, all jobs together",
+        "megabytes (10^6 bytes) of async TAP results the server keeps on disk, all jobs together",
     )
     uws_results_mb_per_owner: float = setting(
         "UWS_RESULTS_MB_PER_OWNER",

@@ -524,6 +524,17 @@ for _method in ("GET", "HEAD"):
         ["/api/v0.1/Download/file", "/jwst/api/v0.1/Download/file"],
         lambda path, m=_method: _eap_and_public(m, path, mock="{mock_image}"),
     )
+_register(
+    "GET",
+    ["/api/v0.1/path_lookup/", "/api/v0.1/path_lookup"],
+    lambda path: [
+        Probe(
+            "GET",
+            f"{path}?uri=mast:JWST/product/{EAP_FILE}&uri={{mock_image}}&uri={PUBLIC_FILE}",
+            "listing",
+        )
+    ],
+)
 # --- auth ----------------------------------------------------------------------------
 _register("GET", ["/whoami"], lambda path: [Probe("GET", path, "static")])
 _register(

@@ -236,9 +236,23 @@ def _capped_client(eap_archive, **settings):
     from webbarchive.api.app import create_app
     from webbarchive.config import Settings
 
+    _forget_jobs(eap_archive)
     app = create_app(Settings.from_env(db_url=eap_archive.url, **settings))
     app.state.rate_limiter = None
     return TestClient(app, raise_server_exceptions=False)
+
+
+def _forget_jobs(eap_archive) -> None:
+    """Jobs live in the (session-wide) catalog: a cap test starts from none."""
+    from sqlalchemy import delete
+
+    from webbarchive.catalog.db import open_catalog
+    from webbarchive.catalog.schema import uws_jobs
+
+    engine = open_catalog(eap_archive.url, create=False)
+    with engine.begin() as conn:
+        conn.execute(delete(uws_jobs))
+    engine.dispose()
 
 
 def test_active_jobs_per_identity_are_capped(eap_archive):

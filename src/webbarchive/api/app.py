@@ -17,6 +17,7 @@ ROUTER_MODULES = (
     "webbarchive.api.viz",
     "webbarchive.api.spectra",
     "webbarchive.api.download",
+    "webbarchive.api.path_lookup",
     "webbarchive.api.auth",
     "webbarchive.api.admin",
     "webbarchive.api.pixel_search",

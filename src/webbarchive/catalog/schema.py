@@ -231,3 +231,36 @@ planned_visits = Table(
 )
 Index("ix_planned_visits_dec", planned_visits.c.s_dec)
 Index("ix_planned_visits_target", planned_visits.c.target_name)
+
+#: Async UWS jobs (TAP), shared by every server process over this catalog, so a
+#: job created through one worker is read, aborted and deleted through another
+#: and survives a restart (:mod:`webbarchive.vo.uws`). Times are unix seconds;
+#: ``parameters`` the JSON object of the job's parameters; ``rights`` the
+#: fingerprint of the owner's rights the result was computed with; the result
+#: itself is a file ``result_path`` (relative to the results folder) of
+#: ``result_size`` bytes.
+uws_jobs = Table(
+    "uws_jobs",
+    metadata,
+    Column("job_id", String(64), primary_key=True),
+    Column("owner", Text),  # user name; null for anonymous (reachable by id only)
+    Column("quota_key", Text, nullable=False),  # whom the caps count the job against
+    Column("phase", String(16), nullable=False),
+    Column("run_id", Text),
+    Column("parameters", Text, nullable=False),
+    Column("base_url", Text),  # the archive's URL as the creator reached it
+    Column("created", Float, nullable=False),
+    Column("started", Float),
+    Column("ended", Float),
+    Column("execution_duration", Integer, nullable=False),  # seconds
+    Column("destruction", Float, nullable=False),
+    Column("rights", String(64)),
+    Column("result_path", Text),
+    Column("result_size", BigInteger),
+    Column("result_mime", String(64)),
+    Column("error", Text),
+    Column("withdrawn", Boolean, nullable=False, default=False),
+)
+Index("ix_uws_jobs_quota", uws_jobs.c.quota_key)
+Index("ix_uws_jobs_owner", uws_jobs.c.owner)
+Index("ix_uws_jobs_destruction", uws_jobs.c.destruction)

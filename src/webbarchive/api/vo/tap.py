@@ -5,7 +5,13 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import APIRouter, Request
-from fastapi.responses import PlainTextResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import (
+    FileResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 
 from webbarchive.api import heavy_queries, ratelimit
 from webbarchive.api.deps import catalog, current_user
@@ -42,7 +48,9 @@ def _store(request: Request) -> uws.JobStore:
             results_bytes=int(settings.uws_results_mb * uws.MB),
             results_bytes_per_owner=int(settings.uws_results_mb_per_owner * uws.MB),
         )
-        store = request.app.state.uws_jobs = uws.JobStore(caps=caps)
+        engine = catalog(request)
+        root = uws.results_root(engine, settings.results_root)
+        store = request.app.state.uws_jobs = uws.JobStore(engine, root, caps=caps)
     return store
 
 
@@ -213,14 +221,15 @@ def _runner(engine):
         # Fingerprint first: a change between the two makes the result stale, never wrong.
         with engine.connect() as conn:
             job.rights = rights_fingerprint(conn, user)
-        ctx = QueryContext(user, job.context["base_url"])
-        params, uploads = job.parameters, job.context["uploads"]
-        gate = job.context.get("heavy_queries")
-        timeout_s = job.context.get("timeout_s", DEFAULT_TIMEOUT_S)
+        context = job.context or {}
+        ctx = QueryContext(user, context.get("base_url") or job.base_url)
+        params, uploads = job.parameters, context.get("uploads", [])
+        gate = context.get("heavy_queries")
+        timeout_s = context.get("timeout_s", DEFAULT_TIMEOUT_S)
         if gate is None:
             return _execute(engine, ctx, params, uploads, timeout_s)
         # A job waits for its slot as long as it may run, then fails with the reason.
-        with gate.slot(job.context["identity"], wait_s=timeout_s):
+        with gate.slot(context["identity"], wait_s=timeout_s):
             return _execute(engine, ctx, params, uploads, timeout_s)
 
     return run
@@ -270,7 +279,7 @@ async def get_job(request: Request, job_id: str) -> Response:
     if wait is not None:
         seconds = 60.0 if wait.strip() in ("-1", "") else min(float(wait), 60.0)
         phase = request.query_params.get("PHASE")
-        await asyncio.to_thread(_store(request).wait, job, seconds, phase and phase.upper())
+        job = await asyncio.to_thread(_store(request).wait, job, seconds, phase and phase.upper())
     _rights_checked(request, job)
     return Response(uws.job_xml(job, _job_url(request, job)), media_type=XML)
 
@@ -312,6 +321,17 @@ async def post_phase(request: Request, job_id: str) -> Response:
         return _not_found(job_id)
     phase = (await vo_params(request)).get("PHASE", "").upper()
     if phase == "RUN":
+        if job.context is None and job.phase == uws.PENDING:
+            # Created through another server process: what the run needs comes from
+            # this request; URL uploads are fetched again, inline ones are gone.
+            try:
+                uploads = await _uploads(request, {"UPLOAD": job.parameters.get("UPLOAD", "")})
+            except AdqlError as exc:
+                return error_response(
+                    f"{exc} (inline uploads are kept by the server process that received "
+                    "the job; send PHASE=RUN with the job's creation)"
+                )
+            job.context = {"base_url": job.base_url, "uploads": uploads, **_limits(request)}
         _store(request).start(job, _runner(catalog(request)))
     elif phase == "ABORT":
         _store(request).abort(job)
@@ -336,7 +356,7 @@ async def post_duration(request: Request, job_id: str) -> Response:
         seconds = int(value)
     except ValueError:
         return PlainTextResponse("EXECUTIONDURATION must be an integer (seconds)", 400)
-    job.execution_duration = max(1, min(seconds, uws.MAX_EXECUTION_DURATION_S))
+    _store(request).set_execution_duration(job, max(1, min(seconds, uws.MAX_EXECUTION_DURATION_S)))
     return RedirectResponse(_job_url(request, job), status_code=303)
 
 
@@ -353,9 +373,10 @@ async def post_destruction(request: Request, job_id: str) -> Response:
         return _not_found(job_id)
     value = (await vo_params(request)).get("DESTRUCTION", "")
     try:
-        job.destruction = min(uws.parse_destruction(value), job.created + uws.DEFAULT_LIFETIME_S)
+        when = min(uws.parse_destruction(value), job.created + uws.DEFAULT_LIFETIME_S)
     except ValueError:
         return PlainTextResponse("DESTRUCTION must be an ISO 8601 time", 400)
+    _store(request).set_destruction(job, when)
     return RedirectResponse(_job_url(request, job), status_code=303)
 
 
@@ -396,7 +417,8 @@ async def post_parameters(request: Request, job_id: str) -> Response:
         return _not_found(job_id)
     if job.phase != uws.PENDING:
         return PlainTextResponse(f"job is {job.phase}; parameters change only when PENDING", 400)
-    job.parameters.update(await vo_params(request))
+    if not _store(request).set_parameters(job, job.parameters | await vo_params(request)):
+        return PlainTextResponse("job is no longer PENDING; parameters change only then", 400)
     return RedirectResponse(_job_url(request, job), status_code=303)
 
 
@@ -419,9 +441,10 @@ async def get_result(request: Request, job_id: str) -> Response:
         return error_response(WITHDRAWN, 403)
     if job.phase == uws.ERROR and job.error_document is not None:
         return votable_response(job.error_document)
-    if job.result is None:
+    path = _store(request).result_file(job)
+    if path is None:
         return PlainTextResponse(f"job {job_id} has no result yet (phase {job.phase})", 404)
-    return Response(job.result, media_type=job.result_mime)
+    return FileResponse(path, media_type=job.result_mime)
 
 
 # --- VOSI and examples -----------------------------------------------------------
