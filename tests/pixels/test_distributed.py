@@ -8,10 +8,10 @@ import pytest
 from bench.pixel_search import QUERIES
 from distributed import Client, LocalCluster
 from fastapi.testclient import TestClient
-from tests.pixels.synthetic import PAST_MJD, brute_force, build_archive
 
 import webbarchive.pixels.query as query_module
 import webbarchive.pixels.store as store_module
+from tests.pixels.synthetic import PAST_MJD, brute_force, build_archive
 from webbarchive.api.app import create_app
 from webbarchive.catalog.rights import ANONYMOUS, User
 from webbarchive.config import SettingError, Settings
@@ -39,9 +39,12 @@ def archive(tmp_path_factory):
 
 @pytest.fixture(scope="module", params=[1, 2, 4], ids=lambda n: f"{n}workers")
 def scan(request):
-    with LocalCluster(
-        n_workers=request.param, threads_per_worker=1, processes=False, dashboard_address=None
-    ) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=request.param, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         assert len(client.nthreads()) == request.param
         yield DaskScan(client)
 
@@ -64,6 +67,7 @@ def _parse(text: str):
 def _truth(archive, text: str, user: User) -> list[tuple]:
     q = _parse(text)
     predicates = [(p.column, OPS[p.op], p.value) for p in q.predicates]
+
     def keep(item) -> bool:
         return all(
             str(getattr(item, name)).upper() in {v.upper() for v in values}
@@ -149,9 +153,7 @@ def test_api_route_uses_the_cluster(archive, monkeypatch):
     finally:
         app.state.pixel_cluster.close()
     assert body["paging"]["total"] == expected.total
-    assert body["results"] == [
-        {k: r[k] for k in body["results"][0]} for r in expected.results
-    ]
+    assert body["results"] == [{k: r[k] for k in body["results"][0]} for r in expected.results]
 
 
 def _executed(dask_worker) -> int:

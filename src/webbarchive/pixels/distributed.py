@@ -28,7 +28,6 @@ from __future__ import annotations
 import heapq
 import threading
 from itertools import islice
-
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -71,7 +70,9 @@ def share_first_rows(
     rank in its segment, row), and whether the share has no more."""
     tagged: list[tuple] = []
     for rank, path in share:
-        rows, _ = first_rows([path], predicates, output, wanted - len(tagged), ids=ids, exclude=exclude)
+        rows, _ = first_rows(
+            [path], predicates, output, wanted - len(tagged), ids=ids, exclude=exclude
+        )
         tagged.extend((rank, i, row) for i, row in enumerate(rows))
         if len(tagged) >= wanted:
             return tagged, False
@@ -199,7 +200,8 @@ class DaskScan(LocalScan):
         dealt = self._deal(paths)
         owner = {rank: worker for worker, share in dealt for rank, _ in share}
         matches = sorted(
-            m for part in self._run(share_segment_matches, dealt, predicates, restriction, ids)
+            m
+            for part in self._run(share_segment_matches, dealt, predicates, restriction, ids)
             for m in part
         )
         futures, start = [], 0
