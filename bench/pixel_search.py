@@ -9,6 +9,11 @@ into a plain table with a B-tree index on wavelength in the same database (the
 baseline), then times the seed query and narrower and wider ones: p50/p95 of
 the first page of 1,000 results and of the total count, on both, with ratios.
 
+``--dask N`` also times the same queries on a Dask LocalCluster of N one-thread
+worker processes (:mod:`webbarchive.pixels.distributed`) against the single
+process, in the same run (rows ``[... dask N]``: "base" is the single process,
+the ratio below 1 when the cluster is slower); both answers are checked equal.
+
 Both sides answer the same question: pixels of x1d products the (anonymous)
 user may read, joined to derSnr and file name. Fluxes are drawn at levels where
 the seed's ``flux >= 10`` selects a fraction of the pixels, as at MAST.
@@ -290,6 +295,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reuse", action="store_true", help="reuse a catalog built before")
     parser.add_argument("--only", help="run only the queries whose label contains this text")
     parser.add_argument(
+        "--dask",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time the queries on a Dask LocalCluster of N workers (processes)",
+    )
+    parser.add_argument(
         "--rewrite-store",
         action="store_true",
         help="keep the catalog and baseline of an earlier run, write the pixel store again",
@@ -315,6 +327,11 @@ def main(argv: list[str] | None = None) -> None:
         )
     engine = open_catalog(url)
     db = sqlite3.connect(url, check_same_thread=False)
+    scan = None
+    if args.dask:
+        from webbarchive.pixels.distributed import DaskScan, connect
+
+        scan = DaskScan(connect(f"local:{args.dask}"))
     rows: list[tuple[str, Timing, Timing | None]] = []
     for label, query in QUERIES:
         if args.only and args.only not in label:
@@ -348,6 +365,25 @@ def main(argv: list[str] | None = None) -> None:
         rows.append((f"{label} [count={ours_total:,}]", ours_count, base_count))
         print(report(rows[-2:]).splitlines()[-2], flush=True)
         print(report(rows[-1:]).splitlines()[-1], flush=True)
+        if scan is not None:
+            assert count(engine, parsed, ANONYMOUS, scan=scan) == ours_total, label
+            assert page(engine, parsed, ANONYMOUS, 1000, 0, scan) == page(
+                engine, parsed, ANONYMOUS, 1000, 0
+            ), label
+            dask_page = measure(
+                "dpage",
+                lambda p=parsed: page(engine, p, ANONYMOUS, 1000, 0, scan),
+                repeat=args.repeat,
+            )
+            dask_count = measure(
+                "dcount",
+                lambda p=parsed: count(engine, p, ANONYMOUS, scan=scan),
+                repeat=args.repeat,
+            )
+            rows.append((f"{label} [page, dask {args.dask}]", dask_page, ours_page))
+            rows.append((f"{label} [count, dask {args.dask}]", dask_count, ours_count))
+            print(report(rows[-2:]).splitlines()[-2], flush=True)
+            print(report(rows[-1:]).splitlines()[-1], flush=True)
     print()
     print(report(rows))
 

@@ -148,6 +148,12 @@ class Settings:
         60.0,
         "seconds an ADQL query (TAP, SCS, SIA, SSA) may run before it is cancelled",
     )
+    dask: str = setting(
+        "DASK",
+        "",
+        "where the pixel search reads pixels: '' (this process), 'local:N' (a Dask "
+        "LocalCluster of N workers started by the server) or 'tcp://host:port' (a Dask scheduler)",
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

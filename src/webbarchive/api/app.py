@@ -9,7 +9,8 @@ from fastapi import FastAPI
 from webbarchive import __version__
 from webbarchive.api import deps, errors
 from webbarchive.catalog.db import open_catalog
-from webbarchive.config import Settings
+from webbarchive.config import SettingError, Settings
+from webbarchive.pixels.distributed import Cluster
 
 #: Router modules, one per API family, each exposing ``router``. The probe suite
 #: (tests/auth/test_route_probes.py) fails for a route it does not know.
@@ -47,6 +48,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.community_rights = settings.community()  # a bad value stops the start
     app.state.engine = open_catalog(settings.db_url)
+    try:  # the pixel search's Dask cluster, started on first use
+        app.state.pixel_cluster = Cluster(settings.dask)
+    except ValueError as exc:  # a bad value stops the start
+        raise SettingError(f"WEBBARCHIVE_DASK: {exc}") from None
     errors.install(app)
     deps.install(app)  # token resolver and rate limits
     for name in ROUTER_MODULES:

@@ -5,7 +5,9 @@ The seed's syntax (001_a0a2d59d1416d624): ``wavelength=1.2,1.3&flux.gte=10&derSn
 on wavelength (microns), flux, fluxErr, derSnr; product filters instrument,
 grating, filter, exp_type, program, target and ra/dec/radius (degrees);
 ``productType`` x1d (default), c1d, s2d, s3d; ``limit`` (default 1000) and
-``offset``. Only products the user may read are searched.
+``offset``. Only products the user may read are searched. With
+``WEBBARCHIVE_DASK`` set, the pixels are read on a Dask cluster
+(:mod:`webbarchive.pixels.distributed`), with the same answer.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ def _search(request: Request, engine: Engine, user: User) -> dict:
     except QueryError as exc:
         raise bad_request(str(exc), accepted=exc.accepted) from None
     with gate(request.app).slot(identity(request)):
-        found = search(engine, query, user, page.limit, page.offset)
+        scan = request.app.state.pixel_cluster.scan()  # None: this process
+        found = search(engine, query, user, page.limit, page.offset, scan)
     return {
         "status": 1,
         "query": found.query,

@@ -123,6 +123,10 @@ class Prepared:
     restriction: str | None
     ids: np.ndarray
     empty: bool
+    scan: LocalScan = None  # type: ignore[assignment]  # set to LOCAL in __post_init__
+
+    def __post_init__(self) -> None:
+        self.scan = self.scan or LOCAL
 
     @staticmethod
     def output_columns(query: PixelQuery) -> list[str]:
@@ -147,13 +151,7 @@ class Prepared:
         return f"read_parquet([{paths}])"
 
     def _run(self, sql: str, values: list, purpose: str) -> list[tuple]:
-        cursor = _duckdb(purpose)
-        try:
-            if self.restriction:
-                cursor.register("candidates", pa.table({"product_id": pa.array(self.ids)}))
-            return cursor.execute(sql, values).fetchall()
-        finally:
-            cursor.close()
+        return run_restricted(sql, values, purpose, self.restriction, self.ids)
 
     def page(self, limit: int, offset: int) -> list[dict]:
         """Rows [offset, offset + limit) in store order: read from the row groups
@@ -162,7 +160,7 @@ class Prepared:
             return []
         if offset + limit <= PIXEL_FIRST_MAX_ROWS:
             root = pixels_root(self.engine)
-            rows, _ = first_rows(
+            rows, _ = self.scan.first_rows(
                 [str(root / f) for f in self.files],
                 self.query.predicates,
                 self.output,
@@ -171,13 +169,16 @@ class Prepared:
                 exclude=self.restriction == "NOT IN",
             )
             return self._records(rows[offset:])
+        return self._records(self.scan.deep_rows(self, limit, offset))
+
+    def deep_rows(self, limit: int, offset: int) -> list[tuple]:
+        """Rows [offset, offset + limit) as tuples of :attr:`output`, by DuckDB (LIMIT/OFFSET)."""
         where, values = self._where()
-        rows = self._run(
+        return self._run(
             f"SELECT {', '.join(self.output)} FROM {self._source()} WHERE {where} LIMIT ? OFFSET ?",
             [*values, limit, offset],
             "page",
         )
-        return self._records(rows)
 
     def total(self) -> int:
         """The count through the candidate semi-join (see :func:`count` for the usual way)."""
@@ -305,6 +306,7 @@ def pixel_first_page(
     limit: int,
     offset: int,
     snap: Snapshot | None = None,
+    scan: LocalScan | None = None,
 ) -> tuple[list[dict], str] | None:
     """The page, read pixels first: when only the user's rights and coarse
     filters can exclude a spectrum, the first rows of the pixel scan are fetched
@@ -327,7 +329,7 @@ def pixel_first_page(
     root = pixels_root(engine)
     paths = [str(root / f) for f in files]
     for _attempt in range(2):
-        rows, exhausted = first_rows(paths, query.predicates, output, fetch)
+        rows, exhausted = (scan or LOCAL).first_rows(paths, query.predicates, output, fetch)
         named = _names(spectra, {r[0] for r in rows}, allowed)
         kept = [r for r in rows if r[0] in named]
         if len(kept) >= wanted or exhausted:
@@ -345,16 +347,27 @@ def pixel_first_page(
     return None
 
 
-def page(engine: Engine, query: PixelQuery, user: User, limit: int, offset: int) -> list[dict]:
+def page(
+    engine: Engine,
+    query: PixelQuery,
+    user: User,
+    limit: int,
+    offset: int,
+    scan: LocalScan | None = None,
+) -> list[dict]:
     """One page of results, by the cheaper plan."""
-    found = pixel_first_page(engine, query, user, limit, offset)
+    found = pixel_first_page(engine, query, user, limit, offset, scan=scan)
     if found is not None:
         return found[0]
-    return prepare(engine, query, user).page(limit, offset)
+    return prepare(engine, query, user, scan=scan).page(limit, offset)
 
 
 def prepare(
-    engine: Engine, query: PixelQuery, user: User, snap: Snapshot | None = None
+    engine: Engine,
+    query: PixelQuery,
+    user: User,
+    snap: Snapshot | None = None,
+    scan: LocalScan | None = None,
 ) -> Prepared:
     """Step 1: ask the catalog which spectra may match and which segments to read."""
     snap = snap or snapshot(engine, query)
@@ -378,6 +391,7 @@ def prepare(
         restriction,
         ids,
         empty=not n_allowed or not files,
+        scan=scan or LOCAL,
     )
 
 
@@ -402,23 +416,76 @@ def _grouped_count(paths: list[str], predicates: list[Predicate]):
     return np.asarray(grouped["product_id"], np.int64), np.asarray(grouped["n"], np.int64)
 
 
-def _count_candidates(
-    paths: list[str], predicates: list[Predicate], spectra: SpectraView, candidates: np.ndarray
-) -> int:
-    """Matching pixels of the ``candidates`` (a mask over ``spectra``) in ``paths``:
+def pixel_counts(paths: list[str], predicates: list[Predicate]) -> tuple[np.ndarray, np.ndarray]:
+    """(product_id, matching pixels) per spectrum with any match in ``paths``:
     row groups read directly when the zone maps leave few, else DuckDB counts
-    per spectrum in parallel."""
+    per spectrum in parallel. The ids may repeat (add their counts)."""
     if not paths:
-        return 0
+        return np.empty(0, np.int64), np.empty(0, np.int64)
     planned = plan(paths, predicates)
     if sum(groups.size for _, groups in planned) <= COUNT_SCAN_MAX_GROUPS:
-        ids = matching_ids(planned, predicates)
-        counts = None
-    else:
-        ids, counts = _grouped_count([path for path, _ in planned], predicates)
-    rows, found = spectra.rows_of(ids)
+        return np.unique(matching_ids(planned, predicates), return_counts=True)
+    return _grouped_count([path for path, _ in planned], predicates)
+
+
+def candidate_total(
+    ids: np.ndarray, counts: np.ndarray, spectra: SpectraView, candidates: np.ndarray
+) -> int:
+    """The matching pixels of the ``candidates`` (a mask over ``spectra``) out of
+    per-spectrum counts (:func:`pixel_counts`)."""
+    rows, found = spectra.rows_of(np.asarray(ids, np.int64))
     found &= candidates[rows]
-    return int(found.sum()) if counts is None else int(counts[found].sum())
+    return int(np.asarray(counts, np.int64)[found].sum())
+
+
+def run_restricted(
+    sql: str, values: list, purpose: str, restriction: str | None, ids: np.ndarray
+) -> list[tuple]:
+    """Run ``sql`` on the process's DuckDB with table ``candidates`` holding
+    ``ids`` when a ``restriction`` (``IN`` / ``NOT IN``) refers to it."""
+    cursor = _duckdb(purpose)
+    try:
+        if restriction:
+            cursor.register("candidates", pa.table({"product_id": pa.array(ids)}))
+        return cursor.execute(sql, values).fetchall()
+    finally:
+        cursor.close()
+
+
+class LocalScan:
+    """The pixel reads of a search, in this process: the default.
+    :class:`webbarchive.pixels.distributed.DaskScan` spreads the same reads
+    over a Dask cluster and merges their answers to the same result."""
+
+    def first_rows(
+        self,
+        paths: list[str],
+        predicates: list[Predicate],
+        output: list[str],
+        wanted: int,
+        *,
+        ids: np.ndarray | None = None,
+        exclude: bool = False,
+    ) -> tuple[list[tuple], bool]:
+        """See :func:`webbarchive.pixels.scan.first_rows`."""
+        return first_rows(paths, predicates, output, wanted, ids=ids, exclude=exclude)
+
+    def count(
+        self,
+        paths: list[str],
+        predicates: list[Predicate],
+        spectra: SpectraView,
+        candidates: np.ndarray,
+    ) -> int:
+        """Matching pixels of the ``candidates`` (a mask over ``spectra``) in ``paths``."""
+        return candidate_total(*pixel_counts(paths, predicates), spectra, candidates)
+
+    def deep_rows(self, prepared: Prepared, limit: int, offset: int) -> list[tuple]:
+        """A page too deep for :meth:`first_rows`, as tuples of ``prepared.output``."""
+        return prepared.deep_rows(limit, offset)
+
+
+LOCAL = LocalScan()
 
 
 #: Predicates a spectrum's catalog row decides for every one of its pixels:
@@ -443,7 +510,13 @@ def _wholly_inside(wmin: np.ndarray, wmax: np.ndarray, predicates: list[Predicat
     return inside
 
 
-def count(engine: Engine, query: PixelQuery, user: User, snap: Snapshot | None = None) -> int:
+def count(
+    engine: Engine,
+    query: PixelQuery,
+    user: User,
+    snap: Snapshot | None = None,
+    scan: LocalScan | None = None,
+) -> int:
     """The total. The catalog's view gives the candidates (rights, product
     filters, zone maps) and the segments holding them, so only those segments
     are read; one pass counts matching pixels per spectrum (row groups directly
@@ -479,25 +552,36 @@ def count(engine: Engine, query: PixelQuery, user: User, snap: Snapshot | None =
     paths = [str(root / f) for f in _candidate_segments(spectra, query, candidates)]
     # derSnr is the spectrum's: the candidates' mask has decided it exactly
     scanned = [p for p in predicates if p.column != "derSnr"]
-    return total + _count_candidates(paths, scanned, spectra, candidates)
+    return total + (scan or LOCAL).count(paths, scanned, spectra, candidates)
 
 
-def search(engine: Engine, query: PixelQuery, user: User, limit: int, offset: int) -> SearchResult:
-    """Run ``query`` for ``user``: the page [offset, offset + limit) and the total.
+def search(
+    engine: Engine,
+    query: PixelQuery,
+    user: User,
+    limit: int,
+    offset: int,
+    scan: LocalScan | None = None,
+) -> SearchResult:
+    """Run ``query`` for ``user``: the page [offset, offset + limit) and the total;
+    ``scan``: where the pixels are read (this process by default, or a
+    :class:`~webbarchive.pixels.distributed.DaskScan`).
 
     A segment replaced by a concurrent :func:`~webbarchive.pixels.index.update`
     between planning and reading is deleted under our feet: plan again, once.
     """
     try:
-        return _search(engine, query, user, limit, offset)
+        return _search(engine, query, user, limit, offset, scan)
     except (FileNotFoundError, duckdb.IOException):
-        return _search(engine, query, user, limit, offset)
+        return _search(engine, query, user, limit, offset, scan)
 
 
-def _search(engine: Engine, query: PixelQuery, user: User, limit: int, offset: int) -> SearchResult:
+def _search(
+    engine: Engine, query: PixelQuery, user: User, limit: int, offset: int, scan: LocalScan | None
+) -> SearchResult:
     snap = snapshot(engine, query)  # one view check and one cone query per search
-    first = pixel_first_page(engine, query, user, limit, offset, snap)
+    first = pixel_first_page(engine, query, user, limit, offset, snap, scan)
     if first is None:
-        prepared = prepare(engine, query, user, snap)
+        prepared = prepare(engine, query, user, snap, scan)
         first = (prepared.page(limit, offset), prepared.shown(limit, offset))
-    return SearchResult(first[0], count(engine, query, user, snap), first[1])
+    return SearchResult(first[0], count(engine, query, user, snap, scan), first[1])
