@@ -53,7 +53,7 @@ def _check_against_astropy(url: str, path: Path, filename: str | None = None) ->
         for hdu in hdul:
             hdu.data  # noqa: B018 - every HDU's data is there to read
         primary, science = hdul[0].header, hdul["SCI"].header
-        assert stored["program"] == primary["PROGRAM"]
+        assert stored["program"] == int(primary["PROGRAM"])  # an integer, as MAST types it
         assert stored["instrume"] == primary["INSTRUME"]
         assert stored["filter"] == primary["FILTER"]
         assert row["instrument"] == primary["INSTRUME"]

@@ -26,7 +26,7 @@ def _digests(folder: Path) -> dict[str, str]:
 def test_command_rewrites_the_same_bytes(mock_dir, tmp_path):
     out = tmp_path / "again"
     result = subprocess.run(
-        [sys.executable, "-m", "webbarchive", "mock", str(out), "--seed", "7", "--scale", "small", "--quiet", "--no-telemetry"],
+        [sys.executable, "-m", "webbarchive", "mock", str(out), "--seed", "7", "--scale", "small", "--quiet", "--no-telemetry", "--no-plans"],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
