@@ -15,6 +15,7 @@ import numpy as np
 from sqlalchemy import Engine
 
 from webbarchive.dja_spectra.spec_file import prefix_of, read_arrays
+from webbarchive.storage.beside_catalog import store_folder
 
 KINDS = ("fnu", "flam")
 #: uJy -> 1e-20 erg/s/cm^2/A at lambda in um: 1e-29 erg/s/cm^2/Hz * c[A/s] / lambda[A]^2 / 1e-20
@@ -23,13 +24,9 @@ _UJY_TO_FLAM20 = 1e-29 * 2.99792458e18 / 1e8 / 1e-20
 
 def cache_root(engine: Engine) -> Path:
     """Folder of cached previews for the catalog behind ``engine``."""
-    url = engine.url
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return Path(url.database).resolve().with_name(Path(url.database).name + ".dja_previews")
     from webbarchive.config import current
 
-    base = Path(current().previews_root)
-    return base / f"{url.host or 'local'}_{url.port or 5432}_{url.database}"
+    return store_folder(engine, "dja_previews", current().previews_root, scratch=True)
 
 
 def render(path: str, kind: str, title: str) -> bytes:

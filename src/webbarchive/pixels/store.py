@@ -41,6 +41,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import Engine
 
 from webbarchive.pixels.extract import SpectrumPixels
+from webbarchive.storage.beside_catalog import store_folder
 
 ROW_GROUP_ROWS = 8_192
 #: A segment is written as ``<name>.parquet.partial`` and renamed when complete.
@@ -68,16 +69,9 @@ SCHEMA = pa.schema(
 
 def pixels_root(engine: Engine) -> Path:
     """Folder of the pixel store of the catalog behind ``engine``."""
-    url = engine.url
-    if url.get_backend_name() == "sqlite":
-        database = url.database
-        if not database or database == ":memory:":
-            raise ValueError("an in-memory SQLite catalog has no place for a pixel store")
-        return Path(database).resolve().with_name(Path(database).name + ".pixels")
     from webbarchive.config import current
 
-    base = Path(current().pixels_root)
-    return base / f"{url.host or 'local'}_{url.port or 5432}_{url.database}"
+    return store_folder(engine, "pixels", current().pixels_root)
 
 
 def _nullable(values: np.ndarray) -> pa.Array:

@@ -32,6 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import Engine
 
+from webbarchive.storage.beside_catalog import store_folder
 from webbarchive.telemetry.errors import TelemetryInputError
 from webbarchive.telemetry.wire import US_PER_DAY, Samples, concat, is_numeric
 
@@ -49,16 +50,9 @@ MNEMONIC_PATTERN = re.compile(r"^[A-Z0-9_]{1,64}$")
 
 def telemetry_root(engine: Engine) -> Path:
     """Folder of the telemetry store of the catalog behind ``engine``."""
-    url = engine.url
-    if url.get_backend_name() == "sqlite":
-        database = url.database
-        if not database or database == ":memory:":
-            raise ValueError("an in-memory SQLite catalog has no place for a telemetry store")
-        return Path(database).resolve().with_name(Path(database).name + ".telemetry")
     from webbarchive.config import current
 
-    base = Path(current().telemetry_root)
-    return base / f"{url.host or 'local'}_{url.port or 5432}_{url.database}"
+    return store_folder(engine, "telemetry", current().telemetry_root)
 
 
 def mnemonic_name(raw: str) -> str:

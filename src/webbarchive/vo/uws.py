@@ -54,6 +54,7 @@ from xml.sax.saxutils import escape, quoteattr
 from sqlalchemy import Engine, delete, func, insert, select, update
 
 from webbarchive.catalog.schema import uws_jobs
+from webbarchive.storage.beside_catalog import store_folder
 
 PENDING, QUEUED, EXECUTING, COMPLETED, ERROR, ABORTED = (
     "PENDING",
@@ -89,11 +90,9 @@ def isoformat(ts: float | None) -> str | None:
 
 def results_root(engine: Engine, base: str) -> Path:
     """Folder of the async job results of the catalog behind ``engine``:
-    beside a SQLite file, else under ``base`` (``WEBBARCHIVE_RESULTS``)."""
-    url = engine.url
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return Path(url.database).resolve().with_name(Path(url.database).name + ".results")
-    return Path(base) / f"{url.host or 'local'}_{url.port or 5432}_{url.database}"
+    beside a SQLite file, else under ``base`` (``WEBBARCHIVE_RESULTS``; an
+    in-memory SQLite catalog's too)."""
+    return store_folder(engine, "results", base, scratch=True)
 
 
 @dataclass(frozen=True)
