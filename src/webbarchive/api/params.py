@@ -5,45 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from webbarchive import uris
 from webbarchive.api.errors import bad_request
 
-URI_PREFIXES = ("mast:JWST/product/", "mast:jwst/product/")
 MAX_LIMIT = 100_000
 MAX_OFFSET = 2**62
 
 
 def filename_from_uri(uri: str | None) -> str:
-    """``mast:JWST/product/<file>`` or a bare file name -> the file name."""
-    if not uri or not uri.strip():
-        raise bad_request(
-            "missing parameter 'uri'",
-            accepted=["mast:JWST/product/<filename>", "<filename>"],
-        )
-    uri = uri.strip()
-    for prefix in URI_PREFIXES:
-        if uri.startswith(prefix):
-            uri = uri[len(prefix) :]
-            break
-    else:
-        if uri.startswith("mast:"):
-            raise bad_request(
-                f"unsupported URI {uri!r}",
-                accepted=["mast:JWST/product/<filename>", "<filename>"],
-            )
-    # Control characters (NUL above all: PostgreSQL rejects it in text) are
-    # never part of a product file name.
-    if (
-        not uri
-        or "/" in uri
-        or "\\" in uri
-        or uri in (".", "..")
-        or any(ord(c) < 32 or ord(c) == 127 for c in uri)
-    ):
-        raise bad_request(
-            f"not a product file name: {uri!r}",
-            accepted=["mast:JWST/product/<filename>", "<filename>"],
-        )
-    return uri
+    """``mast:JWST/product/<file>`` or a bare file name -> the file name
+    (:func:`webbarchive.uris.filename_from_uri`), a bad one answered as a 400."""
+    try:
+        return uris.filename_from_uri(uri)
+    except uris.UriError as exc:
+        raise bad_request(exc.message, accepted=exc.accepted) from None
 
 
 def product_uri(filename: str) -> str:

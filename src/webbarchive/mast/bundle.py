@@ -21,6 +21,7 @@ from sqlalchemy import Connection, select
 from webbarchive.catalog.queries import product_by_filename
 from webbarchive.catalog.rights import EXCLUSIVE_ACCESS, User, may_read, rights_for
 from webbarchive.catalog.schema import observations
+from webbarchive.uris import UriError, filename_from_uri
 
 UNAVAILABLE = "NOT FOUND OR NOT AUTHORIZED"
 
@@ -43,14 +44,11 @@ class BundleFile:
 def resolve(conn: Connection, user: User, uris: list[str]) -> list[BundleFile]:
     """Each distinct URI with what the user may fetch; unknown and forbidden
     files look the same, so the script never reveals exclusive holdings."""
-    from webbarchive.api.errors import ApiError
-    from webbarchive.api.params import filename_from_uri
-
     files = []
     for uri in dict.fromkeys(u.strip() for u in uris if u and u.strip()):
         try:
             filename = filename_from_uri(uri)
-        except ApiError:
+        except UriError:
             files.append(BundleFile(uri, None))
             continue
         row = product_by_filename(conn, filename)

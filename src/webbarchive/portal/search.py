@@ -16,8 +16,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy import Connection, func, select
 
-from webbarchive.api import positions
-from webbarchive.api.errors import ApiError
+from webbarchive import positions
 from webbarchive.catalog.rights import EXCLUSIVE_ACCESS, PUBLIC, User, visible_observations
 from webbarchive.catalog.schema import observations
 from webbarchive.mast import caom
@@ -145,7 +144,7 @@ def _position(form: SearchForm) -> tuple[float, float, float] | None:
             unit="arcmin",
             maximum_deg=caom.MAX_RADIUS_DEG,
         )
-    except ApiError as exc:
+    except positions.PositionError as exc:
         raise PortalInputError(
             f"{exc.message}. A position is 'RA Dec' in degrees (53.16 -27.78) or sexagesimal "
             "(03:32:38.4 -27:46:48); the radius is in arcmin"
