@@ -154,6 +154,34 @@ class Settings:
         "where the pixel search reads pixels: '' (this process), 'local:N' (a Dask "
         "LocalCluster of N workers started by the server) or 'tcp://host:port' (a Dask scheduler)",
     )
+    storage: str = setting(
+        "STORAGE",
+        "",
+        "where ingest puts the products it is given: '' (they stay where they are, on local "
+        "disk) or s3://bucket/prefix (uploaded there; endpoint, region and credentials from "
+        "AWS_ENDPOINT_URL, AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or "
+        "~/.aws). Products already catalogued are read from where their path says",
+    )
+    download_redirect: bool = setting(
+        "DOWNLOAD_REDIRECT",
+        False,
+        "answer downloads of products in object storage with a 307 redirect to a presigned "
+        "URL (the client fetches from the store, Range included) instead of streaming them",
+    )
+    download_redirect_s: int = setting(
+        "DOWNLOAD_REDIRECT_S", 3600, "seconds a presigned download URL stays valid"
+    )
+    storage_cache: str = setting(
+        "STORAGE_CACHE",
+        str(Path(tempfile.gettempdir()) / "webbarchive-storage-cache"),
+        "folder of local copies of objects that astropy reads (retrieve, thumbnails), "
+        "one per object version; safe to empty",
+    )
+    storage_timeout_s: float = setting(
+        "STORAGE_TIMEOUT_S",
+        5.0,
+        "seconds to connect to, or wait for, the object store before answering 503",
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
