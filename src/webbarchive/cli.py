@@ -60,7 +60,6 @@ def _add_seed_scale(parser: argparse.ArgumentParser) -> None:
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from webbarchive.ingest.runner import ingest_paths
-
     from webbarchive.storage import ingest_root
 
     if args.storage is not None:

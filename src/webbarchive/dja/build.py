@@ -29,7 +29,6 @@ from webbarchive.catalog.schema import observations, products
 from webbarchive.catalog.writer_lock import holding_writer_lock
 from webbarchive.dja.geometry import path_text
 from webbarchive.dja.names import association_name, dja_filter, parent_name
-from webbarchive.storage import StorageUnavailable, open_storage
 from webbarchive.dja.tables import (
     EXPOSURE_CELL_DEPTH,
     dja_associations,
@@ -37,6 +36,7 @@ from webbarchive.dja.tables import (
     dja_exposures,
     dja_mosaics,
 )
+from webbarchive.storage import StorageUnavailable, open_storage
 
 log = logging.getLogger(__name__)
 

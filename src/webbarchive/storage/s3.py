@@ -142,7 +142,9 @@ class S3Storage:
         head = self._head(uri)
         if head is None:
             return None
-        return FileStat(size=head["ContentLength"], mtime=float(int(head["LastModified"].timestamp())))
+        return FileStat(
+            size=head["ContentLength"], mtime=float(int(head["LastModified"].timestamp()))
+        )
 
     def exists(self, uri: str) -> bool:
         return self._head(uri) is not None
@@ -232,7 +234,9 @@ class S3Storage:
                     rest = key[len(prefix) :]
                     if prefix and not prefix.endswith("/") and rest and not rest.startswith("/"):
                         continue  # s3://b/data must not list s3://b/database/...
-                    stat = FileStat(size=item["Size"], mtime=float(int(item["LastModified"].timestamp())))
+                    stat = FileStat(
+                        size=item["Size"], mtime=float(int(item["LastModified"].timestamp()))
+                    )
                     found.append((f"{SCHEME}{bucket}/{key}", stat))
         return sorted(found)
 
