@@ -89,7 +89,7 @@ def create_schema(engine: Engine) -> None:
     if engine.dialect.name == "postgresql":
         from webbarchive.catalog import query_role
 
-        query_role.install_default(engine)
+        query_role.install_configured(engine)
 
 
 def why_not_a_catalog(url: str | None) -> str | None:

@@ -47,21 +47,34 @@ def install(conn: Connection, role: str = DEFAULT_ROLE) -> None:
     exists = conn.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}).first()
     if exists is None:
         conn.execute(text(f"CREATE ROLE {name} NOLOGIN NOSUPERUSER NOINHERIT"))
-    conn.execute(text(f"GRANT {name} TO CURRENT_USER"))
-    conn.execute(text(f"GRANT USAGE ON SCHEMA public TO {name}"))
+    # an operator who made the role (deploy/postgres/init.sh) granted it already,
+    # and a catalog role without CREATEROLE could not
+    member = "SELECT pg_has_role(current_user, :r, 'MEMBER')"
+    if not conn.execute(text(member), {"r": role}).scalar():
+        conn.execute(text(f"GRANT {name} TO CURRENT_USER"))
+    usage = "SELECT has_schema_privilege(:r, 'public', 'USAGE')"
+    if not conn.execute(text(usage), {"r": role}).scalar():
+        conn.execute(text(f"GRANT USAGE ON SCHEMA public TO {name}"))
     conn.execute(text(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {name}"))
     for table in PRIVATE_TABLES:
         conn.execute(text(f"REVOKE ALL ON TABLE {table} FROM {name}"))
 
 
-def install_default(engine: Engine) -> None:
-    """Create :data:`DEFAULT_ROLE` with the catalog's schema, when the catalog's
-    role may create roles (else a warning: ADQL keeps its READ ONLY transaction)."""
+def install_configured(engine: Engine) -> None:
+    """Set up the role ``WEBBARCHIVE_QUERY_ROLE`` names (default
+    :data:`DEFAULT_ROLE`) with the catalog's schema: created when missing and
+    the catalog's role may create roles, granted SELECT on the tables (else a
+    warning: ADQL keeps its READ ONLY transaction)."""
+    from webbarchive.config import current
+
+    role = current().query_role.strip() or DEFAULT_ROLE
+    if role.lower() == "none":
+        return
     try:
         with engine.begin() as conn:
-            install(conn, DEFAULT_ROLE)
+            install(conn, role)
     except SQLAlchemyError as exc:
-        log.warning("cannot create the query role %s: %s", DEFAULT_ROLE, exc)
+        log.warning("cannot set up the query role %s: %s", role, exc)
 
 
 def configure(engine: Engine, setting: str) -> None:
