@@ -156,7 +156,11 @@ def targets(url: str) -> Targets:
             .where(products.c.filename.like("%x1d.fits"), observations.c.s_ra.is_not(None))
             .limit(1)
         ).one()
-        mosaic = conn.execute(select(dja_mosaics.c.crval1, dja_mosaics.c.crval2).limit(1)).one()
+        mosaic = conn.execute(
+            select(dja_mosaics.c.ra, dja_mosaics.c.dec)
+            .where(dja_mosaics.c.ra.is_not(None))
+            .limit(1)
+        ).one()
     engine.dispose()
     return Targets(product, ra, dec, mosaic[0], mosaic[1])
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from tests.security.test_ingest_faults import (
     REPO,
@@ -66,6 +66,14 @@ def _verify(url: str) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=REPO, env=_env(), capture_output=True, text=True, timeout=120)
 
 
+def _has_tables(url: str) -> bool:
+    engine = open_catalog(url, create=False)
+    try:
+        return inspect(engine).has_table("pixel_segments")
+    finally:
+        engine.dispose()
+
+
 def test_ingest_killed_at_random_moments_then_rerun(catalog_url, few_files, tmp_path):
     from webbarchive.ingest.runner import ingest_paths
 
@@ -84,7 +92,8 @@ def test_ingest_killed_at_random_moments_then_rerun(catalog_url, few_files, tmp_
             proc.send_signal(signal.SIGKILL)
             killed += 1
         proc.wait(timeout=30)
-        assert_nothing_half_written(catalog_url)
+        if _has_tables(catalog_url):  # a kill before the schema leaves nothing to check
+            assert_nothing_half_written(catalog_url)
     assert killed >= 1, "no run was killed before it ended: lengthen the ingest"
     rerun = start_ingest(catalog_url, few_files, "--no-wait")
     _, err = rerun.communicate(timeout=300)
@@ -202,9 +211,7 @@ def test_server_killed_during_a_download_then_range_resume(server, catalog_url, 
                 break
     assert 0 < len(received) < size
     live.start()
-    resumed = httpx.get(
-        live.base + url, headers={"Range": f"bytes={len(received)}-"}, timeout=30
-    )
+    resumed = httpx.get(live.base + url, headers={"Range": f"bytes={len(received)}-"}, timeout=30)
     assert resumed.status_code == 206
     assert resumed.headers["content-range"] == f"bytes {len(received)}-{size - 1}/{size}"
     whole = bytes(received) + resumed.content
