@@ -19,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -127,8 +128,9 @@ class Server:
         cmd = [sys.executable, "-m", "webbarchive", "serve", "--db", self.url]
         cmd += ["--port", str(self.port)]
         env = {**_env(), "WEBBARCHIVE_RATE_LIMITS": "off", **self.env}
+        self.log = tempfile.NamedTemporaryFile(prefix="serve-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(
-            cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=self.log
         )
         deadline = time.monotonic() + 60
         while True:
@@ -137,7 +139,8 @@ class Server:
                     return self
             except httpx.HTTPError:
                 pass
-            assert self.proc.poll() is None and time.monotonic() < deadline, "no server"
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("no server: " + Path(self.log.name).read_text()[-2000:])
             time.sleep(0.2)
 
     def kill(self) -> None:
@@ -152,6 +155,7 @@ class Server:
 
 @pytest.fixture
 def server(catalog_url):
+    open_catalog(catalog_url).dispose()  # serve refuses a URL holding no catalog
     made: list[Server] = []
 
     def make(**env: str) -> Server:
