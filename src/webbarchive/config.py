@@ -182,6 +182,37 @@ class Settings:
         5.0,
         "seconds to connect to, or wait for, the object store before answering 503",
     )
+    pools: str = setting(
+        "POOLS",
+        "",
+        "capacity per class of heavy work in each worker: 'class=size/queue,...', "
+        "'class=off' or 'off' (classes thumbnails, pixel_scans, tap, downloads; defaults: "
+        "webbarchive.api.pools.DEFAULT_CLASSES); past size + queue, 503 with Retry-After",
+    )
+    pool_wait_s: float = setting(
+        "POOL_WAIT_S", 5.0, "seconds a heavy request may wait in its class's queue before 503"
+    )
+    metadata_threads: int = setting(
+        "METADATA_THREADS",
+        16,
+        "threads of each worker kept for light requests (metadata, Mashup, portal) beyond "
+        "the heavy pools' sizes",
+    )
+    db_pool_size: int = setting(
+        "DB_POOL_SIZE",
+        10,
+        "PostgreSQL connections each worker keeps open (its pool), plus DB_POOL_OVERFLOW more "
+        "at peaks; workers x (size + overflow) must stay below the server's max_connections",
+    )
+    db_pool_overflow: int = setting(
+        "DB_POOL_OVERFLOW", 10, "PostgreSQL connections a worker may open beyond DB_POOL_SIZE"
+    )
+    query_role: str = setting(
+        "QUERY_ROLE",
+        "",
+        "PostgreSQL role user ADQL runs as (SET LOCAL ROLE), one that may only SELECT: "
+        "'' creates and uses webbarchive_reader; 'none' runs ADQL as the catalog's own role",
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

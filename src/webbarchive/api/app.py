@@ -47,7 +47,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.community_rights = settings.community()  # a bad value stops the start
-    app.state.engine = open_catalog(settings.db_url)
+    app.state.engine = open_catalog(
+        settings.db_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_overflow,
+        query_role=settings.query_role,
+    )
     try:  # the pixel search's Dask cluster, started on first use
         app.state.pixel_cluster = Cluster(settings.dask)
     except ValueError as exc:  # a bad value stops the start

@@ -123,7 +123,7 @@ def _answer(
 async def _uploads(request: Request, params: dict[str, str]):
     if not params.get("UPLOAD"):
         return []
-    ratelimit.enforce(request, "tap_upload")
+    await asyncio.to_thread(ratelimit.enforce, request, "tap_upload")
     parts: dict[str, bytes] = {}
     if request.method == "POST":
         form = await request.form()
