@@ -80,8 +80,7 @@ def votable_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 def media(*types: str, description: str = "success", status: int = 200) -> dict:
     """``responses=`` for a success answered in one of ``types`` (FITS, CSV, PNG...)."""
-    schema = {"type": "string", "format": "binary"}
-    return {status: {"description": description, "content": {t: {"schema": schema} for t in types}}}
+    return {status: {"description": description, "content": {t: {} for t in types}}}
 
 
 @dataclass(frozen=True)
@@ -159,7 +158,12 @@ def _complete(path: str, operation: dict[str, Any]) -> None:
     responses = operation.setdefault("responses", {})
     errors = votable_errors if is_vo_path(path) else json_errors
     responses.pop("422", None)  # FastAPI's validation error: this app answers 400
-    for code in (400, 401, 429):
+    codes = [400, 401, 429]
+    if any(p.get("in") == "path" for p in operation.get("parameters", [])):
+        codes.append(404)  # a path naming nothing this user may see
+    if path.startswith("/admin/"):
+        codes.append(403)  # a user who is not an administrator
+    for code in codes:
         responses.setdefault(str(code), errors(code)[code])
 
 

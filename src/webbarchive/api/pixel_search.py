@@ -69,7 +69,25 @@ PARAMETERS = doc.query(
     doc.integer("limit", "rows per page", 1000, minimum=1, maximum=100_000, default=1000),
     doc.integer("offset", "first row", 0, minimum=0, default=0),
 )
-ANSWERS = doc.json_errors(400, 401, 429, 503)
+ANSWERS = {
+    200: {
+        "description": "the matching pixels, the equivalent SQL and the paging",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["status", "query", "results", "paging"],
+                    "properties": {
+                        "status": {"type": "integer"},
+                        "query": {"type": "string"},
+                        "results": {"type": "array", "items": {"type": "object"}},
+                        "paging": {"type": "object"},
+                    },
+                }
+            }
+        },
+    }
+} | doc.json_errors(400, 401, 429, 503)
 
 
 def _search(request: Request, engine: Engine, user: User) -> dict:
@@ -95,6 +113,7 @@ def _search(request: Request, engine: Engine, user: User) -> dict:
     summary="Search spectral pixels (MAST Spectral DB)",
     openapi_extra=PARAMETERS,
     responses=ANSWERS,
+    response_model=None,
 )
 def spectra_search(
     request: Request, engine: Engine = Depends(catalog), user: User = Depends(current_user)
@@ -107,6 +126,7 @@ def spectra_search(
     summary="Search spectral pixels (viz alias)",
     openapi_extra=PARAMETERS,
     responses=ANSWERS,
+    response_model=None,
 )
 def viz_search(
     request: Request, engine: Engine = Depends(catalog), user: User = Depends(current_user)
