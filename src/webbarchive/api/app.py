@@ -7,7 +7,7 @@ from importlib import import_module
 from fastapi import FastAPI
 
 from webbarchive import __version__
-from webbarchive.api import deps, errors, storage_errors
+from webbarchive.api import deps, errors, openapi_docs, storage_errors
 from webbarchive.catalog.db import open_catalog
 from webbarchive.config import SettingError, Settings
 from webbarchive.pixels.distributed import Cluster
@@ -62,4 +62,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     storage_errors.install(app)  # an unreachable object store: 503, Retry-After
     for name in ROUTER_MODULES:
         app.include_router(import_module(name).router)
+    openapi_docs.install(app)  # every operation's error answers, by route family
     return app
