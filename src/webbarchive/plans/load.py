@@ -21,7 +21,9 @@ A visit is keyed by (program, observation, visit): loading it again replaces it,
 so a newer plan file updates statuses and windows. With a proper motion and a
 window start, the position compared by the duplication check is the target's
 moved to the window's start (astropy's ``SkyCoord.apply_space_motion``);
-otherwise the catalogued position.
+otherwise the catalogued position. Each visit also becomes a CAOM observation
+with ``calib_level`` -1 (:mod:`webbarchive.plans.observations`), as MAST lists
+planned visits to Mashup and ObsCore clients.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from sqlalchemy import Engine, delete, tuple_
 
 from webbarchive.catalog.schema import planned_visits
 from webbarchive.plans.errors import PlanInputError
+from webbarchive.plans.observations import write_observations
 from webbarchive.plans.templates import STATUSES, accepted_templates, status_name, template_name
 
 COLUMNS = (
@@ -239,4 +242,5 @@ def load_plans(engine: Engine, path: Path) -> LoadReport:
             )
         if rows:
             conn.execute(table.insert(), rows)
+        write_observations(conn, rows)
     return LoadReport(len(rows), str(path))
