@@ -83,9 +83,8 @@ def write_observations(conn: Connection, visits: list[dict]) -> None:
     missing = sorted({r["proposal_id"] for r in rows} - known)
     if missing:  # the observations' program must exist; its details come with ingest
         conn.execute(insert(programs), [{"proposal_id": p} for p in missing])
-    cells = []
-    for start in range(0, len(rows), 500):
-        chunk = rows[start : start + 500]
+    for start in range(0, len(rows), 2000):
+        chunk = rows[start : start + 2000]
         conn.execute(insert(observations), chunk)
         obsids = dict(
             conn.execute(
@@ -94,8 +93,10 @@ def write_observations(conn: Connection, visits: list[dict]) -> None:
                 )
             ).all()
         )
-        for row in chunk:
-            polygon = sky.parse_stcs(row["s_region"])
-            cells.extend(sky.index_rows(obsids[row["obs_id"]], polygon))
-    for start in range(0, len(cells), 5000):
-        conn.execute(insert(sky_index), cells[start : start + 5000])
+        boxes = [sky.target_box(r["s_ra"], r["s_dec"]) for r in chunk]
+        cells = [
+            {"obsid": obsids[row["obs_id"]], "hpx": cell}
+            for row, found in zip(chunk, sky.polygons_cells(boxes), strict=True)
+            for cell in found
+        ]
+        conn.execute(insert(sky_index), cells)
