@@ -701,6 +701,19 @@ _register(
         Probe("GET", f"{path}?coords={EAP_RA},{EAP_DEC}&format=votable", "listing"),
     ],
 )
+_register(
+    "POST",
+    ["/duplication/api/v0.1/search"],
+    lambda path: [
+        Probe(
+            "POST",
+            f"{path}?radius=600",
+            "listing",
+            json={"targets": [{"target_name": "T", "ra": EAP_RA, "dec": EAP_DEC}]},
+        ),
+        Probe("POST", f"{path}?format=csv", "listing", data={"targets": "ra,dec\n0,-1.2\n"}),
+    ],
+)
 
 
 def app_routes(app) -> set[tuple[str, str]]:
