@@ -209,6 +209,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 progress=True,
                 dja_mosaics=True,
                 telemetry=True,
+                plans=True,
             )
         )
         (files / ".complete").touch()
@@ -222,6 +223,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             f"loaded {count} demo engineering mnemonics for info/mnemonics "
             "(webbarchive ingest-mnemonics FILE.csv loads a real table)"
         )
+    plans_file = files / "plans" / "plans.csv"
+    if plans_file.is_file():  # the mock's planned visits (calib_level -1, duplication check)
+        from webbarchive.catalog.db import open_catalog
+        from webbarchive.plans.load import load_plans
+
+        print(load_plans(open_catalog(db), plans_file).summary())
     base = f"http://{args.host}:{args.port}"
     print("\nwebbarchive is serving the demo archive. Try:")
     for line in demo_urls(db, base):

@@ -715,6 +715,9 @@ _register(
     ],
 )
 
+# --- MAST API landing (the jwst EDB client's liveness check) -------------------------
+_register("GET", ["/api/", "/api"], lambda path: [Probe("GET", path, "static")])
+
 
 def app_routes(app) -> set[tuple[str, str]]:
     """(method, path) of every route, nested routers included."""
