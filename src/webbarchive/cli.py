@@ -706,7 +706,12 @@ def _add_duplication_check(sub) -> None:
     p.add_argument("--template", help="APT templates, comma-separated")
     p.add_argument("--optical-elements", help="filters/gratings, comma-separated")
     p.add_argument("--status", help="visit statuses, comma-separated")
-    p.add_argument("--format", choices=("csv", "votable", "json"), default="csv")
+    p.add_argument(
+        "--format",
+        choices=("csv", "votable", "json"),
+        default="csv",
+        help="output format (default: %(default)s)",
+    )
     p.add_argument("--output", "-o", help="write here instead of standard output")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_db(p)
