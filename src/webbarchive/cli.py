@@ -217,6 +217,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 progress=True,
                 dja_mosaics=True,
                 telemetry=True,
+                plans=True,
             )
         )
         (files / ".complete").touch()
@@ -230,6 +231,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             f"loaded {count} demo engineering mnemonics for info/mnemonics "
             "(webbarchive ingest-mnemonics FILE.csv loads a real table)"
         )
+    plans_file = files / "plans" / "plans.csv"
+    if plans_file.is_file():  # the mock's planned visits (calib_level -1, duplication check)
+        from webbarchive.catalog.db import open_catalog
+        from webbarchive.plans.load import load_plans
+
+        print(load_plans(open_catalog(db), plans_file).summary())
     base = f"http://{args.host}:{args.port}"
     print("\nwebbarchive is serving the demo archive. Try:")
     for line in demo_urls(db, base):
@@ -621,6 +628,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("settings", help="every setting: environment variable, value, meaning")
     p.set_defaults(func=_cmd_settings)
     _add_account_commands(sub)
+    _add_duplication_check(sub)
     return parser
 
 
@@ -662,6 +670,82 @@ def main(argv: list[str] | None = None) -> int:
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return text[:200] + ("..." if len(text) > 200 else "")
+
+
+def _cmd_duplication_check(args: argparse.Namespace) -> int:
+    """Each target of a list against the planned visits: CSV, VOTable or JSON out."""
+    import json
+
+    from tqdm import tqdm
+
+    from webbarchive.catalog.db import open_catalog
+    from webbarchive.plans import PlanError
+    from webbarchive.plans.query import parse_filters
+    from webbarchive.plans.render import COLUMNS, to_csv, to_votable
+    from webbarchive.plans.targets import QUERY_COLUMNS, check_targets, read_targets
+
+    try:
+        text = Path(args.targets).read_text(encoding="utf-8-sig")
+        filters = parse_filters(args.template, args.optical_elements, args.status, args.radius)
+        targets = read_targets(text, args.targets)
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"error: cannot read {args.targets}: {exc}", file=sys.stderr)
+        return 2
+    except PlanError as exc:
+        accepted = f" (accepted: {exc.accepted})" if exc.accepted else ""
+        print(f"error: {exc.message}{accepted}", file=sys.stderr)
+        return 2
+    engine = open_catalog(args.db)
+    with (
+        engine.connect() as conn,
+        tqdm(
+            total=len(targets), desc="duplication check", unit="target", disable=args.quiet
+        ) as bar,
+    ):
+        rows = check_targets(conn, targets, filters, progress=bar.update)
+    columns = QUERY_COLUMNS + COLUMNS
+    if args.format == "votable":
+        data = to_votable(rows, columns)
+    elif args.format == "json":
+        data = (json.dumps({"count": len(rows), "results": rows}, indent=1) + "\n").encode()
+    else:
+        data = to_csv(rows, columns).encode()
+    if args.output:
+        Path(args.output).write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    matched = len({row["query_index"] for row in rows})
+    print(
+        f"{len(targets)} targets, {matched} with planned visits nearby, {len(rows)} matches",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _add_duplication_check(sub) -> None:
+    p = sub.add_parser(
+        "duplication-check",
+        help="check a target list against the planned visits (as POST /duplication/api/v0.1/search)",
+    )
+    p.add_argument(
+        "targets",
+        help="CSV target_name,ra,dec[,pm_ra,pm_dec,epoch] or JSON (see webbarchive.plans.targets)",
+    )
+    p.add_argument("--radius", help="arcsec (default: each visit's template radius)")
+    p.add_argument("--template", help="APT templates, comma-separated")
+    p.add_argument("--optical-elements", help="filters/gratings, comma-separated")
+    p.add_argument("--status", help="visit statuses, comma-separated")
+    p.add_argument(
+        "--format",
+        choices=("csv", "votable", "json"),
+        default="csv",
+        help="output format (default: %(default)s)",
+    )
+    p.add_argument("--output", "-o", help="write here instead of standard output")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_db(p)
+    p.set_defaults(func=_cmd_duplication_check)
 
 
 if __name__ == "__main__":

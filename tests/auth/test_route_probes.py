@@ -701,6 +701,22 @@ _register(
         Probe("GET", f"{path}?coords={EAP_RA},{EAP_DEC}&format=votable", "listing"),
     ],
 )
+_register(
+    "POST",
+    ["/duplication/api/v0.1/search"],
+    lambda path: [
+        Probe(
+            "POST",
+            f"{path}?radius=600",
+            "listing",
+            json={"targets": [{"target_name": "T", "ra": EAP_RA, "dec": EAP_DEC}]},
+        ),
+        Probe("POST", f"{path}?format=csv", "listing", data={"targets": "ra,dec\n0,-1.2\n"}),
+    ],
+)
+
+# --- MAST API landing (the jwst EDB client's liveness check) -------------------------
+_register("GET", ["/api/", "/api"], lambda path: [Probe("GET", path, "static")])
 
 
 def app_routes(app) -> set[tuple[str, str]]:

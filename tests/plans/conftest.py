@@ -59,3 +59,11 @@ def plans_client(plans_archive):
     app.state.rate_limiter = None
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def truth(plan_files):
+    """The plan files' visits and their positions at their windows (astropy)."""
+    from tests.plans.truth import truth_of
+
+    return truth_of(plan_files)

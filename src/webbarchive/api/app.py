@@ -33,6 +33,7 @@ ROUTER_MODULES = (
     "webbarchive.api.dja_spectra",
     "webbarchive.api.portal",
     "webbarchive.api.duplication",
+    "webbarchive.api.mast_api_root",
 )
 
 

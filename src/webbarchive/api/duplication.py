@@ -8,18 +8,20 @@ template radius, :mod:`webbarchive.plans.templates`), ``template``,
 matches) and ``format`` (json, csv or votable). The answer lists, nearest
 first, each matching planned visit (:func:`webbarchive.plans.query.search`).
 
+``POST`` to the same route a target list (CSV or JSON body, or a multipart
+``file``; the form is :mod:`webbarchive.plans.targets`'s) with the same
+filters and formats: the same rows, with the target's fields first.
+
 Planned visits are public metadata at MAST, whatever the program's exclusive
 access, so every caller gets the same answer (an invalid token is still a 401).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
-import numpy as np
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy import Engine
 
@@ -29,68 +31,33 @@ from webbarchive.api.positions import parse_position
 from webbarchive.catalog.rights import User
 from webbarchive.plans import PlanInputError, PlanNotFound
 from webbarchive.plans.query import parse_filters, search
+from webbarchive.plans.render import COLUMNS, FORMATS, to_csv, to_votable
+from webbarchive.plans.targets import FORM as TARGETS_FORM
+from webbarchive.plans.targets import QUERY_COLUMNS, check_targets, read_targets
 
 router = APIRouter(tags=["duplication"])
 
-FORMATS = ("json", "csv", "votable")
-COLUMNS = (
-    "program",
-    "observation",
-    "visit",
-    "target_name",
-    "template",
-    "instrument",
-    "optical_elements",
-    "status",
-    "separation_arcsec",
-    "s_ra",
-    "s_dec",
-    "target_ra",
-    "target_dec",
-    "pm_ra_mas_yr",
-    "pm_dec_mas_yr",
-    "epoch_jyear",
-    "t_plan_start",
-    "t_plan_end",
-    "calib_level",
-    "apt_url",
-)
+#: Largest target list a POST may carry (bytes): 10,000 targets of generous lines.
+MAX_BODY_BYTES = 5_000_000
 
 
-TEXT_COLUMNS = {"target_name", "template", "instrument", "optical_elements", "status", "apt_url"}
-INTEGER_COLUMNS = {"program", "observation", "visit", "calib_level"}
+def _format(format: str | None) -> str:
+    output = (format or "json").strip().lower()
+    if output not in FORMATS:
+        raise bad_request(f"unknown format {format!r}", accepted=list(FORMATS))
+    return output
 
 
-def _csv(rows: list[dict[str, Any]]) -> Response:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8")
+def _answer(output: str, rows: list[dict[str, Any]], columns, body: dict[str, Any]) -> Response:
+    if output == "csv":
+        return Response(to_csv(rows, columns), media_type="text/csv; charset=utf-8")
+    if output == "votable":
+        from webbarchive.vo.formats import VOTABLE_MIME
 
+        return Response(to_votable(rows, columns), media_type=VOTABLE_MIME)
+    from webbarchive.api.errors import JsonResponse
 
-def _votable(rows: list[dict[str, Any]]) -> Response:
-    from astropy.io.votable import from_table
-    from astropy.table import MaskedColumn, Table
-
-    from webbarchive.vo.formats import VOTABLE_MIME
-
-    table = Table()
-    for name in COLUMNS:
-        values = [row[name] for row in rows]
-        if name in TEXT_COLUMNS:
-            table[name] = MaskedColumn(
-                ["" if v is None else str(v) for v in values],
-                mask=[v is None for v in values],
-                dtype=str,
-            )
-        elif name in INTEGER_COLUMNS:
-            table[name] = np.array(values, dtype=np.int64)
-        else:
-            table[name] = np.array([np.nan if v is None else v for v in values], dtype=float)
-    buffer = io.BytesIO()
-    from_table(table).to_xml(buffer)
-    return Response(buffer.getvalue(), media_type=VOTABLE_MIME)
+    return JsonResponse(body)
 
 
 @router.get(
@@ -112,9 +79,7 @@ def duplication_search(
     engine: Engine = Depends(catalog),
     user: User = Depends(current_user),
 ) -> Response:
-    output = (format or "json").strip().lower()
-    if output not in FORMATS:
-        raise bad_request(f"unknown format {format!r}", accepted=list(FORMATS))
+    output = _format(format)
     try:
         filters = parse_filters(template, optical_elements, status, radius)
         with engine.connect() as conn:
@@ -130,18 +95,90 @@ def duplication_search(
         raise bad_request(exc.message, accepted=exc.accepted) from None
     except PlanNotFound as exc:
         raise ApiError(404, exc.message, accepted=exc.accepted) from None
-    if output == "csv":
-        return _csv(rows)
-    if output == "votable":
-        return _votable(rows)
-    from webbarchive.api.errors import JsonResponse
+    body = {
+        "status": "COMPLETE",
+        "position": {"ra": ra_deg, "dec": dec_deg},
+        "radius_arcsec": filters.radius_arcsec,
+        "count": len(rows),
+        "results": rows,
+    }
+    return _answer(output, rows, COLUMNS, body)
 
-    return JsonResponse(
-        {
-            "status": "COMPLETE",
-            "position": {"ra": ra_deg, "dec": dec_deg},
-            "radius_arcsec": filters.radius_arcsec,
-            "count": len(rows),
-            "results": rows,
-        }
+
+def _too_large() -> ApiError:
+    return ApiError(
+        413,
+        f"the target list is larger than {MAX_BODY_BYTES} bytes",
+        accepted=f"at most {MAX_BODY_BYTES} bytes; split the list",
     )
+
+
+async def _target_list_text(request: Request) -> str:
+    """The target list of a POST: a multipart ``file`` (or ``targets``) part, or the
+    body itself (CSV or JSON)."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_BODY_BYTES:
+        raise _too_large()
+    kind = request.headers.get("content-type", "").lower()
+    if kind.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        form = await request.form()
+        part = form.get("file") or form.get("targets")
+        if part is None:
+            raise bad_request(
+                "the form holds no target list", accepted=["a 'file' part: " + TARGETS_FORM]
+            )
+        raw = await part.read() if hasattr(part, "read") else str(part).encode()
+    else:
+        raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise _too_large()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise bad_request("the target list must be UTF-8 text", accepted=TARGETS_FORM) from None
+
+
+@router.post(
+    "/duplication/api/v0.1/search",
+    summary="Duplication check of a target list (CSV or JSON body, or a multipart file)",
+)
+async def duplication_check_targets(
+    request: Request,
+    radius: str | None = Query(
+        None, description="arcsec; absent: each visit's template radius (NIRCam imaging 280 ...)"
+    ),
+    template: str | None = Query(None, description="APT templates, comma-separated"),
+    optical_elements: str | None = Query(None, description="filters/gratings, comma-separated"),
+    status: str | None = Query(None, description="visit statuses, comma-separated"),
+    format: str | None = Query("json", description="json, csv or votable"),
+    engine: Engine = Depends(catalog),
+    user: User = Depends(current_user),
+) -> Response:
+    """Each target of the list against the planned visits: GET's rows, with the
+    target's fields (``query_*``) first; JSON groups them per target."""
+    output = _format(format)
+    text = await _target_list_text(request)
+    try:
+        filters = parse_filters(template, optical_elements, status, radius)
+        targets = read_targets(text)
+    except PlanInputError as exc:
+        raise bad_request(exc.message, accepted=exc.accepted) from None
+    rows = await run_in_threadpool(_check, engine, targets, filters)
+    per_target = {t.index: {"index": t.index, "name": t.name, "ra": t.ra, "dec": t.dec,
+                            "count": 0, "results": []} for t in targets}  # fmt: skip
+    for row in rows:
+        entry = per_target[row["query_index"]]
+        entry["count"] += 1
+        entry["results"].append(row)
+    body = {
+        "status": "COMPLETE",
+        "radius_arcsec": filters.radius_arcsec,
+        "count": len(rows),
+        "targets": list(per_target.values()),
+    }
+    return _answer(output, rows, QUERY_COLUMNS + COLUMNS, body)
+
+
+def _check(engine: Engine, targets, filters) -> list[dict]:
+    with engine.connect() as conn:
+        return check_targets(conn, targets, filters)

@@ -152,13 +152,31 @@ def visible_products(user: User, at_mjd: float | None = None) -> ColumnElement:
     return _visible(product_release_expr(), products.c.proposal_id, user, at_mjd)
 
 
+#: ``calib_level`` of planned and scheduled visits (:mod:`webbarchive.plans`).
+PLANNED_CALIB_LEVEL = -1
+
+
+def planned_expr() -> ColumnElement:
+    """SQL that is true for the observation rows of planned visits (two-valued).
+
+    Planned visits are public metadata at MAST whatever the program's exclusive
+    access: proposers must check their targets against them before proposing
+    (the duplication check). Their rows hold only the plan (target, position,
+    template, optical elements, window) and no products; nothing of the
+    executed program (headers, footprints, files) is reached through them."""
+    return func.coalesce(observations.c.calib_level, 0) == PLANNED_CALIB_LEVEL
+
+
 def visible_observations(user: User) -> ColumnElement:
     """WHERE clause keeping the observations whose metadata ``user`` may read.
 
     JWST metadata are public except for a few programs; metaDataRights follows
-    dataRights here until a program asks otherwise.
+    dataRights here until a program asks otherwise. Planned visits are public
+    (:func:`planned_expr`).
     """
-    return _visible(observation_release_expr(), observations.c.proposal_id, user)
+    return or_(
+        _visible(observation_release_expr(), observations.c.proposal_id, user), planned_expr()
+    )
 
 
 def visible_mask(

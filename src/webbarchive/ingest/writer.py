@@ -51,7 +51,7 @@ from sqlalchemy import (
 )
 
 from webbarchive.catalog import sky
-from webbarchive.catalog.rights import now_mjd
+from webbarchive.catalog.rights import now_mjd, planned_expr
 from webbarchive.catalog.schema import keywords, observations, products, programs, sky_index
 from webbarchive.ingest.headers import decode
 from webbarchive.ingest.observation import KEYWORDS_USED, aggregate, product_fields
@@ -225,7 +225,13 @@ def drop_association_only_observations(engine: Engine) -> int:
             .where(products.c.obsid == observations.c.obsid, ~_association_clause())
             .exists()
         )
-        obsids = conn.execute(select(observations.c.obsid).where(~others)).scalars().all()
+        obsids = (
+            conn.execute(
+                select(observations.c.obsid).where(~others, ~planned_expr())  # plans hold none
+            )
+            .scalars()
+            .all()
+        )
         for obsid in obsids:
             _drop_observation(conn, int(obsid))
     return len(obsids)

@@ -21,7 +21,9 @@ A visit is keyed by (program, observation, visit): loading it again replaces it,
 so a newer plan file updates statuses and windows. With a proper motion and a
 window start, the position compared by the duplication check is the target's
 moved to the window's start (astropy's ``SkyCoord.apply_space_motion``);
-otherwise the catalogued position.
+otherwise the catalogued position. Each visit also becomes a CAOM observation
+with ``calib_level`` -1 (:mod:`webbarchive.plans.observations`), as MAST lists
+planned visits to Mashup and ObsCore clients.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from sqlalchemy import Engine, delete, tuple_
 
 from webbarchive.catalog.schema import planned_visits
 from webbarchive.plans.errors import PlanInputError
+from webbarchive.plans.observations import write_observations
 from webbarchive.plans.templates import STATUSES, accepted_templates, status_name, template_name
 
 COLUMNS = (
@@ -111,6 +114,13 @@ def _mjd(value: Any, key: str, where: str) -> float | None:
         ) from None
 
 
+def _mjd_number(value: Any, key: str, where: str) -> float | None:
+    """An MJD given as a number (None for ISO text, read later, or blank)."""
+    if _blank(value) or not _is_number(str(value).strip()):
+        return None
+    return _mjd(value, key, where)
+
+
 def visit_row(row: dict, where: str) -> dict:
     """One visit of the file as a ``planned_visits`` row (position not yet moved)."""
     missing = [key for key in REQUIRED if _blank(row.get(key))]
@@ -155,8 +165,9 @@ def visit_row(row: dict, where: str) -> dict:
         "template": template,
         "optical_elements": None if _blank(elements) else str(elements).strip(),
         "status": status,
-        "t_plan_start": _mjd(row.get("window_start"), "window_start", where),
-        "t_plan_end": _mjd(row.get("window_end"), "window_end", where),
+        # ISO windows are read for all rows at once (_windows_to_mjd)
+        "t_plan_start": _mjd_number(row.get("window_start"), "window_start", where),
+        "t_plan_end": _mjd_number(row.get("window_end"), "window_end", where),
     }
 
 
@@ -214,8 +225,39 @@ def read_rows(text: str, source: str) -> list[dict]:
         if key in seen:
             raise PlanInputError(f"{source}: visit {key} appears twice")
         seen.add(key)
+    _windows_to_mjd(rows, [record for record in records], source)
     move_to_window(rows)
     return rows
+
+
+def _windows_to_mjd(rows: list[dict], records: list[dict], source: str) -> None:
+    """The ISO windows of all rows in one astropy call (a call per row costs a
+    millisecond each); a failing batch is read again row by row for the message."""
+    for key, column in (("window_start", "t_plan_start"), ("window_end", "t_plan_end")):
+        texts = [
+            (i, str(r.get(key)).strip()) for i, r in enumerate(records) if not _blank(r.get(key))
+        ]
+        iso = [(i, t) for i, t in texts if not _is_number(t)]
+        if not iso:
+            continue
+        try:
+            with warnings.catch_warnings():  # ERFA: "dubious year" past the leap-second table
+                warnings.simplefilter("ignore")
+                mjds = Time([t for _, t in iso], scale="utc").mjd
+        except ValueError:
+            for i, text in iso:
+                rows[i][column] = _mjd(text, key, f"{source} visit {i + 1}")
+            continue
+        for (i, _), mjd in zip(iso, mjds, strict=True):
+            rows[i][column] = float(mjd)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def load_plans(engine: Engine, path: Path) -> LoadReport:
@@ -239,4 +281,5 @@ def load_plans(engine: Engine, path: Path) -> LoadReport:
             )
         if rows:
             conn.execute(table.insert(), rows)
+        write_observations(conn, rows)
     return LoadReport(len(rows), str(path))

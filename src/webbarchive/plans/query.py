@@ -123,7 +123,7 @@ def _sky_band(ra: float, dec: float, radius_deg: float):
     return and_(clause, c.s_ra.between(lo, hi))
 
 
-def _render(row: dict[str, Any], separation: float) -> dict[str, Any]:
+def render(row: dict[str, Any], separation: float) -> dict[str, Any]:
     program = row["proposal_id"]
     return {
         "program": int(program),
@@ -149,11 +149,14 @@ def _render(row: dict[str, Any], separation: float) -> dict[str, Any]:
     }
 
 
-def search(conn: Connection, ra: float, dec: float, filters: Filters = Filters()) -> list[dict]:
-    """Planned visits matching (ra, dec) in degrees, nearest first."""
-    largest = filters.radius_arcsec or LARGEST_RADIUS_ARCSEC
+def candidates(
+    conn: Connection, ra: float, dec: float, filters: Filters, widen_arcsec: float = 0.0
+) -> list[dict]:
+    """Visits passing the filters whose positions may lie within their radius of
+    (ra, dec) in degrees, plus ``widen_arcsec`` (a moving target's reach)."""
+    largest = (filters.radius_arcsec or LARGEST_RADIUS_ARCSEC) + widen_arcsec
     c = planned_visits.c
-    query = select(planned_visits).where(_sky_band(ra % 360.0, dec, largest / 3600.0))
+    query = select(planned_visits).where(_sky_band(ra % 360.0, dec, min(largest / 3600.0, 180.0)))
     if filters.templates:
         query = query.where(c.template.in_(filters.templates))
     if filters.statuses:
@@ -162,9 +165,11 @@ def search(conn: Connection, ra: float, dec: float, filters: Filters = Filters()
     if filters.optical_elements:
         wanted = set(filters.optical_elements)
         rows = [r for r in rows if wanted & set(_split((r["optical_elements"] or "").upper()))]
-    if not rows:
-        return []
-    separations = separation_arcsec(ra, dec, [r["s_ra"] for r in rows], [r["s_dec"] for r in rows])
+    return rows
+
+
+def matching(rows: list[dict], separations: np.ndarray, filters: Filters) -> list[int]:
+    """Indexes of ``rows`` within their radius (arcsec ``separations``), nearest first."""
     if filters.radius_arcsec is not None:
         radii = np.full(len(rows), filters.radius_arcsec)
     else:
@@ -176,7 +181,16 @@ def search(conn: Connection, ra: float, dec: float, filters: Filters = Filters()
         [int(rows[i]["proposal_id"]) for i in keep],
         separations[keep],
     ))]  # fmt: skip
-    return [_render(rows[i], separations[i]) for i in keep]
+    return [int(i) for i in keep]
+
+
+def search(conn: Connection, ra: float, dec: float, filters: Filters = Filters()) -> list[dict]:
+    """Planned visits matching (ra, dec) in degrees, nearest first."""
+    rows = candidates(conn, ra, dec, filters)
+    if not rows:
+        return []
+    separations = separation_arcsec(ra, dec, [r["s_ra"] for r in rows], [r["s_dec"] for r in rows])
+    return [render(rows[i], separations[i]) for i in matching(rows, separations, filters)]
 
 
 def target_position(conn: Connection, name: str) -> tuple[float, float]:

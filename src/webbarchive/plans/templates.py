@@ -51,6 +51,20 @@ STATUSES = (
     "Withdrawn",
 )
 LARGEST_RADIUS_ARCSEC = max(max(RADIUS_ARCSEC.values()), OTHER_RADIUS_ARCSEC)
+#: How a planned visit of each template appears as a CAOM observation:
+#: (instrument_name, dataproduct_type), MAST's spellings.
+CAOM_OF_TEMPLATE: dict[str, tuple[str, str]] = {
+    "NIRSpec MultiObject Spectroscopy": ("NIRSPEC/MSA", "spectrum"),
+    "NIRSpec IFU Spectroscopy": ("NIRSPEC/IFU", "cube"),
+    "NIRSpec Fixed Slit Spectroscopy": ("NIRSPEC/SLIT", "spectrum"),
+    "MIRI Imaging": ("MIRI/IMAGE", "image"),
+    "MIRI Medium Resolution Spectroscopy": ("MIRI/IFU", "cube"),
+    "MIRI Low Resolution Spectroscopy": ("MIRI/SLIT", "spectrum"),
+    "NIRISS Wide Field Slitless Spectroscopy": ("NIRISS/WFSS", "spectrum"),
+    "NIRISS Imaging": ("NIRISS/IMAGE", "image"),
+    "NIRCam Imaging": ("NIRCAM/IMAGE", "image"),
+    "NIRCam Wide Field Slitless Spectroscopy": ("NIRCAM/GRISM", "spectrum"),
+}
 
 
 def template_name(text: str) -> str | None:

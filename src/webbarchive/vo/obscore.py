@@ -6,6 +6,9 @@ row must lead to one downloadable file through ``access_url`` and say its
 size (``access_estsize``) and format, which only a product has. Observation
 fields (position, footprint, time and spectral coverage, target, program)
 come from the observation the product belongs to, as CAOM planes inherit them.
+Planned visits are rows too (``calib_level = -1``, as in MAST's ObsCore): their
+product columns (``access_url``, size, format, file name) are null, ``t_min``/
+``t_max`` the planned window (:mod:`webbarchive.plans.observations`).
 
 Units follow the standard: degrees, MJD, seconds, metres (the catalog's
 ``em_min``/``em_max`` are nm and are converted here), kB. Rows a user may not
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import case, cast, func, literal, null, or_, select, text
+from sqlalchemy import case, cast, func, literal, null, or_, select, text, union_all
 from sqlalchemy import types as satypes
 
 from webbarchive.catalog.rights import (
@@ -30,6 +33,7 @@ from webbarchive.catalog.rights import (
     PUBLIC,
     User,
     barrier,
+    planned_expr,
     product_release_expr,
     public_expr,
     visible_observations,
@@ -83,7 +87,7 @@ OBSCORE_COLUMNS: list[ColumnDef] = [
         "short",
         "meta.code;obs.calib",
         "ObsDataset.calibLevel",
-        description="Calibration level: 1 raw, 2 calibrated, 3 combined",
+        description="Calibration level: -1 planned, 1 raw, 2 calibrated, 3 combined",
         principal=1,
     ),
     _c(
@@ -373,7 +377,8 @@ OBSCORE_COLUMNS: list[ColumnDef] = [
 
 
 def obscore_select(ctx: QueryContext):
-    """The SQLAlchemy SELECT producing ``ivoa.obscore`` for ``ctx.user``."""
+    """The two SELECTs whose union is ``ivoa.obscore`` for ``ctx.user``: science
+    products with their observations, and planned visits (``calib_level`` -1)."""
     o, p = observations, products
     release = product_release_expr()
     public = public_expr(release)
@@ -433,7 +438,7 @@ def obscore_select(ctx: QueryContext):
         o.c.proposal_pi.label("proposal_pi"),
         o.c.obsid.label("_obsid"),  # hidden: joins the HEALPix sky index
     ]
-    return (
+    science = (
         select(*columns)
         .select_from(p.join(o, p.c.obsid == o.c.obsid))
         .where(
@@ -442,17 +447,35 @@ def obscore_select(ctx: QueryContext):
             visible_observations(ctx.user),
         )
     )
+    # Planned visits (calib_level -1, no products) are rows too, as at MAST: the
+    # product columns are null, the rights those of data not yet taken.
+    planned_values = {
+        "obs_publisher_did": literal(PUBLISHER_DID_PREFIX) + o.c.obs_id,
+        "access_format": cast(null(), satypes.String),
+        "data_rights": literal("proprietary"),
+        "datarights": literal(EXCLUSIVE_ACCESS),
+        "obs_release_mjd": cast(null(), satypes.Float),
+    }
+    planned = (
+        select(*(planned_values.get(c.name, c).label(c.name) for c in columns))
+        .select_from(o.outerjoin(p, p.c.obsid == o.c.obsid))
+        .where(planned_expr(), p.c.product_id.is_(None), visible_observations(ctx.user))
+    )
+    return science, planned
 
 
 def build_obscore_sql(dialect: str, ctx: QueryContext, where: list[str] | tuple = ()) -> str:
     """``ivoa.obscore`` for ``ctx.user`` as a rights barrier, narrowed by ``where``
     (conditions on ``observations``/``products`` that cannot fail, copied from
-    the user's query by the ADQL translator so indexes still serve it)."""
+    the user's query by the ADQL translator so indexes still serve it; on the
+    planned rows, products' columns are null, as the view's are)."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    query = obscore_select(ctx)
+    science, planned = obscore_select(ctx)
     for condition in where:
-        query = query.where(text(condition))
+        science = science.where(text(condition))
+        planned = planned.where(text(condition))
+    query = union_all(science, planned)
     d = postgresql.dialect() if dialect == "postgresql" else sqlite.dialect()
     return str(barrier(query).compile(dialect=d, compile_kwargs={"literal_binds": True}))
 
