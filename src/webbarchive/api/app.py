@@ -33,6 +33,8 @@ ROUTER_MODULES = (
     "webbarchive.api.dja_spectra",
     "webbarchive.api.portal",
     "webbarchive.api.duplication",
+    "webbarchive.api.portal_products",
+    "webbarchive.api.portal_basket",
 )
 
 
