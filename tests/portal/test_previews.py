@@ -181,7 +181,5 @@ def test_reingest_draws_nothing_and_a_bad_product_is_reported(catalog_url, mock_
         fh.write(b"not a FITS file at all" * 200)
     (folder / store.preview_name(broken.rsplit("/", 1)[1])).unlink()
     report = store.update(engine)
-    assert report.drawn == [] and [name for name, _ in report.failed] == [
-        broken.rsplit("/", 1)[1]
-    ]
+    assert report.drawn == [] and [name for name, _ in report.failed] == [broken.rsplit("/", 1)[1]]
     engine.dispose()
