@@ -111,7 +111,9 @@ def test_stretch_form_works_without_javascript(browser, live_server, eap_archive
         page.get_by_label("Stretch").select_option("sqrt")
         page.get_by_role("button", name="Draw").click()
         assert "stretch=sqrt" in page.url
-        assert "stretch=sqrt" in page.locator("#image").get_attribute("src")
-        page.wait_for_function("document.getElementById('image').naturalWidth > 0")
+        source = page.locator("#image").get_attribute("src")
+        assert "stretch=sqrt" in source
+        drawn = page.request.get(source)
+        assert drawn.status == 200 and drawn.headers["content-type"] == "image/png"
     finally:
         context.close()
