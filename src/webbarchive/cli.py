@@ -7,6 +7,7 @@ CLI does can be scripted from Python too.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -16,6 +17,7 @@ EXIT_SKIPPED = 3  # ingest finished but reported files it could not read
 EXIT_INCONSISTENT = 1  # verify found problems it was not asked to repair
 EXIT_NO_SPACE = 74  # a full disk stopped a writer (sysexits EX_IOERR); re-run to resume
 EXIT_BUSY = 75  # another writer holds the catalog, --no-wait given (EX_TEMPFAIL)
+EXIT_STORAGE = 69  # the object store did not answer (sysexits EX_UNAVAILABLE); re-run
 
 
 def _add_db(parser: argparse.ArgumentParser) -> None:
@@ -58,13 +60,17 @@ def _add_seed_scale(parser: argparse.ArgumentParser) -> None:
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
     from webbarchive.ingest.runner import ingest_paths
+    from webbarchive.storage import ingest_root
 
+    if args.storage is not None:
+        os.environ["WEBBARCHIVE_STORAGE"] = args.storage  # reader processes see it too
     report = ingest_paths(
         args.paths,
         db_url=args.db,
         workers=args.workers,
         progress=not args.quiet,
         wait=not args.no_wait,
+        storage=ingest_root(),
     )
     print(report.summary())
     return EXIT_SKIPPED if report.skipped else 0
@@ -180,6 +186,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print("webbarchive serve: --workers must be 1 or more", file=sys.stderr)
         return 2
+    if getattr(args, "download_redirect", False):
+        os.environ["WEBBARCHIVE_DOWNLOAD_REDIRECT"] = "1"  # every worker reads it
     _serve(args.db, args.host, args.port, args.workers)
     return 0
 
@@ -507,6 +515,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None, help="reader processes (default: cores)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_no_wait(p)
+    p.add_argument(
+        "--storage",
+        default=None,
+        metavar="s3://BUCKET/PREFIX",
+        help="put the local products in this object store and catalog them there "
+        "(default: $WEBBARCHIVE_STORAGE, else they stay where they are); paths may "
+        "also be s3://bucket/prefix to ingest what is already stored",
+    )
     p.set_defaults(func=_cmd_ingest)
 
     p = sub.add_parser(
@@ -564,6 +580,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="server processes (uvicorn workers) sharing the port; async jobs live in the "
         "catalog, so any worker answers for any job (default: 1)",
     )
+    p.add_argument(
+        "--download-redirect",
+        action="store_true",
+        help="answer downloads of products in object storage with a 307 to a presigned "
+        "URL instead of streaming them (also $WEBBARCHIVE_DOWNLOAD_REDIRECT)",
+    )
     p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("mock", help="write a synthetic archive of authentic-format JWST products")
@@ -605,6 +627,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from webbarchive.catalog.writer_lock import WriterBusy
     from webbarchive.config import SettingError
+    from webbarchive.storage import StorageUnavailable
     from webbarchive.storage.full_disk import disk_full_cause
 
     args = build_parser().parse_args(argv)
@@ -616,6 +639,13 @@ def main(argv: list[str] | None = None) -> int:
     except WriterBusy as exc:
         print(f"webbarchive {args.command}: {exc}", file=sys.stderr)
         return EXIT_BUSY
+    except StorageUnavailable as exc:
+        print(
+            f"webbarchive {args.command}: {exc}; the catalog holds only whole files: "
+            "run the same command again when the storage answers",
+            file=sys.stderr,
+        )
+        return EXIT_STORAGE
     except Exception as exc:
         full = disk_full_cause(exc)
         if full is None:

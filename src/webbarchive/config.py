@@ -155,6 +155,65 @@ class Settings:
         "where the pixel search reads pixels: '' (this process), 'local:N' (a Dask "
         "LocalCluster of N workers started by the server) or 'tcp://host:port' (a Dask scheduler)",
     )
+    storage: str = setting(
+        "STORAGE",
+        "",
+        "where ingest puts the products it is given: '' (they stay where they are, on local "
+        "disk) or s3://bucket/prefix (uploaded there; endpoint, region and credentials from "
+        "AWS_ENDPOINT_URL, AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or "
+        "~/.aws). Products already catalogued are read from where their path says",
+    )
+    download_redirect: bool = setting(
+        "DOWNLOAD_REDIRECT",
+        False,
+        "answer downloads of products in object storage with a 307 redirect to a presigned "
+        "URL (the client fetches from the store, Range included) instead of streaming them",
+    )
+    download_redirect_s: int = setting(
+        "DOWNLOAD_REDIRECT_S", 3600, "seconds a presigned download URL stays valid"
+    )
+    storage_cache: str = setting(
+        "STORAGE_CACHE",
+        str(Path(tempfile.gettempdir()) / "webbarchive-storage-cache"),
+        "folder of local copies of objects that astropy reads (retrieve, thumbnails), "
+        "one per object version; safe to empty",
+    )
+    storage_timeout_s: float = setting(
+        "STORAGE_TIMEOUT_S",
+        5.0,
+        "seconds to connect to, or wait for, the object store before answering 503",
+    )
+    pools: str = setting(
+        "POOLS",
+        "",
+        "capacity per class of heavy work in each worker: 'class=size/queue,...', "
+        "'class=off' or 'off' (classes thumbnails, pixel_scans, tap, downloads; defaults: "
+        "webbarchive.api.pools.DEFAULT_CLASSES); past size + queue, 503 with Retry-After",
+    )
+    pool_wait_s: float = setting(
+        "POOL_WAIT_S", 5.0, "seconds a heavy request may wait in its class's queue before 503"
+    )
+    metadata_threads: int = setting(
+        "METADATA_THREADS",
+        16,
+        "threads of each worker kept for light requests (metadata, Mashup, portal) beyond "
+        "the heavy pools' sizes",
+    )
+    db_pool_size: int = setting(
+        "DB_POOL_SIZE",
+        10,
+        "PostgreSQL connections each worker keeps open (its pool), plus DB_POOL_OVERFLOW more "
+        "at peaks; workers x (size + overflow) must stay below the server's max_connections",
+    )
+    db_pool_overflow: int = setting(
+        "DB_POOL_OVERFLOW", 10, "PostgreSQL connections a worker may open beyond DB_POOL_SIZE"
+    )
+    query_role: str = setting(
+        "QUERY_ROLE",
+        "",
+        "PostgreSQL role user ADQL runs as (SET LOCAL ROLE), one that may only SELECT: "
+        "'' creates and uses webbarchive_reader; 'none' runs ADQL as the catalog's own role",
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -784,7 +784,15 @@ def _probes_of_app(client) -> list[tuple[tuple[str, str], Probe]]:
 
 
 def _refusal_message(response) -> str:
-    """The message of a 401/403: JSON ``message``, or the portal's HTML alert."""
+    """The message of a 401/403: JSON ``message``, the portal's HTML alert, or the
+    QUERY_STATUS of an ERROR VOTable (the IVOA services)."""
+    if response.headers.get("content-type", "").startswith("application/x-votable+xml"):
+        import io
+
+        from astropy.io.votable import parse
+
+        infos = [i for r in parse(io.BytesIO(response.content)).resources for i in r.infos]
+        return next((i.content or "" for i in infos if i.name == "QUERY_STATUS"), "")
     if response.headers.get("content-type", "").startswith("text/html"):
         import re
 

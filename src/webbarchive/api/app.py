@@ -7,7 +7,7 @@ from importlib import import_module
 from fastapi import FastAPI
 
 from webbarchive import __version__
-from webbarchive.api import deps, errors
+from webbarchive.api import deps, errors, openapi_docs, storage_errors
 from webbarchive.catalog.db import open_catalog
 from webbarchive.config import SettingError, Settings
 from webbarchive.pixels.distributed import Cluster
@@ -49,13 +49,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.community_rights = settings.community()  # a bad value stops the start
-    app.state.engine = open_catalog(settings.db_url)
+    app.state.engine = open_catalog(
+        settings.db_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_overflow,
+        query_role=settings.query_role,
+    )
     try:  # the pixel search's Dask cluster, started on first use
         app.state.pixel_cluster = Cluster(settings.dask)
     except ValueError as exc:  # a bad value stops the start
         raise SettingError(f"WEBBARCHIVE_DASK: {exc}") from None
     errors.install(app)
     deps.install(app)  # token resolver and rate limits
+    storage_errors.install(app)  # an unreachable object store: 503, Retry-After
     for name in ROUTER_MODULES:
         app.include_router(import_module(name).router)
+    openapi_docs.install(app)  # every operation's error answers, by route family
     return app

@@ -9,6 +9,7 @@ from fastapi.responses import PlainTextResponse
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
+from webbarchive.api import openapi_docs as doc
 from webbarchive.api.deps import catalog, current_user
 from webbarchive.api.errors import bad_request
 from webbarchive.catalog.rights import User
@@ -16,12 +17,21 @@ from webbarchive.mast import bundle
 
 router = APIRouter(tags=["downloads"])
 MAX_URIS = 100_000
+_URIS = doc.Param(
+    "uri",
+    "product URIs, repeated (or comma-separated in the query string)",
+    {"type": "array", "items": {"type": "string"}},
+    ["mast:JWST/product/jw02736-o001_t001_nircam_clear-f090w_i2d.fits"],
+)
 
 
 @router.post(
     "/api/v0.1/Download/bundle.sh",
     response_class=PlainTextResponse,
     summary="curl script downloading the given files (form field uri, repeated)",
+    openapi_extra=doc.query(_URIS) | doc.form(_URIS),
+    responses=doc.media("text/x-shellscript", description="the curl script")
+    | doc.json_errors(400, 401, 429),
 )
 async def bundle_sh(
     request: Request, engine: Engine = Depends(catalog), user: User = Depends(current_user)

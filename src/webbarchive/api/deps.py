@@ -135,9 +135,10 @@ def require_admin(user: User, what: str = "the admin API") -> None:
 
 def install(app: FastAPI) -> None:
     """Install the token resolver, the rate limiter and the heavy-query bound on ``app``."""
-    from webbarchive.api import heavy_queries, ratelimit
+    from webbarchive.api import heavy_queries, pools, ratelimit
 
     app.state.resolve_user = resolve_user
+    pools.install(app)  # inside the rate limits: refused requests never queue
     ratelimit.install(app)
     heavy_queries.install(app)
 

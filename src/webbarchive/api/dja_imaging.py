@@ -24,6 +24,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import Engine
 
+from webbarchive.api import openapi_docs as doc
 from webbarchive.api.deps import catalog, current_user
 from webbarchive.api.errors import ApiError, bad_request
 from webbarchive.api.params import Page, paging_headers, product_uri
@@ -166,10 +167,90 @@ def _describe(region: Region) -> str:
     return f"({region.ra:.6f}, {region.dec:.6f}), {region.kind} {shape}"
 
 
+# --- what /docs shows (seed 003: DJA's own examples) -----------------------------------
+
+_POSITION = (
+    doc.number("ra", "right ascension (degrees), with dec", 34.4048289, minimum=0, exclusiveMaximum=360),
+    doc.number("dec", "declination (degrees), with ra", -5.22487, minimum=-90, maximum=90),
+    doc.text("coords", "position 'ra,dec' in degrees or sexagesimal (instead of ra/dec)",
+             "34.4048289,-5.22487"),
+    doc.text("coord", "alias of coords", "02:17:37.158936 -05:13:29.53"),
+)  # fmt: skip
+_FILTERS = doc.text("filters", "DJA filter names, comma-separated", "f115w,f277w,f444w")
+_PAGING = (
+    doc.integer("limit", "rows per page", DEFAULT_LIMIT, minimum=1, maximum=100_000),
+    doc.integer("offset", "first row", 0, minimum=0),
+)
+
+
+def _outputs(*names: str, default: str) -> doc.Param:
+    return doc.text("output", f"answer format (default {default})", default, enum=list(names))
+
+
+_REGION = (
+    *_POSITION,
+    doc.number("arcmin", "cone radius (arcmin, default 1)", 1, minimum=0, maximum=MAX_ARCMIN),
+    doc.text("polygon", "a box rect(<ra>,<dec>,<half-width arcmin>) instead of a cone",
+             "rect(34.405,-5.22487,1)"),
+    doc.text("instruments", "instrument names, comma-separated", "NIRCAM,MIRI"),
+    _FILTERS,
+    *_PAGING,
+)  # fmt: skip
+_TABLES = doc.media("text/html", "text/csv", "image/png", description="the table or figure")
+_ERRORS = doc.json_errors(400, 401, 429)
+ASSOC = dict(
+    openapi_extra=doc.query(*_REGION, _outputs("html", "table", "csv", "figure", "png", default="html")),
+    responses=_TABLES | _ERRORS,
+    response_class=Response,
+)  # fmt: skip
+EXPOSURES = dict(
+    openapi_extra=doc.query(*_REGION, _outputs("csv", "table", "html", "figure", "png", default="csv")),
+    responses=_TABLES | _ERRORS,
+    response_class=Response,
+)  # fmt: skip
+ASSOC_MOSAIC = dict(
+    openapi_extra=doc.query(
+        *_POSITION[:2],
+        doc.text("coords", "ra,dec[,box_arcmin | ,width_arcmin,height_arcmin] (degrees, arcmin)",
+                 "34.4048289,-5.22487,1"),
+        doc.text("coord", "alias of coords"),
+        _FILTERS,
+        doc.number("round_epoch", "group epochs by this many days", 30, minimum=1e-6, maximum=1e5),
+        _outputs("html", "table", "csv", "figure", "png", default="html"),
+        *_PAGING,
+    ),
+    responses=_TABLES | _ERRORS,
+    response_class=Response,
+)  # fmt: skip
+THUMB = dict(
+    openapi_extra=doc.query(
+        *_POSITION,
+        doc.number("size", "half-width (arcsec), default 4", 4, minimum=0.05,
+                   maximum=MAX_THUMB_SIZE_ARCSEC),
+        _FILTERS,
+        doc.text("default_filters", "a default filter set", "jwst", enum=["hst", "jwst"]),
+        doc.number("scl", "RGB scale"), doc.number("rgb_min", "RGB minimum"),
+        doc.number("pl", "Lupton stretch"), doc.number("pf", "Lupton Q"),
+        doc.text("rgb_scl", "three channel scales r,g,b", "1,1,1"),
+        doc.text("asinh", "asinh stretch instead of Lupton RGB", "false", enum=["true", "false"]),
+        doc.text("invert", "inverted grey scale", "false", enum=["true", "false"]),
+        doc.text("all_filters", "every filter's panel beside the RGB", "false", enum=["true", "false"]),
+        doc.text("slit", "ra,dec,PA,width,length (degrees, arcsec, PA east of north)",
+                 "34.4048289,-5.22487,30,0.2,3.6"),
+        doc.text("nirspec", "outline the MSA shutters of metafile", "true", enum=["true", "false"]),
+        doc.text("metafile", "the MSA file (with nirspec=true)", "jw01345061001_01_msa.fits"),
+        _outputs("png", "fits", "fits_weight", default="png"),
+    ),
+    responses=doc.media("image/png", "application/fits", description="the thumbnail or cutout")
+    | doc.json_errors(400, 401, 403, 404, 429),
+    response_class=Response,
+)  # fmt: skip
+
+
 # --- /assoc and /exposures ----------------------------------------------------------
 
 
-@router.get("/assoc")
+@router.get("/assoc", **ASSOC)
 def assoc(
     request: Request, engine: Engine = Depends(catalog), user: User = Depends(current_user)
 ) -> Response:
@@ -201,7 +282,7 @@ def assoc(
     )
 
 
-@router.get("/exposures")
+@router.get("/exposures", **EXPOSURES)
 def exposures(
     request: Request, engine: Engine = Depends(catalog), user: User = Depends(current_user)
 ) -> Response:
@@ -285,7 +366,7 @@ def _iso(mjd: float | None, seconds: bool = False) -> str | None:
     return text[:19] if seconds else text
 
 
-@router.get("/assoc_mosaic")
+@router.get("/assoc_mosaic", **ASSOC_MOSAIC)
 def assoc_mosaic(
     request: Request, engine: Engine = Depends(catalog), user: User = Depends(current_user)
 ) -> Response:
@@ -412,7 +493,7 @@ def _slit(params):
     return thumbs.slit_corners(ra, dec, pa, width, length)
 
 
-@router.get("/thumb")
+@router.get("/thumb", **THUMB)
 def thumb(
     request: Request, engine: Engine = Depends(catalog), user: User = Depends(current_user)
 ) -> Response:

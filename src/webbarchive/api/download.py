@@ -75,10 +75,22 @@ def _checksum_headers(md5_hex: str | None) -> dict[str, str]:
     }
 
 
+def _presigned_redirect(request: Request, storage, path: str, filename: str) -> Response | None:
+    """307 to a presigned URL of an object-storage product when the server is set to
+    (``download_redirect``): the store then serves the bytes, ranges included."""
+    settings = request.app.state.settings
+    if not settings.download_redirect:
+        return None
+    url = storage.presigned_url(path, settings.download_redirect_s, filename)
+    if url is None:  # a local file: streamed here
+        return None
+    return Response(status_code=307, headers={"Location": url, "Cache-Control": "no-store"})
+
+
 def _download(request: Request, uri: str | None, engine: Engine, user: User) -> Response:
     filename = filename_from_uri(uri)
     row = readable_product(engine, user, filename)
-    storage = open_storage(row["path"])
+    storage = open_storage(row["path"], request.app.state.settings)
     stat = storage.stat(row["path"])
     if stat is None:
         raise not_found(
@@ -91,6 +103,10 @@ def _download(request: Request, uri: str | None, engine: Engine, user: User) -> 
             f"{filename} changed on disk since it was ingested ({row['size']} bytes in the "
             f"catalog, {stat.size} now); its checksum is stale until it is re-ingested",
         )
+
+    redirect = _presigned_redirect(request, storage, row["path"], filename)
+    if redirect is not None:
+        return redirect
 
     checksums = _checksum_headers(row.get("checksum"))
     etag = checksums.get("ETag")
@@ -170,6 +186,8 @@ for _path, _method in itertools.product(DOWNLOAD_PATHS, ("GET", "HEAD")):
             200: {"content": {"application/fits": {}}, "description": "the whole file"},
             206: {"description": "one byte range (Range: bytes=a-b, a-, -n)"},
             304: {"description": "If-None-Match / If-Modified-Since matched"},
+            307: {"description": "presigned object-storage URL (download_redirect set)"},
             416: {"description": "malformed or unsatisfiable byte range"},
+            503: {"description": "object storage unreachable; Retry-After says when to retry"},
         },
     )

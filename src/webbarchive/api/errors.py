@@ -1,10 +1,13 @@
-"""The one error type of the API and its JSON rendering.
+"""The one error type of the API and its rendering.
 
 Routers raise :class:`ApiError`; bad query parameters caught by FastAPI become
 400s in the same shape. The body always says what was wrong and, where it
 helps, what is accepted::
 
     {"status": "ERROR", "error": 400, "message": "...", "accepted": [...]}
+
+On the IVOA services (:data:`VO_PREFIXES`) the same errors, a bad token's 401
+among them, are ERROR VOTables (DALI), chosen in one place: :func:`render_body`.
 """
 
 from __future__ import annotations
@@ -73,6 +76,12 @@ class ApiError(Exception):
 VO_PREFIXES = ("/tap", "/scs", "/sia", "/ssa")
 
 
+def is_vo_path(path: str) -> bool:
+    """Whether ``path`` belongs to an IVOA service (TAP, SCS, SIA, SSA and their
+    VOSI endpoints), whose errors are ERROR VOTables (DALI) rather than JSON."""
+    return any(path == p or path.startswith(p + "/") for p in VO_PREFIXES)
+
+
 class Refused(ApiError):
     """A request refused for load, not for what it asks: 429 (this caller's rate
     or share of heavy queries) or 503 (the server's share), with ``Retry-After``
@@ -85,13 +94,29 @@ class Refused(ApiError):
 
     def render(self, path: str) -> tuple[bytes, str]:
         """(body, media type) for a request on ``path``."""
-        import orjson
+        return render_body(self, path)
 
-        if path.startswith(VO_PREFIXES):
-            from webbarchive.vo.formats import VOTABLE_MIME, error_votable
 
-            return error_votable(self.message), VOTABLE_MIME
-        return orjson.dumps(self.body()), "application/json"
+def render_body(error: ApiError, path: str) -> tuple[bytes, str]:
+    """(body, media type) of ``error`` for a request on ``path``: an ERROR VOTable
+    on the IVOA services (the accepted forms appended to its message), the JSON
+    body elsewhere. The one place that chooses an error's shape by route family."""
+    if is_vo_path(path):
+        from webbarchive.vo.formats import VOTABLE_MIME, error_votable
+
+        message = error.message
+        if error.accepted is not None:
+            message += f" (accepted: {_accepted_text(error.accepted)})"
+        return error_votable(message), VOTABLE_MIME
+    return JsonResponse(error.body()).body, "application/json"
+
+
+def _accepted_text(accepted: Any) -> str:
+    if isinstance(accepted, (list, tuple)):
+        return "; ".join(str(a) for a in accepted)
+    if isinstance(accepted, dict):
+        return "; ".join(f"{k}: {v}" for k, v in accepted.items())
+    return str(accepted)
 
 
 def bad_request(message: str, accepted: Any = None) -> ApiError:
@@ -102,52 +127,51 @@ def not_found(message: str) -> ApiError:
     return ApiError(404, message)
 
 
-def _render(error: ApiError) -> JsonResponse:
-    return JsonResponse(error.body(), status_code=error.status_code, headers=error.headers)
+def _render(request: Request, error: ApiError) -> Response:
+    body, media_type = render_body(error, request.url.path)
+    return Response(body, error.status_code, headers=error.headers, media_type=media_type)
 
 
 def install(app: FastAPI) -> None:
-    """Register the handlers that turn every failure into a JSON body."""
+    """Register the handlers that turn every failure into an error body: JSON, or
+    an ERROR VOTable on the IVOA services (:func:`render_body`)."""
 
     @app.exception_handler(ApiError)
-    async def _api_error(_request: Request, exc: ApiError) -> JsonResponse:
-        return _render(exc)
-
-    @app.exception_handler(Refused)
-    async def _refused(request: Request, exc: Refused) -> Response:
-        body, media_type = exc.render(request.url.path)
-        return Response(body, exc.status_code, headers=exc.headers, media_type=media_type)
+    async def _api_error(request: Request, exc: ApiError) -> Response:
+        return _render(request, exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JsonResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         problems = []
         for err in exc.errors():
             where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "body"))
             problems.append(f"{where}: {err.get('msg')}")
-        return _render(ApiError(400, "invalid parameters: " + "; ".join(problems)))
+        return _render(request, ApiError(400, "invalid parameters: " + "; ".join(problems)))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JsonResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         if exc.status_code == 404 and message == "Not Found":
             message = "no such endpoint; see /docs for the API reference"
-        return _render(ApiError(exc.status_code, message, headers=getattr(exc, "headers", None)))
+        error = ApiError(exc.status_code, message, headers=getattr(exc, "headers", None))
+        return _render(request, error)
 
     @app.exception_handler(DataError)
-    async def _data(request: Request, exc: DataError) -> JsonResponse:
+    async def _data(request: Request, exc: DataError) -> Response:
         # A value the database cannot hold (a NUL character on PostgreSQL, an
         # integer past 64 bits): the client's input, not our failure. The
         # database's text is not echoed: it may quote stored values.
         log.info("value refused by the database on %s: %s", request.url.path, exc.orig)
         return _render(
+            request,
             ApiError(
                 400,
                 "a parameter holds a value the catalog cannot store or compare "
                 "(NUL characters, integers beyond 64 bits)",
-            )
+            ),
         )
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JsonResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s", request.url.path)
-        return _render(ApiError(500, f"internal error: {type(exc).__name__}"))
+        return _render(request, ApiError(500, f"internal error: {type(exc).__name__}"))

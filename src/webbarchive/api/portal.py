@@ -11,6 +11,7 @@ says why the token was refused. Errors are HTML pages whose message is in
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import Engine
 
 from webbarchive.api import deps
+from webbarchive.api import openapi_docs as doc
 from webbarchive.api.errors import ApiError
 from webbarchive.catalog import accounts
 from webbarchive.catalog.queries import observation_by_obs_id, observation_products
@@ -68,7 +70,17 @@ def _error(request: Request, status: int, message: str, title: str = "Error") ->
     return _page(request, "error.html", status, title=title, message=message)
 
 
-@router.get("/", response_class=HTMLResponse, summary="Portal: search observations")
+@router.get(
+    "/",
+    response_class=HTMLResponse,
+    summary="Portal: search observations",
+    openapi_extra=doc.query(
+        *(doc.text(f.name, f"search form field {f.name}") for f in fields(search.SearchForm))
+    ),
+    responses={
+        400: {"description": "the page, saying what was wrong", "content": {"text/html": {}}}
+    },
+)
 def search_page(request: Request, engine: Engine = Depends(deps.catalog)) -> HTMLResponse:
     user, _ = portal_user(request)
     with engine.connect() as conn:

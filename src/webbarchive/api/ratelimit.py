@@ -12,10 +12,12 @@ or an ERROR VOTable on the VO services. Rules with no path (``tap_upload``:
 an UPLOAD may travel in a form body) are spent by the route, with
 :func:`enforce`.
 
-Buckets live in process memory: with several API workers each worker counts
-on its own, so the effective limit is multiplied by the worker count. A
-deployment with many workers would move the buckets to a shared store (Redis,
-or a table in the catalog) behind :class:`RateLimiter`'s two methods.
+The server keeps its buckets in the catalog (:mod:`webbarchive.catalog.rate_buckets`:
+one atomic statement per limited request), so its API workers share them and
+N workers enforce the limit one does. Should that statement fail (SQLite busy
+past ``SQLITE_WAIT_S`` behind a long write, the database unreachable), the
+request is counted in this process's own buckets instead: limits loosen to
+per worker for that moment, requests are never refused for it.
 
 Configuration: ``WEBBARCHIVE_RATE_LIMITS="pixel_search=30/60,download=off"``
 (``name=capacity/period_seconds`` or ``name=off``, comma-separated) overrides
@@ -26,16 +28,27 @@ every limit off.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
+
 from webbarchive.api.errors import Refused
 from webbarchive.api.identity import Identities
 
 ENV = "WEBBARCHIVE_RATE_LIMITS"
+#: Seconds a bucket update waits for SQLite's write lock before this request is
+#: counted in process memory instead (an ingest may hold the lock for longer).
+SQLITE_WAIT_S = 0.5
+#: Shared buckets idle past the longest rule period are deleted every so many takes.
+PRUNE_EVERY = 5000
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -125,16 +138,22 @@ def rules_from_env(
 
 
 class RateLimiter:
-    """Token buckets per (rule, client). ``clock`` returns seconds (monotonic);
-    tests inject their own."""
+    """Token buckets per (rule, client): in the catalog behind ``engine``
+    (shared by every worker), else in process memory. ``clock`` returns seconds
+    (the epoch's when shared); tests inject their own."""
 
     def __init__(
-        self, rules: tuple[Rule, ...], clock: Callable[[], float] = time.monotonic
+        self,
+        rules: tuple[Rule, ...],
+        clock: Callable[[], float] = time.monotonic,
+        engine: Engine | None = None,
     ) -> None:
         self.rules = rules
         self.clock = clock
+        self.engine = _bucket_engine(engine) if engine is not None else None
         self._buckets: dict[tuple[str, str], tuple[float, float]] = {}
         self._lock = threading.Lock()
+        self._takes = 0
 
     def rule_for(self, method: str, path: str) -> Rule | None:
         for rule in self.rules:
@@ -147,7 +166,29 @@ class RateLimiter:
 
     def take(self, rule: Rule, client: str) -> float:
         """Spend one request of ``client`` under ``rule``: 0.0 when allowed,
-        else the seconds until the next request would be."""
+        else the seconds until the next request would be. Blocking (a catalog
+        statement): coroutines call it in a thread."""
+        if self.engine is not None:
+            try:
+                return self._take_shared(rule, client)
+            except SQLAlchemyError as exc:
+                log.warning("rate limit %s counted in this worker only: %s", rule.name, exc)
+        return self._take_local(rule, client)
+
+    def _take_shared(self, rule: Rule, client: str) -> float:
+        from webbarchive.catalog import rate_buckets
+
+        now = self.clock()
+        with self.engine.begin() as conn:
+            granted, level = rate_buckets.take(
+                conn, rule.name, client, rule.capacity, rule.refill_per_s, now
+            )
+            self._takes += 1
+            if self._takes % PRUNE_EVERY == 0:
+                rate_buckets.forget_full(conn, now, max(r.period_s for r in self.rules))
+        return 0.0 if granted else (1.0 - level) / rule.refill_per_s
+
+    def _take_local(self, rule: Rule, client: str) -> float:
         now = self.clock()
         key = (rule.name, client)
         with self._lock:
@@ -167,6 +208,28 @@ class RateLimiter:
             rule = by_name.get(key[0])
             if rule is None or level + (now - then) * rule.refill_per_s >= rule.capacity:
                 del self._buckets[key]
+
+
+def _bucket_engine(engine: Engine) -> Engine:
+    """The engine bucket updates go through: the catalog's own on PostgreSQL
+    (row locks: only one client's concurrent requests wait on each other); on
+    SQLite a small engine of its own whose busy timeout is short, since one
+    writer at a time holds the whole file."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    own = create_engine(
+        engine.url, connect_args={"check_same_thread": False, "timeout": SQLITE_WAIT_S}
+    )
+
+    @event.listens_for(own, "connect")
+    def _pragmas(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_WAIT_S * 1000)}")
+        cursor.close()
+
+    return own
 
 
 def _refusal(rule: Rule, wait_s: float) -> Refused:
@@ -213,8 +276,7 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         identities = self.fastapi_app.state.identities
-        client = identities.known(scope) or await asyncio.to_thread(identities.of, scope)
-        wait = limiter.take(rule, client)
+        wait = await asyncio.to_thread(_take_for, limiter, rule, identities, scope)
         if wait <= 0.0:
             await self.app(scope, receive, send)
             return
@@ -234,10 +296,16 @@ class RateLimitMiddleware:
         await send({"type": "http.response.body", "body": body})
 
 
+def _take_for(limiter: RateLimiter, rule: Rule, identities: Identities, scope: dict) -> float:
+    """Who the request is, then one take: one thread hop for both."""
+    return limiter.take(rule, identities.of(scope))
+
+
 def install(app, rules: tuple[Rule, ...] | None = None) -> None:
-    """Add the middleware and a limiter configured from the environment."""
+    """Add the middleware and a limiter configured from the environment, its
+    buckets in the catalog (shared by the workers)."""
     if rules is None:
         rules = rules_from_env(app.state.settings.rate_limits)
-    app.state.rate_limiter = RateLimiter(rules)
+    app.state.rate_limiter = RateLimiter(rules, clock=time.time, engine=app.state.engine)
     app.state.identities = Identities(app.state.engine)
     app.add_middleware(RateLimitMiddleware, fastapi_app=app)

@@ -97,10 +97,14 @@ def retrieve(
             accepted=list(SUPPORTED_SUFFIXES),
         )
     storage = open_storage(row["path"])
-    if not storage.exists(row["path"]):
-        raise not_found(f"{filename} is in the catalog but its file is missing from storage")
     try:
-        product = read_product(str(storage.local_path(row["path"])), suffix, index)
+        readable = storage.readable_path(row["path"])  # S3: a cached local copy
+    except FileNotFoundError:
+        raise not_found(
+            f"{filename} is in the catalog but its file is missing from storage"
+        ) from None
+    try:
+        product = read_product(str(readable), suffix, index)
     except ExtensionOutOfRange as exc:
         raise bad_request(
             f"{filename} holds {exc.count} spectra; ext={exc.ext} is out of range",

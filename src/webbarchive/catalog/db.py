@@ -36,11 +36,22 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def open_catalog(url: str | None = None, *, create: bool = True) -> Engine:
+def open_catalog(
+    url: str | None = None,
+    *,
+    create: bool = True,
+    pool_size: int = 10,
+    max_overflow: int = 10,
+    query_role: str = "",
+) -> Engine:
     """Return an engine on the catalog at ``url``, creating its tables if asked.
 
     Importing the modules that define the later tables (accounts, pixels ...)
-    before :func:`metadata.create_all` is what registers them.
+    before :func:`metadata.create_all` is what registers them. PostgreSQL:
+    ``pool_size`` connections kept open by this process plus ``max_overflow``
+    at peaks (so a server's connections are workers x their sum), and the role
+    user queries run as (:mod:`webbarchive.catalog.query_role`; ``query_role``
+    is ``WEBBARCHIVE_QUERY_ROLE``).
     """
     import webbarchive.catalog.tables  # noqa: F401  (registers every table)
 
@@ -49,9 +60,15 @@ def open_catalog(url: str | None = None, *, create: bool = True) -> Engine:
         engine = create_engine(sa_url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(sa_url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        engine = create_engine(
+            sa_url, pool_pre_ping=True, pool_size=pool_size, max_overflow=max_overflow
+        )
     if create:
         create_schema(engine)
+    if engine.dialect.name == "postgresql":
+        from webbarchive.catalog import query_role as roles
+
+        roles.configure(engine, query_role)
     return engine
 
 
@@ -69,6 +86,10 @@ def create_schema(engine: Engine) -> None:
 
     with engine.begin() as conn:
         generation.install(conn)
+    if engine.dialect.name == "postgresql":
+        from webbarchive.catalog import query_role
+
+        query_role.install_configured(engine)
 
 
 def why_not_a_catalog(url: str | None) -> str | None:

@@ -36,6 +36,7 @@ from webbarchive.dja.tables import (
     dja_exposures,
     dja_mosaics,
 )
+from webbarchive.storage import StorageUnavailable, open_storage
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,8 @@ def _read_exposure(row: dict) -> dict:
         "modtime": row["ingestCompletionDate_mjd"],
         "sciext": 1,
     }
-    with warnings.catch_warnings(), fits.open(row["path"], memmap=False) as hdul:
+    readable = open_storage(row["path"]).readable_path(row["path"])  # S3: a cached copy
+    with warnings.catch_warnings(), fits.open(readable, memmap=False) as hdul:
         warnings.simplefilter("ignore")
         primary = hdul[0].header
         sci = hdul["SCI"] if "SCI" in hdul else hdul[0]
@@ -165,6 +167,8 @@ def _update_exposures(engine: Engine, progress: bool) -> int:
     for row in tqdm(todo, desc="dja exposures", unit="file", disable=not progress):
         try:
             rows.append(_read_exposure(row))
+        except StorageUnavailable:
+            raise  # not the file's fault: stop, a re-run resumes
         except Exception as exc:  # an unreadable file only loses its DJA row
             log.warning("DJA exposure %s skipped: %s", row["filename"], exc)
     with engine.begin() as conn:
@@ -215,7 +219,7 @@ def _index_exposures(conn: Connection, progress: bool) -> int:
 
 
 def _read_mosaic(row: dict, wht: dict | None) -> dict:
-    header = fits.getheader(row["path"])
+    header = fits.getheader(open_storage(row["path"]).readable_path(row["path"]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         wcs = WCS(header, naxis=2)
@@ -291,6 +295,8 @@ def _update_mosaics(engine: Engine, progress: bool) -> int:
     for row in tqdm(todo, desc="dja mosaics", unit="file", disable=not progress):
         try:
             rows.append(_read_mosaic(row, weights.get(row["obsid"])))
+        except StorageUnavailable:
+            raise  # not the file's fault: stop, a re-run resumes
         except Exception as exc:
             log.warning("DJA mosaic %s skipped: %s", row["filename"], exc)
     with engine.begin() as conn:

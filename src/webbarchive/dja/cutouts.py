@@ -22,6 +22,8 @@ from astropy.nddata import Cutout2D
 from astropy.wcs import WCS
 from scipy.ndimage import map_coordinates
 
+from webbarchive.storage import open_storage
+
 #: Thumbnail pixel scale (arcsec): DJA cuts at 0.05" (``nn = floor(size / 0.05)``).
 THUMB_SCALE_ARCSEC = 0.05
 #: Header keywords copied from a mosaic into its cutout.
@@ -48,8 +50,10 @@ def _open(path: str, mtime: float) -> OpenMosaic:
 
 
 def open_mosaic(path: str) -> OpenMosaic:
-    """A memory-mapped mosaic (cached while the file is unchanged)."""
-    return _open(path, os.stat(path).st_mtime)
+    """A memory-mapped mosaic (cached while the file is unchanged); a mosaic in
+    object storage is mapped from its local copy (one per object version)."""
+    local = str(open_storage(path).readable_path(path))
+    return _open(local, os.stat(local).st_mtime)
 
 
 def fits_cutout(path: str, ra: float, dec: float, size_arcsec: float, fill_value: float):

@@ -23,6 +23,7 @@ from webbarchive.ingest import compression
 from webbarchive.ingest.classify import NotClassified, classify
 from webbarchive.ingest.headers import decode, keyword_rows, plain_rows
 from webbarchive.ingest.observation import position, product_fields, proposal_id, release_mjd
+from webbarchive.storage import is_remote, open_storage
 
 _CHUNK = 1 << 20
 _NOT_SCIENCE_EXTENSIONS = {"ASDF", "HDRTAB"}
@@ -59,10 +60,23 @@ def md5sum(path: Path) -> str:
 
 
 def read_product(path: str) -> ReadResult:
-    """Read, verify and classify one file. Never raises for bad content."""
-    p = Path(path)
-    stat = p.stat()
-    result = ReadResult(path=str(p), filename=p.name, size=stat.st_size, mtime=stat.st_mtime)
+    """Read, verify and classify one file (local, or an ``s3://`` object read
+    through a temporary copy). Never raises for bad content; raises
+    StorageUnavailable when the object store does not answer."""
+    if not is_remote(path):
+        p = Path(path)
+        stat = p.stat()
+        return _read_local(p, ReadResult(str(p), p.name, stat.st_size, stat.st_mtime))
+    storage = open_storage(path)
+    stat = storage.stat(path)
+    name = path.rsplit("/", 1)[-1]
+    if stat is None:
+        return ReadResult(path, name, 0, 0.0, skipped="no such object in storage")
+    with storage.local_file(path) as local:
+        return _read_local(local, ReadResult(path, name, stat.size, stat.mtime))
+
+
+def _read_local(p: Path, result: ReadResult) -> ReadResult:
     try:
         result.checksum = md5sum(p)
         if p.name.lower().endswith(".json"):
@@ -289,5 +303,10 @@ def _read_association(path: Path, result: ReadResult) -> None:
 
 def stat_key(path: str) -> tuple[int, float]:
     """(size, mtime) used to recognise an unchanged file without reading it."""
+    if is_remote(path):
+        stat = open_storage(path).stat(path)
+        if stat is None:
+            raise FileNotFoundError(path)
+        return stat.size, stat.mtime
     st = os.stat(path)
     return st.st_size, st.st_mtime

@@ -22,7 +22,7 @@ from tqdm import tqdm
 from webbarchive.catalog.db import create_schema, open_catalog
 from webbarchive.catalog.rights import now_mjd
 from webbarchive.catalog.writer_lock import writer_lock
-from webbarchive.ingest import duplicates, writer
+from webbarchive.ingest import duplicates, remote, writer
 from webbarchive.ingest.discover import CANDIDATE_ENDINGS, discover
 from webbarchive.ingest.reader import ReadResult, read_product
 from webbarchive.previews import store as previews
@@ -92,36 +92,53 @@ def ingest_paths(
     workers: int | None = None,
     progress: bool = True,
     wait: bool = True,
+    storage: str | None = None,
 ) -> IngestReport:
-    """Catalog every JWST product under ``paths`` into the catalog at ``db_url``.
+    """Catalog every JWST product under ``paths`` (local files and folders, or
+    ``s3://bucket/prefix``) into the catalog at ``db_url``; with ``storage``
+    (``s3://bucket/prefix``) the local products are put there first and
+    catalogued at their new place.
 
     One writer at a time: if another ingest is writing this catalog, wait for it
     (a line on stderr says who it is) or, with ``wait=False``, raise
-    :class:`~webbarchive.catalog.writer_lock.WriterBusy`.
+    :class:`~webbarchive.catalog.writer_lock.WriterBusy`. An unreachable object
+    store raises :class:`~webbarchive.storage.StorageUnavailable`; the files
+    written before it are whole (one transaction per batch), a re-run finishes.
     """
     engine = open_catalog(db_url, create=False)
     with writer_lock(engine, wait=wait):
         create_schema(engine)
-        return _ingest(engine, paths, workers, progress)
+        return _ingest(engine, paths, workers, progress, storage)
 
 
-def _ingest(engine: Engine, paths: list[str], workers: int | None, progress: bool) -> IngestReport:
+def _ingest(
+    engine: Engine,
+    paths: list[str],
+    workers: int | None,
+    progress: bool,
+    storage: str | None = None,
+) -> IngestReport:
     started = time.perf_counter()
     report = IngestReport()
-    found = discover(paths)
+    local_paths, remote_paths = remote.split_paths(paths)
+    found = discover(local_paths)
+    remote_stats = remote.discover_remote(remote_paths, found)
     found.candidates, found.ignored, report.handed = _hand_over(found.candidates, found.ignored)
     report.ignored = found.ignored
     report.skipped.extend((path, "no such file or directory") for path in found.missing)
     found.candidates, report.conflicts = duplicates.resolve(
         found.candidates, writer.catalogued_paths(engine)
     )
+    if storage:
+        found.candidates, uploaded = remote.upload(found.candidates, storage.rstrip("/"))
+        remote_stats.update(uploaded)
 
     writer.drop_association_only_observations(engine)
     known = writer.known_files(engine)
     to_read = []
     for path in found.candidates:
         try:
-            st = os.stat(path)
+            st = _stat(path, remote_stats)
         except OSError as exc:
             report.skipped.append((path, f"cannot stat: {exc.strerror}"))
             continue
@@ -157,6 +174,14 @@ def _ingest(engine: Engine, paths: list[str], workers: int | None, progress: boo
     _update_dja(engine, progress)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _stat(path: str, remote_stats: dict) -> os.stat_result:
+    """os.stat of a local file; an object's size and mtime as its listing gave them."""
+    if path not in remote_stats:
+        return os.stat(path)
+    stat = remote_stats[path]
+    return os.stat_result((0, 0, 0, 0, 0, 0, stat.size, 0, stat.mtime, 0))
 
 
 def _read_all(paths: list[str], workers: int):

@@ -30,6 +30,7 @@ from webbarchive.pixels.store import (
     pixels_root,
 )
 from webbarchive.pixels.tables import pixel_segments, spectral_characteristics
+from webbarchive.storage import StorageUnavailable, open_storage
 
 log = logging.getLogger(__name__)
 
@@ -271,7 +272,10 @@ def update(engine: Engine, progress: bool = True) -> UpdateSummary:
     for pid in tqdm(new, desc="pixels", unit="product", disable=not progress):
         row = catalog[pid]
         try:
-            spectrum = extract(row.path, row.suffix)
+            with open_storage(row.path).local_file(row.path) as local:  # S3: a temporary copy
+                spectrum = extract(str(local), row.suffix)
+        except StorageUnavailable:
+            raise  # not the file's fault: stop, a re-run resumes here
         except Exception as exc:  # one unreadable file must not stop the others
             log.warning("no pixels from %s: %s", row.path, exc)
             summary.failed.append(str(row.path))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,6 +43,21 @@ class LocalStorage:
         """A path astropy can open (memory-mapped where it can)."""
         return Path(path)
 
+    def readable_path(self, path: str) -> Path:
+        """The file itself: a local file needs no copy (see S3Storage's)."""
+        if not Path(path).is_file():
+            raise FileNotFoundError(path)
+        return Path(path)
+
+    @contextlib.contextmanager
+    def local_file(self, path: str) -> Iterator[Path]:
+        """The file itself, for readers that also take an S3 object's temporary copy."""
+        yield Path(path)
+
+    def presigned_url(self, path: str, expires_s: int, filename: str | None = None) -> None:
+        """None: a local file has no URL of its own; the server streams it."""
+        return None
+
     def iter_bytes(
         self, path: str, start: int = 0, end: int | None = None, chunk_size: int = CHUNK
     ) -> Iterator[bytes]:
@@ -61,10 +77,3 @@ class LocalStorage:
                     break
                 remaining -= len(chunk)
                 yield chunk
-
-
-def open_storage(path: str) -> LocalStorage:
-    """The storage that holds ``path`` (local only for now; ``s3://`` later)."""
-    if "://" in path:
-        raise NotImplementedError(f"storage scheme of {path!r} is not supported yet")
-    return LocalStorage()

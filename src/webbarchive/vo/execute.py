@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from webbarchive.catalog import query_role
 from webbarchive.vo import geometry
 from webbarchive.vo.adql import AdqlError, OutputColumn, Translation, translate
 from webbarchive.vo.metadata import TableDef
@@ -201,6 +202,7 @@ def _postgresql(conn, raw, sql: str, budget: _Budget, adql: str):
     try:
         with raw.cursor() as setup:
             setup.execute("SET TRANSACTION READ ONLY")
+            query_role.set_local(setup, conn.engine)  # a role that may only SELECT
             setup.execute(f"SET LOCAL statement_timeout = {int(timeout_s * 1000)}")
             setup.execute("SET LOCAL jit = off")
             setup.execute("SET LOCAL cursor_tuple_fraction = 1.0")

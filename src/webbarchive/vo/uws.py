@@ -9,7 +9,9 @@ and survives a restart. A job runs in the process that started it; every
 phase change is a conditional UPDATE (``... WHERE phase = 'EXECUTING'``), so
 an abort or a delete from another process wins over a runner finishing, whose
 result is then discarded. A job left QUEUED or EXECUTING by a process that
-died is marked ERROR once its execution duration (plus a grace) has passed.
+died (killed, restarted) is marked ERROR as soon as a process on the same host
+looks at it or starts (:mod:`webbarchive.catalog.job_runners` names each job's
+runner), else once its execution duration (plus a grace) has passed.
 A job is destroyed, with its result file, at its destruction time.
 
 Interoperability rules learnt the hard way (see the VO reference):
@@ -53,6 +55,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 from sqlalchemy import Engine, delete, func, insert, select, update
 
+from webbarchive.catalog import job_runners
+from webbarchive.catalog.job_runners import uws_runners
 from webbarchive.catalog.schema import uws_jobs
 from webbarchive.storage.beside_catalog import store_folder
 
@@ -191,6 +195,30 @@ class JobStore:
         self._lock = threading.Lock()
         self._purged = 0.0  # time.monotonic() of the last purge
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="uws")
+        self.recover()  # jobs a killed process of this host left unfinished
+
+    def recover(self, job_id: str | None = None) -> int:
+        """Mark ERROR the unfinished jobs (or job ``job_id``) whose runner on this
+        host is gone; the number marked."""
+        query = select(uws_runners).join(uws_jobs, uws_jobs.c.job_id == uws_runners.c.job_id)
+        query = query.where(
+            uws_jobs.c.phase.in_((QUEUED, EXECUTING)), uws_runners.c.host == job_runners.host()
+        )
+        if job_id is not None:
+            query = query.where(uws_runners.c.job_id == job_id)
+        with self.engine.connect() as conn:
+            runners = conn.execute(query).all()
+        gone = [r.job_id for r in runners if job_runners.is_gone(r.host, r.pid, r.pid_start)]
+        if not gone:
+            return 0
+        with self.engine.begin() as conn:
+            marked = conn.execute(
+                update(uws_jobs)
+                .where(uws_jobs.c.job_id.in_(gone), uws_jobs.c.phase.in_((QUEUED, EXECUTING)))
+                .values(phase=ERROR, error=ORPHANED, ended=time.time())
+            ).rowcount
+            conn.execute(delete(uws_runners).where(uws_runners.c.job_id.in_(gone)))
+        return marked
 
     # --- reading ------------------------------------------------------------
 
@@ -210,7 +238,7 @@ class JobStore:
         if row is None:
             return None
         job = _job(row)
-        if job.phase in (QUEUED, EXECUTING) and _overdue(job):
+        if job.phase in (QUEUED, EXECUTING) and (_overdue(job) or self.recover(job_id)):
             self._purge(force=True)  # its process is gone: ERROR now, not at the next purge
             return self.get(job_id)
         return self._with_context(job)
@@ -362,6 +390,8 @@ class JobStore:
                 .where(started + uws_jobs.c.execution_duration + ORPHAN_GRACE_S < now)
                 .values(phase=ERROR, error=ORPHANED, ended=now)
             )
+            unfinished = select(uws_jobs.c.job_id).where(uws_jobs.c.phase.in_(UNFINISHED))
+            conn.execute(delete(uws_runners).where(uws_runners.c.job_id.not_in(unfinished)))
         for job_id, path in paths:
             self._unlink(path)
             with self._lock:
@@ -387,8 +417,14 @@ class JobStore:
         self._set(job, phases=UNFINISHED, phase=ABORTED, ended=time.time())
 
     def start(self, job: Job, runner: Callable[[Job], tuple[bytes, str]]) -> None:
-        if self._set(job, phases=(PENDING,), phase=QUEUED):
-            self._pool.submit(self._run, job, runner)
+        if not self._set(job, phases=(PENDING,), phase=QUEUED):
+            return
+        with self.engine.begin() as conn:  # this process runs it (job_runners)
+            conn.execute(delete(uws_runners).where(uws_runners.c.job_id == job.job_id))
+            conn.execute(
+                insert(uws_runners).values(job_id=job.job_id, **job_runners.this_process())
+            )
+        self._pool.submit(self._run, job, runner)
 
     def _run(self, job: Job, runner: Callable[[Job], tuple[bytes, str]]) -> None:
         if not self._set(job, phases=(QUEUED,), phase=EXECUTING, started=time.time()):
@@ -407,6 +443,8 @@ class JobStore:
         finally:
             with self._lock:
                 self._contexts.pop(job.job_id, None)
+            with self.engine.begin() as conn:
+                conn.execute(delete(uws_runners).where(uws_runners.c.job_id == job.job_id))
 
     def _complete(self, job: Job, body: bytes, mime: str) -> None:
         """Write the result file, then make the job COMPLETED if it is still

@@ -12,14 +12,30 @@ from webbarchive.api.vo import (
     run_dal_query,
     vo_params,
 )
+from webbarchive.api.vo import documented as doc
 from webbarchive.vo.dal import DalError, scs_adql, scs_columns
 from webbarchive.vo.vosi import simple_capability
 
 router = APIRouter(prefix="/scs", tags=["IVOA cone search"])
 
 
-@router.get("", summary="Simple Cone Search")
-@router.post("", summary="Simple Cone Search")
+_ANSWERS = doc.votable_answers(400, 401, 408, 429)
+
+
+@router.get(
+    "",
+    summary="Simple Cone Search",
+    openapi_extra=doc.get_params(doc.SCS),
+    responses=_ANSWERS,
+    response_class=Response,
+)
+@router.post(
+    "",
+    summary="Simple Cone Search",
+    openapi_extra=doc.post_params(doc.SCS),
+    responses=_ANSWERS,
+    response_class=Response,
+)
 async def cone(request: Request) -> Response:
     params = await vo_params(request)
     try:
@@ -29,7 +45,12 @@ async def cone(request: Request) -> Response:
     return await run_dal_query(request, adql, scs_columns, params.get("MAXREC"))
 
 
-@router.get("/capabilities", summary="VOSI capabilities")
+@router.get(
+    "/capabilities",
+    summary="VOSI capabilities",
+    responses=doc.media("text/xml"),
+    response_class=Response,
+)
 async def capabilities(request: Request) -> Response:
     url = str(request.base_url).rstrip("/") + "/scs"
     return capabilities_response(
@@ -37,6 +58,11 @@ async def capabilities(request: Request) -> Response:
     )
 
 
-@router.get("/availability", summary="VOSI availability")
+@router.get(
+    "/availability",
+    summary="VOSI availability",
+    responses=doc.media("text/xml"),
+    response_class=Response,
+)
 async def availability() -> Response:
     return availability_response()

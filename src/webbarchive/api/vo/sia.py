@@ -14,14 +14,30 @@ from webbarchive.api.vo import (
     run_dal_query,
     vo_multi_params,
 )
+from webbarchive.api.vo import documented as doc
 from webbarchive.vo.dal import DalError, sia_adql
 from webbarchive.vo.vosi import simple_capability
 
 router = APIRouter(prefix="/sia", tags=["IVOA SIAv2"])
 
 
-@router.get("/query", summary="SIAv2 query")
-@router.post("/query", summary="SIAv2 query")
+_ANSWERS = doc.votable_answers(400, 401, 408, 429)
+
+
+@router.get(
+    "/query",
+    summary="SIAv2 query",
+    openapi_extra=doc.get_params(doc.SIA),
+    responses=_ANSWERS,
+    response_class=Response,
+)
+@router.post(
+    "/query",
+    summary="SIAv2 query",
+    openapi_extra=doc.post_params(doc.SIA),
+    responses=_ANSWERS,
+    response_class=Response,
+)
 async def query(request: Request) -> Response:
     params = await vo_multi_params(request)
     try:
@@ -32,7 +48,12 @@ async def query(request: Request) -> Response:
     return await run_dal_query(request, adql, lambda columns: columns, maxrec)
 
 
-@router.get("/capabilities", summary="VOSI capabilities")
+@router.get(
+    "/capabilities",
+    summary="VOSI capabilities",
+    responses=doc.media("text/xml"),
+    response_class=Response,
+)
 async def capabilities(request: Request) -> Response:
     url = str(request.base_url).rstrip("/") + "/sia/query"
     return capabilities_response(
@@ -40,6 +61,11 @@ async def capabilities(request: Request) -> Response:
     )
 
 
-@router.get("/availability", summary="VOSI availability")
+@router.get(
+    "/availability",
+    summary="VOSI availability",
+    responses=doc.media("text/xml"),
+    response_class=Response,
+)
 async def availability() -> Response:
     return availability_response()

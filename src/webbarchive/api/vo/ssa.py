@@ -13,14 +13,30 @@ from webbarchive.api.vo import (
     run_dal_query,
     vo_params,
 )
+from webbarchive.api.vo import documented as doc
 from webbarchive.vo.dal import DalError, ssa_adql, ssa_columns
 from webbarchive.vo.vosi import simple_capability
 
 router = APIRouter(prefix="/ssa", tags=["IVOA SSAP"])
 
 
-@router.get("", summary="SSAP queryData")
-@router.post("", summary="SSAP queryData")
+_ANSWERS = doc.votable_answers(400, 401, 408, 429)
+
+
+@router.get(
+    "",
+    summary="SSAP queryData",
+    openapi_extra=doc.get_params(doc.SSA),
+    responses=_ANSWERS,
+    response_class=Response,
+)
+@router.post(
+    "",
+    summary="SSAP queryData",
+    openapi_extra=doc.post_params(doc.SSA),
+    responses=_ANSWERS,
+    response_class=Response,
+)
 async def query(request: Request) -> Response:
     params = await vo_params(request)
     try:
@@ -31,7 +47,12 @@ async def query(request: Request) -> Response:
     return await run_dal_query(request, adql, ssa_columns, maxrec)
 
 
-@router.get("/capabilities", summary="VOSI capabilities")
+@router.get(
+    "/capabilities",
+    summary="VOSI capabilities",
+    responses=doc.media("text/xml"),
+    response_class=Response,
+)
 async def capabilities(request: Request) -> Response:
     url = str(request.base_url).rstrip("/") + "/ssa"
     return capabilities_response(
@@ -39,6 +60,11 @@ async def capabilities(request: Request) -> Response:
     )
 
 
-@router.get("/availability", summary="VOSI availability")
+@router.get(
+    "/availability",
+    summary="VOSI availability",
+    responses=doc.media("text/xml"),
+    response_class=Response,
+)
 async def availability() -> Response:
     return availability_response()

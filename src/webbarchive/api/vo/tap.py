@@ -16,6 +16,7 @@ from fastapi.responses import (
 from webbarchive.api import heavy_queries, ratelimit
 from webbarchive.api.deps import catalog, current_user
 from webbarchive.api.identity import identity
+from webbarchive.api.vo import documented as doc
 from webbarchive.api.vo import error_response, query_context, vo_params, votable_response
 from webbarchive.catalog.accounts import AccountError, user_for
 from webbarchive.catalog.rights import ANONYMOUS, User, rights_fingerprint
@@ -28,6 +29,23 @@ from webbarchive.vo.uploads import UrlUploads, read_uploads
 
 router = APIRouter(prefix="/tap", tags=["IVOA TAP"])
 XML = "text/xml"
+# What the UWS and VOSI endpoints answer (UWS 1.1 documents, plain-text job fields).
+_XML = doc.media(XML)
+_NOT_FOUND = {404: {"description": "no such job for this user", "content": {"text/plain": {}}}}
+_JOB_XML = _XML | _NOT_FOUND
+_JOB_TEXT = doc.media("text/plain") | _NOT_FOUND
+_JOB_RESULT = doc.media(*doc.TAP_MEDIA, "text/plain") | _NOT_FOUND
+_REDIRECT = (
+    {303: {"description": "see the job (or the service's home)"}}
+    | _NOT_FOUND
+    | {
+        400: {
+            "description": "bad parameter",
+            "content": {"text/plain": {}, doc.VOTABLE: doc.VOTABLE_ERROR},
+        }
+    }
+)
+_CREATED = {303: {"description": "the new job"}} | doc.votable_errors(400, 413)
 
 
 class TapError(ValueError):
@@ -123,7 +141,7 @@ def _answer(
 async def _uploads(request: Request, params: dict[str, str]):
     if not params.get("UPLOAD"):
         return []
-    ratelimit.enforce(request, "tap_upload")
+    await asyncio.to_thread(ratelimit.enforce, request, "tap_upload")
     parts: dict[str, bytes] = {}
     if request.method == "POST":
         form = await request.form()
@@ -134,8 +152,25 @@ async def _uploads(request: Request, params: dict[str, str]):
     return await read_uploads(params["UPLOAD"], parts, policy)
 
 
-@router.get("/sync", summary="Synchronous ADQL query")
-@router.post("/sync", summary="Synchronous ADQL query")
+_SYNC_ANSWERS = doc.media(*doc.TAP_MEDIA, description="the result") | doc.votable_errors(
+    400, 401, 408, 413, 429, 503
+)
+
+
+@router.get(
+    "/sync",
+    summary="Synchronous ADQL query",
+    openapi_extra=doc.get_params(doc.TAP_QUERY),
+    responses=_SYNC_ANSWERS,
+    response_class=Response,
+)
+@router.post(
+    "/sync",
+    summary="Synchronous ADQL query",
+    openapi_extra=doc.post_params(doc.TAP_QUERY),
+    responses=_SYNC_ANSWERS,
+    response_class=Response,
+)
 async def sync(request: Request) -> Response:
     """``LANG=ADQL&QUERY=...`` with optional MAXREC, RESPONSEFORMAT (votable,
     votable/td, votable/b2, csv, tsv, json, fits) and UPLOAD."""
@@ -235,7 +270,13 @@ def _runner(engine):
     return run
 
 
-@router.get("/async", summary="UWS job list")
+@router.get(
+    "/async",
+    summary="UWS job list",
+    openapi_extra=doc.get_params(doc.UWS_JOB_LIST),
+    responses=_XML,
+    response_class=Response,
+)
 async def job_list(request: Request) -> Response:
     params = await vo_params(request)
     jobs = _store(request).list(current_user(request).name)
@@ -247,7 +288,15 @@ async def job_list(request: Request) -> Response:
     return Response(uws.job_list_xml(jobs, f"{_tap_url(request)}/async"), media_type=XML)
 
 
-@router.post("/async", summary="Create a UWS job (PHASE=RUN starts it)")
+@router.post(
+    "/async",
+    summary="Create a UWS job (PHASE=RUN starts it)",
+    openapi_extra=doc.post_params(
+        doc.TAP_QUERY + (doc.text("PHASE", "RUN starts the job", "RUN", enum=["RUN"]),)
+    ),
+    responses=_CREATED,
+    response_class=Response,
+)
 async def create_job(request: Request) -> Response:
     params = await vo_params(request)
     try:
@@ -270,7 +319,13 @@ async def create_job(request: Request) -> Response:
     return RedirectResponse(_job_url(request, job), status_code=303)
 
 
-@router.get("/async/{job_id}", summary="UWS job")
+@router.get(
+    "/async/{job_id}",
+    summary="UWS job",
+    openapi_extra=doc.get_params(doc.UWS_WAIT),
+    responses=_JOB_XML,
+    response_class=Response,
+)
 async def get_job(request: Request, job_id: str) -> Response:
     job = _owned_job(request, job_id)
     if job is None:
@@ -284,7 +339,13 @@ async def get_job(request: Request, job_id: str) -> Response:
     return Response(uws.job_xml(job, _job_url(request, job)), media_type=XML)
 
 
-@router.post("/async/{job_id}", summary="UWS job action (ACTION=DELETE)")
+@router.post(
+    "/async/{job_id}",
+    summary="UWS job action (ACTION=DELETE)",
+    openapi_extra=doc.post_params(doc.UWS_ACTION),
+    responses=_REDIRECT,
+    response_class=Response,
+)
 async def post_job(request: Request, job_id: str) -> Response:
     job = _owned_job(request, job_id)
     if job is None:
@@ -296,7 +357,9 @@ async def post_job(request: Request, job_id: str) -> Response:
     return PlainTextResponse("send ACTION=DELETE", 400)
 
 
-@router.delete("/async/{job_id}", summary="Delete a UWS job")
+@router.delete(
+    "/async/{job_id}", summary="Delete a UWS job", responses=_REDIRECT, response_class=Response
+)
 async def delete_job(request: Request, job_id: str) -> Response:
     if _owned_job(request, job_id) is None:
         return _not_found(job_id)
@@ -304,7 +367,7 @@ async def delete_job(request: Request, job_id: str) -> Response:
     return RedirectResponse(f"{_tap_url(request)}/async", status_code=303)
 
 
-@router.get("/async/{job_id}/phase")
+@router.get("/async/{job_id}/phase", responses=_JOB_TEXT, response_class=Response)
 async def get_phase(request: Request, job_id: str) -> Response:
     job = _owned_job(request, job_id)
     return (
@@ -314,7 +377,12 @@ async def get_phase(request: Request, job_id: str) -> Response:
     )
 
 
-@router.post("/async/{job_id}/phase")
+@router.post(
+    "/async/{job_id}/phase",
+    openapi_extra=doc.post_params(doc.UWS_PHASE),
+    responses=_REDIRECT,
+    response_class=Response,
+)
 async def post_phase(request: Request, job_id: str) -> Response:
     job = _owned_job(request, job_id)
     if job is None:
@@ -340,13 +408,18 @@ async def post_phase(request: Request, job_id: str) -> Response:
     return RedirectResponse(_job_url(request, job), status_code=303)
 
 
-@router.get("/async/{job_id}/executionduration")
+@router.get("/async/{job_id}/executionduration", responses=_JOB_TEXT, response_class=Response)
 async def get_duration(request: Request, job_id: str) -> Response:
     job = _owned_job(request, job_id)
     return _not_found(job_id) if job is None else PlainTextResponse(str(job.execution_duration))
 
 
-@router.post("/async/{job_id}/executionduration")
+@router.post(
+    "/async/{job_id}/executionduration",
+    openapi_extra=doc.post_params(doc.UWS_DURATION),
+    responses=_REDIRECT,
+    response_class=Response,
+)
 async def post_duration(request: Request, job_id: str) -> Response:
     job = _owned_job(request, job_id)
     if job is None:
@@ -360,13 +433,18 @@ async def post_duration(request: Request, job_id: str) -> Response:
     return RedirectResponse(_job_url(request, job), status_code=303)
 
 
-@router.get("/async/{job_id}/destruction")
+@router.get("/async/{job_id}/destruction", responses=_JOB_TEXT, response_class=Response)
 async def get_destruction(request: Request, job_id: str) -> Response:
     job = _owned_job(request, job_id)
     return _not_found(job_id) if job is None else PlainTextResponse(uws.isoformat(job.destruction))
 
 
-@router.post("/async/{job_id}/destruction")
+@router.post(
+    "/async/{job_id}/destruction",
+    openapi_extra=doc.post_params(doc.UWS_DESTRUCTION),
+    responses=_REDIRECT,
+    response_class=Response,
+)
 async def post_destruction(request: Request, job_id: str) -> Response:
     job = _owned_job(request, job_id)
     if job is None:
@@ -380,19 +458,19 @@ async def post_destruction(request: Request, job_id: str) -> Response:
     return RedirectResponse(_job_url(request, job), status_code=303)
 
 
-@router.get("/async/{job_id}/quote")
+@router.get("/async/{job_id}/quote", responses=_JOB_TEXT, response_class=Response)
 async def get_quote(request: Request, job_id: str) -> Response:
     job = _owned_job(request, job_id)
     return _not_found(job_id) if job is None else PlainTextResponse("")
 
 
-@router.get("/async/{job_id}/owner")
+@router.get("/async/{job_id}/owner", responses=_JOB_TEXT, response_class=Response)
 async def get_owner(request: Request, job_id: str) -> Response:
     job = _owned_job(request, job_id)
     return _not_found(job_id) if job is None else PlainTextResponse(job.owner or "")
 
 
-@router.get("/async/{job_id}/error")
+@router.get("/async/{job_id}/error", responses=_JOB_RESULT, response_class=Response)
 async def get_error(request: Request, job_id: str) -> Response:
     job = _owned_job(request, job_id)
     if job is None:
@@ -402,7 +480,7 @@ async def get_error(request: Request, job_id: str) -> Response:
     return votable_response(job.error_document)
 
 
-@router.get("/async/{job_id}/parameters")
+@router.get("/async/{job_id}/parameters", responses=_JOB_XML, response_class=Response)
 async def get_parameters(request: Request, job_id: str) -> Response:
     job = _owned_job(request, job_id)
     if job is None:
@@ -410,7 +488,12 @@ async def get_parameters(request: Request, job_id: str) -> Response:
     return Response(uws.parameters_xml(job), media_type=XML)
 
 
-@router.post("/async/{job_id}/parameters")
+@router.post(
+    "/async/{job_id}/parameters",
+    openapi_extra=doc.post_params(doc.TAP_QUERY),
+    responses=_REDIRECT,
+    response_class=Response,
+)
 async def post_parameters(request: Request, job_id: str) -> Response:
     job = _owned_job(request, job_id)
     if job is None:
@@ -422,7 +505,7 @@ async def post_parameters(request: Request, job_id: str) -> Response:
     return RedirectResponse(_job_url(request, job), status_code=303)
 
 
-@router.get("/async/{job_id}/results")
+@router.get("/async/{job_id}/results", responses=_JOB_XML, response_class=Response)
 async def get_results(request: Request, job_id: str) -> Response:
     job = _owned_job(request, job_id)
     if job is None:
@@ -431,7 +514,7 @@ async def get_results(request: Request, job_id: str) -> Response:
     return Response(uws.results_xml(job, _job_url(request, job)), media_type=XML)
 
 
-@router.get("/async/{job_id}/results/result")
+@router.get("/async/{job_id}/results/result", responses=_JOB_RESULT, response_class=Response)
 async def get_result(request: Request, job_id: str) -> Response:
     job = _owned_job(request, job_id)
     if job is None:
@@ -450,26 +533,36 @@ async def get_result(request: Request, job_id: str) -> Response:
 # --- VOSI and examples -----------------------------------------------------------
 
 
-@router.get("/availability", summary="VOSI availability")
+@router.get("/availability", summary="VOSI availability", responses=_XML, response_class=Response)
 async def availability() -> Response:
     return Response(vosi.availability_xml(), media_type=XML)
 
 
-@router.get("/capabilities", summary="VOSI capabilities (TAPRegExt)")
+@router.get(
+    "/capabilities",
+    summary="VOSI capabilities (TAPRegExt)",
+    responses=_XML,
+    response_class=Response,
+)
 async def capabilities(request: Request) -> Response:
     return Response(vosi.tap_capabilities_xml(_tap_url(request)), media_type=XML)
 
 
-@router.get("/tables", summary="VOSI tables")
+@router.get("/tables", summary="VOSI tables", responses=_XML, response_class=Response)
 async def tables() -> Response:
     return Response(vosi.tables_xml(), media_type=XML)
 
 
-@router.get("/examples", summary="DALI examples")
+@router.get(
+    "/examples",
+    summary="DALI examples",
+    responses=doc.media("application/xhtml+xml", "text/html"),
+    response_class=Response,
+)
 async def examples(request: Request) -> Response:
     return Response(vosi.examples_xhtml(_tap_url(request)), media_type="application/xhtml+xml")
 
 
-@router.get("", summary="TAP service root")
+@router.get("", summary="TAP service root", responses=_REDIRECT, response_class=Response)
 async def root(request: Request) -> Response:
     return RedirectResponse(f"{_tap_url(request)}/capabilities", status_code=303)

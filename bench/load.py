@@ -1,0 +1,402 @@
+"""Mixed load against a real ``webbarchive serve``: throughput, p50/p95/p99 per
+route, errors, and the server's memory at start and end.
+
+    nice -n 10 .venv/bin/python -m bench.load --clients 20 --seconds 30 \\
+        [--backends sqlite,postgresql] [--workers 1,2] [--pools on,off] \\
+        [--storage local] [--workdir /tmp/bench-load]
+
+C asyncio clients (one ``httpx.AsyncClient`` each, no think time) request for T
+seconds, each picking a route of :data:`MIX` by weight: viz parameters, Mashup
+``Caom.Filtered``, TAP sync cone, the seed pixel search, ``/thumb``,
+``/exposures`` and a 10 MB download. Then the same clients ask for viz
+parameters alone. Every case runs the server fresh (``webbarchive serve
+--workers W``) for each backend, worker count and pool setting (``--pools off``:
+``WEBBARCHIVE_POOLS=off``, the state before the per-class pools).
+
+The archive is the mock (``webbarchive mock --scale small --dja-mosaics``) and a
+10 MB random file registered as a product, ingested into SQLite and into a
+throwaway PostgreSQL cluster (tests/pgcluster.py); ``--workdir`` keeps both for
+the next run. ``--storage`` names where products live (``local`` only here;
+object storage joins as another value). Memory is the resident set of the
+server and its workers, summed, after warm-up and at the end.
+
+The load generator shares the machine with the server: figures are for that
+setting (state the cores and the load of other processes with them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from sqlalchemy import insert, select
+
+REPO = Path(__file__).resolve().parents[1]
+MIB = 1 << 20
+BIG_FILE = "jw09999-o001_t001_nirspec_g395h-f290lp_s3d.fits"
+SEED_PIXEL_SEARCH = "/spectra/api/v0.1/search?wavelength=1.2,1.3&flux.gte=10&derSnr.gt=5&limit=100"
+
+#: (route label, weight): what a client of the mixed load asks for.
+MIX = (
+    ("viz_parameters", 30),
+    ("mashup_filtered", 15),
+    ("whoami", 10),
+    ("tap_sync_cone", 10),
+    ("pixel_search", 10),
+    ("thumb", 10),
+    ("exposures", 10),
+    ("download_10mb", 5),
+)
+METADATA_ROUTES = ("viz_parameters", "mashup_filtered", "whoami")
+
+
+@dataclass
+class Targets:
+    """What the requests name, read from the catalog."""
+
+    product: str
+    ra: float
+    dec: float
+    mosaic_ra: float
+    mosaic_dec: float
+
+
+@dataclass
+class Result:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: dict[str, dict[int | str, int]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(int))
+    )
+    seconds: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return sum(len(v) for v in self.latencies.values())
+
+
+# --- the archive ----------------------------------------------------------------------
+
+
+def _run(*argv: str, env: dict | None = None) -> None:
+    cmd = [sys.executable, "-m", "webbarchive", *argv]
+    subprocess.run(cmd, check=True, cwd=REPO, env=env, stdout=subprocess.DEVNULL)
+
+
+def _big_file(workdir: Path, url: str) -> None:
+    """A 10 MB random file registered as a public product of ``url``."""
+    from webbarchive.catalog.db import open_catalog
+    from webbarchive.catalog.schema import observations, products
+
+    path = workdir / BIG_FILE
+    if not path.exists():
+        path.write_bytes(os.urandom(10 * MIB))
+    engine = open_catalog(url)
+    with engine.begin() as conn:
+        if conn.execute(select(products.c.filename).where(products.c.filename == BIG_FILE)).first():
+            return
+        obsid = conn.execute(
+            insert(observations).values(obs_id="jw09999-o001_t001_nirspec", t_obs_release=59000.0)
+        ).inserted_primary_key[0]
+        conn.execute(
+            insert(products).values(
+                obsid=obsid,
+                filename=BIG_FILE,
+                path=str(path),
+                suffix="s3d",
+                size=path.stat().st_size,
+                checksum=hashlib.md5(path.read_bytes()).hexdigest(),
+                publicReleaseDate_mjd=59000.0,
+            )
+        )
+    engine.dispose()
+
+
+def prepare(workdir: Path, backend: str, cluster) -> str:
+    """The catalog URL of the archive on ``backend``, built once per workdir."""
+    mock = workdir / "mock"
+    if not (mock / ".complete").exists():
+        _run("mock", "--seed", "7", "--scale", "small", "--dja-mosaics", "--quiet", str(mock))
+        (mock / ".complete").touch()
+    if backend == "sqlite":
+        url = str(workdir / "catalog.db")
+        done = workdir / ".sqlite-ingested"
+    else:
+        url = cluster.create_database(f"load_{os.getpid()}")
+        done = None
+    if done is None or not done.exists():
+        _run("ingest", str(mock), "--db", url, "--quiet", env=_env(workdir))
+        _big_file(workdir, url)
+        if done is not None:
+            done.touch()
+    return url
+
+
+def targets(url: str) -> Targets:
+    from webbarchive.catalog.db import open_catalog
+    from webbarchive.catalog.schema import observations, products
+    from webbarchive.dja.tables import dja_mosaics
+
+    engine = open_catalog(url, create=False)
+    with engine.connect() as conn:
+        product, ra, dec = conn.execute(
+            select(products.c.filename, observations.c.s_ra, observations.c.s_dec)
+            .join(observations, observations.c.obsid == products.c.obsid)
+            .where(products.c.filename.like("%x1d.fits"), observations.c.s_ra.is_not(None))
+            .limit(1)
+        ).one()
+        mosaic = conn.execute(
+            select(dja_mosaics.c.ra, dja_mosaics.c.dec)
+            .where(dja_mosaics.c.ra.is_not(None))
+            .limit(1)
+        ).one()
+    engine.dispose()
+    return Targets(product, ra, dec, mosaic[0], mosaic[1])
+
+
+# --- the server -----------------------------------------------------------------------
+
+
+def _env(workdir: Path, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), env.get("PYTHONPATH", "")])
+    env.update(
+        WEBBARCHIVE_RATE_LIMITS="off",
+        WEBBARCHIVE_PIXELS=str(workdir / "pg-pixels"),
+        WEBBARCHIVE_RESULTS=str(workdir / "pg-results"),
+        WEBBARCHIVE_TELEMETRY=str(workdir / "pg-telemetry"),
+        WEBBARCHIVE_PREVIEWS=str(workdir / "pg-previews"),
+    )
+    env.update(extra)
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and its descendants (MB)."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except OSError:
+            continue
+        todo += [int(c) for c in children]
+    return total / 1024
+
+
+class Server:
+    def __init__(self, url: str, workers: int, workdir: Path, pools: str) -> None:
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        extra = {"WEBBARCHIVE_POOLS": "off"} if pools == "off" else {}
+        cmd = [sys.executable, "-m", "webbarchive", "serve", "--db", url]
+        cmd += ["--port", str(self.port), "--workers", str(workers)]
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=REPO,
+            env=_env(workdir, **extra),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"{self.base}/whoami", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.3)
+
+    def rss_mb(self) -> float:
+        return _rss_mb(self.proc.pid)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(30)
+
+
+# --- the clients ----------------------------------------------------------------------
+
+
+def _request(route: str, t: Targets) -> tuple[str, str, dict]:
+    """(method, path, httpx keyword arguments) of one request of ``route``."""
+    if route == "viz_parameters":
+        return "GET", f"/viz/api/v0.1/parameters?uri=mast:JWST/product/{t.product}", {}
+    if route == "whoami":
+        return "GET", "/whoami", {}
+    if route == "mashup_filtered":
+        body = {
+            "service": "Mast.Caom.Filtered",
+            "format": "json",
+            "params": {
+                "columns": "*",
+                "filters": [{"paramName": "obs_collection", "values": ["JWST"]}],
+            },
+            "pagesize": 50,
+            "page": 1,
+        }
+        return "POST", "/api/v0/invoke", {"data": {"request": json.dumps(body)}}
+    if route == "tap_sync_cone":
+        adql = (
+            "SELECT TOP 100 obs_id, s_ra, s_dec FROM ivoa.obscore WHERE CONTAINS("
+            f"POINT('ICRS', s_ra, s_dec), CIRCLE('ICRS', {t.ra}, {t.dec}, 0.5)) = 1"
+        )
+        return "GET", "/tap/sync", {"params": {"LANG": "ADQL", "QUERY": adql}}
+    if route == "pixel_search":
+        return "GET", SEED_PIXEL_SEARCH, {}
+    if route == "thumb":
+        return "GET", f"/thumb?ra={t.mosaic_ra}&dec={t.mosaic_dec}&size=4", {}
+    if route == "exposures":
+        return "GET", f"/exposures?ra={t.mosaic_ra}&dec={t.mosaic_dec}&arcmin=2&output=csv", {}
+    if route == "download_10mb":
+        return "GET", f"/api/v0.1/Download/file?uri=mast:JWST/product/{BIG_FILE}", {}
+    raise ValueError(route)
+
+
+async def _client(base: str, t: Targets, mix, until: float, result: Result, rng) -> None:
+    routes, weights = zip(*mix, strict=True)
+    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+        while time.monotonic() < until:
+            route = rng.choices(routes, weights)[0]
+            method, path, kwargs = _request(route, t)
+            started = time.perf_counter()
+            try:
+                async with client.stream(method, path, **kwargs) as answer:
+                    async for _ in answer.aiter_raw(MIB):
+                        pass
+                status: int | str = answer.status_code
+            except httpx.HTTPError as exc:
+                status = type(exc).__name__
+            elapsed = (time.perf_counter() - started) * 1000
+            if status in (200, 206):
+                result.latencies[route].append(elapsed)
+            else:
+                result.errors[route][status] += 1
+
+
+async def load(base: str, t: Targets, clients: int, seconds: float, mix) -> Result:
+    result, rng = Result(), random.Random(16)
+    started = time.monotonic()
+    until = started + seconds
+    await asyncio.gather(
+        *(_client(base, t, mix, until, result, random.Random(rng.random())) for _ in range(clients))
+    )
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def render(title: str, result: Result, rss: tuple[float, float] | None) -> str:
+    lines = [f"## {title}"]
+    errors = sum(sum(v.values()) for v in result.errors.values())
+    lines.append(
+        f"{result.total / result.seconds:.1f} requests/s ok, {result.total} ok, "
+        f"{errors} errors in {result.seconds:.0f} s"
+        + (f"; server RSS {rss[0]:.0f} MB after warm-up, {rss[1]:.0f} MB at end" if rss else "")
+    )
+    lines.append(
+        f"{'route':18s} {'n':>6s} {'req/s':>7s} {'p50 ms':>8s} {'p95 ms':>8s} {'p99 ms':>8s}  errors"
+    )
+    for route, _ in MIX:
+        got = result.latencies.get(route, [])
+        errs = dict(result.errors.get(route, {}))
+        if not got and not errs:
+            continue
+        lines.append(
+            f"{route:18s} {len(got):6d} {len(got) / result.seconds:7.1f} {_pct(got, 0.5):8.1f} "
+            f"{_pct(got, 0.95):8.1f} {_pct(got, 0.99):8.1f}  {errs or ''}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--pools", default="on,off", help="on, off or both (on,off)")
+    parser.add_argument("--storage", default="local", choices=["local"])
+    parser.add_argument("--workdir", default="/tmp/bench-load")
+    parser.add_argument("--no-viz-alone", action="store_true")
+    args = parser.parse_args(argv)
+
+    workdir = Path(args.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    backends = args.backends.split(",")
+    cluster = None
+    if "postgresql" in backends:
+        sys.path.insert(0, str(REPO))
+        from tests.pgcluster import Cluster
+
+        cluster = Cluster().start()
+    print(
+        f"# bench.load: {args.clients} clients x {args.seconds:g} s, storage {args.storage}, "
+        f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start"
+    )
+    try:
+        for backend in backends:
+            url = prepare(workdir, backend, cluster)
+            t = targets(url)
+            for workers in (int(w) for w in args.workers.split(",")):
+                for pools in args.pools.split(","):
+                    server = Server(url, workers, workdir, pools)
+                    try:
+                        asyncio.run(load(server.base, t, args.clients, 3.0, MIX))  # warm-up
+                        rss0 = server.rss_mb()
+                        mixed = asyncio.run(load(server.base, t, args.clients, args.seconds, MIX))
+                        rss1 = server.rss_mb()
+                        name = f"{backend}, {workers} worker(s), pools {pools}"
+                        print(render(f"mixed: {name}", mixed, (rss0, rss1)), flush=True)
+                        if not args.no_viz_alone and pools == args.pools.split(",")[0]:
+                            alone = asyncio.run(
+                                load(
+                                    server.base,
+                                    t,
+                                    args.clients,
+                                    args.seconds / 2,
+                                    (("viz_parameters", 1),),
+                                )
+                            )
+                            print(render(f"viz parameters alone: {name}", alone, None), flush=True)
+                    finally:
+                        server.stop()
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,238 @@
+"""Bounded capacity per class of heavy work, so light requests stay light.
+
+Thumbnails, pixel scans, ADQL (TAP sync, SCS, SIA, SSA) and downloads each
+have a pool: ``size`` requests of the class run at once in a worker process,
+``queue`` more wait (first come, first served) up to ``wait_s`` seconds, and
+past that a request is answered ``503`` with ``Retry-After`` (JSON, or an
+ERROR VOTable on VO paths) rather than queueing without end. Every other
+request (viz parameters, Mashup, /whoami, the portal ...) belongs to no pool.
+
+The routes run their blocking work in the server's thread pool (FastAPI runs
+``def`` routes and sync iterators there; never on the event loop). That pool
+is sized here to the pools' sizes plus ``metadata_threads``: since no class can
+hold more threads than its size, ``metadata_threads`` threads always remain
+for the light requests, whatever the heavy ones do.
+
+A request holds its slot from admission until its response is sent, so a
+download's slot covers the whole streamed body.
+
+Configuration: ``WEBBARCHIVE_POOLS="thumbnails=2/8,downloads=off"``
+(``class=size/queue`` or ``class=off``) overrides :data:`DEFAULT_CLASSES`;
+``WEBBARCHIVE_POOLS=off`` turns the pools off (the thread pool keeps anyio's
+default of 40 threads: the state before pools, for benchmarks);
+``WEBBARCHIVE_POOL_WAIT_S`` and ``WEBBARCHIVE_METADATA_THREADS`` (settings).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import threading
+from collections import deque
+from dataclasses import dataclass, replace
+
+import anyio.to_thread
+
+from webbarchive.api.errors import Refused
+from webbarchive.config import SettingError
+
+ENV = "WEBBARCHIVE_POOLS"
+
+
+@dataclass(frozen=True)
+class PoolClass:
+    """``size`` requests at once on paths starting with one of ``prefixes``
+    (``exact``: the path is one of them), ``queue`` more waiting."""
+
+    name: str
+    prefixes: tuple[str, ...]
+    size: int
+    queue: int
+    exact: bool = False
+
+    def matches(self, path: str) -> bool:
+        if self.exact:
+            return (path.rstrip("/") or "/") in self.prefixes
+        return path.startswith(self.prefixes)
+
+
+DEFAULT_CLASSES: tuple[PoolClass, ...] = (
+    PoolClass("thumbnails", ("/thumb", "/assoc_mosaic"), 2, 8),
+    PoolClass("pixel_scans", ("/spectra/api/v0.1/search", "/viz/api/v0.1/search"), 2, 8),
+    PoolClass("tap", ("/tap/sync", "/scs", "/sia/query", "/ssa"), 4, 16),
+    PoolClass(
+        "downloads",
+        (
+            "/api/v0.1/Download/",
+            "/jwst/api/v0.1/Download/",
+            "/spectra/api/v0.1/retrieve",
+        ),
+        8,
+        32,
+    ),
+)
+
+
+def classes_from_setting(value: str) -> tuple[PoolClass, ...]:
+    """The classes after applying ``WEBBARCHIVE_POOLS`` (see module doc)."""
+    value = value.strip()
+    if not value:
+        return DEFAULT_CLASSES
+    if value.lower() == "off":
+        return ()
+    by_name = {c.name: c for c in DEFAULT_CLASSES}
+    for item in value.split(","):
+        name, _, spec = item.strip().partition("=")
+        if name not in by_name:
+            raise ValueError(f"{ENV}: unknown class {name!r}; known: {', '.join(by_name)}")
+        if spec.strip().lower() == "off":
+            by_name.pop(name)
+            continue
+        try:
+            size, queue = (int(n) for n in spec.split("/"))
+        except ValueError:
+            raise ValueError(f"{ENV}: {item!r} is not class=size/queue (e.g. tap=4/16)") from None
+        if size < 1 or queue < 0:
+            raise ValueError(f"{ENV}: {item!r} needs size >= 1 and queue >= 0")
+        by_name[name] = replace(by_name[name], size=size, queue=queue)
+    return tuple(by_name[c.name] for c in DEFAULT_CLASSES if c.name in by_name)
+
+
+class Pool:
+    """The slots of one class in one process: thread-safe, and a waiter is
+    woken on its own event loop (tests run apps on several loops)."""
+
+    def __init__(self, kind: PoolClass, wait_s: float) -> None:
+        self.kind = kind
+        self.wait_s = wait_s
+        self.running = 0
+        self._waiters: deque[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = deque()
+        self._lock = threading.Lock()
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiters)
+
+    async def acquire(self) -> bool:
+        """Take a slot, waiting in the queue up to ``wait_s``; False when the
+        queue is full or the wait ran out."""
+        with self._lock:
+            if self.running < self.kind.size and not self._waiters:
+                self.running += 1
+                return True
+            if len(self._waiters) >= self.kind.queue:
+                return False
+            loop = asyncio.get_running_loop()
+            waiter = (loop, loop.create_future())
+            self._waiters.append(waiter)
+        try:
+            await asyncio.wait_for(asyncio.shield(waiter[1]), self.wait_s)
+            return True
+        except BaseException as exc:  # timed out, or the client went away
+            with self._lock:
+                handed = waiter not in self._waiters
+                if not handed:
+                    self._waiters.remove(waiter)
+            if handed:  # release() gave us the slot as we gave up: keep or return it
+                if isinstance(exc, TimeoutError):
+                    return True
+                self.release()
+            if isinstance(exc, TimeoutError):
+                return False
+            raise
+
+    def release(self) -> None:
+        """Give the slot back, or straight to the first waiter."""
+        with self._lock:
+            if not self._waiters:
+                self.running -= 1
+                return
+            loop, future = self._waiters.popleft()
+        loop.call_soon_threadsafe(_wake, future)
+
+
+def _wake(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+class Pools:
+    """The app's pools (see module doc)."""
+
+    def __init__(
+        self, classes: tuple[PoolClass, ...], wait_s: float, metadata_threads: int
+    ) -> None:
+        self.pools = tuple(Pool(kind, wait_s) for kind in classes)
+        self.threads = metadata_threads + sum(kind.size for kind in classes)
+
+    def for_path(self, path: str) -> Pool | None:
+        for pool in self.pools:
+            if pool.kind.matches(path):
+                return pool
+        return None
+
+    def refusal(self, pool: Pool) -> Refused:
+        retry = max(1, math.ceil(pool.wait_s))
+        return Refused(
+            503,
+            f"the server is busy with {pool.kind.name}: {pool.kind.size} run at once and "
+            f"{pool.kind.queue} may wait; retry after {retry} s",
+            retry,
+        )
+
+
+class PoolMiddleware:
+    """ASGI middleware admitting each heavy request into its class's pool."""
+
+    def __init__(self, app, pools: Pools) -> None:
+        self.app = app
+        self.pools = pools
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        if limiter.total_tokens != self.pools.threads:
+            limiter.total_tokens = self.pools.threads
+        pool = self.pools.for_path(scope["path"])
+        if pool is None:
+            await self.app(scope, receive, send)
+            return
+        if not await pool.acquire():
+            await _send_refusal(self.pools.refusal(pool), scope["path"], send)
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            pool.release()
+
+
+async def _send_refusal(refused: Refused, path: str, send) -> None:
+    body, media_type = refused.render(path)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": refused.status_code,
+            "headers": [
+                (b"content-type", media_type.encode()),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", refused.headers["Retry-After"].encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def install(app) -> None:
+    """Give ``app`` its pools from its settings (none when ``POOLS=off``)."""
+    settings = app.state.settings
+    try:
+        classes = classes_from_setting(settings.pools)
+    except ValueError as exc:  # a bad value stops the start
+        raise SettingError(str(exc)) from None
+    if not classes:
+        app.state.pools = None
+        return
+    app.state.pools = Pools(classes, settings.pool_wait_s, settings.metadata_threads)
+    app.add_middleware(PoolMiddleware, pools=app.state.pools)
