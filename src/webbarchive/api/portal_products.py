@@ -133,7 +133,7 @@ def product_image(
             f"{filename} is a {row['suffix']} product, not shown as an image",
             accepted=", ".join(sorted(IMAGED)),
         )
-    path = str(open_storage(row["path"]).local_path(row["path"]))
+    path = str(open_storage(row["path"]).readable_path(row["path"]))
     try:
         picture, (low, high) = picture_of(image_data(path, row["suffix"]), stretch)
     except PreviewError as exc:

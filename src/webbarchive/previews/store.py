@@ -74,7 +74,7 @@ def _fresh(target: Path, mtime: float | None) -> bool:
 
 
 def _draw(target: Path, product: Mapping[str, Any]) -> None:
-    path = str(open_storage(product["path"]).local_path(product["path"]))
+    path = str(open_storage(product["path"]).readable_path(product["path"]))
     picture = jpeg(path, product["suffix"], product["filename"])
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
