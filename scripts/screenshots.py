@@ -48,6 +48,22 @@ def build_archive(root: Path) -> tuple[str, str, str]:
     return db, accounts.create_token(engine, "pi", "screenshots").token, program
 
 
+def public_products(db: str, exclusive: str) -> dict[str, str]:
+    """suffix -> the first public product with it (i2d, s2d, s3d, x1d)."""
+    from sqlalchemy import select
+
+    from webbarchive.catalog.db import open_catalog
+    from webbarchive.catalog.schema import products
+
+    with open_catalog(db).connect() as conn:
+        rows = conn.execute(
+            select(products.c.suffix, products.c.filename)
+            .where(products.c.proposal_id != exclusive)
+            .order_by(products.c.filename.desc())
+        )
+        return {suffix: name for suffix, name in rows}
+
+
 def serve(db: str):
     import uvicorn
 
@@ -90,6 +106,22 @@ def main(out: Path) -> None:
             page.locator("#results tbody a").first.click()
             page.wait_for_selector("#spectrum[data-drawn]", timeout=30000)
             shot("observation")
+            for box in page.locator("input.basket").all()[:3]:
+                box.check()
+            named = public_products(db, program)
+            page.goto(f"/portal/product/{named['i2d']}")
+            page.wait_for_selector("#limits:not(:empty)")
+            page.get_by_label("Stretch").select_option("log")
+            page.wait_for_selector("#image[data-stretch=log]")
+            shot("product-image")
+            page.locator("input.basket").check()
+            page.goto(f"/portal/product/{named['s3d']}?stretch=sqrt&lo=1&hi=99.5")
+            page.wait_for_selector("#limits:not(:empty)")
+            shot("product-cube")
+            shot("product-s2d", f"/portal/product/{named['s2d']}?stretch=asinh")
+            page.goto("/portal/basket")
+            page.wait_for_url("**/portal/basket?file=*")
+            shot("basket")
             page.goto("/portal/account")
             shot("signin")
             page.get_by_label("API token").fill(token)

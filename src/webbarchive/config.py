@@ -71,7 +71,8 @@ class Settings:
     previews_root: str = setting(
         "PREVIEWS",
         str(Path(tempfile.gettempdir()) / "webbarchive-previews"),
-        "folder of cached DJA spectrum previews of PostgreSQL catalogs (SQLite: beside the file)",
+        "folder of preview images (product JPEGs, DJA spectrum PNGs) of PostgreSQL catalogs "
+        "(SQLite: beside the file)",
     )
     community_rights: str = setting(
         "COMMUNITY_RIGHTS",

@@ -117,6 +117,15 @@ PROGRAM = f"/admin/api/v0.1/programs/{EAP_PROGRAM}"
 PROBES: dict[tuple[str, str], list[Probe]] = {}
 
 
+def _previews(method: str, path: str) -> list[Probe]:
+    """The preview JPEGs (jpegURL) of the EAP and the public x1d: rights as their products."""
+    jpeg = "mast:JWST/product/{}.jpg"
+    return [
+        Probe(method, f"{path}?uri={jpeg.format(EAP_FILE[:-5])}", "eap"),
+        Probe(method, f"{path}?uri={jpeg.format(PUBLIC_FILE[:-5])}", "public"),
+    ]
+
+
 def _register(method: str, paths: list[str], probes_for) -> None:
     for path in paths:
         PROBES[(method, path)] = probes_for(path)
@@ -522,7 +531,7 @@ for _method in ("GET", "HEAD"):
     _register(
         _method,
         ["/api/v0.1/Download/file", "/jwst/api/v0.1/Download/file"],
-        lambda path, m=_method: _eap_and_public(m, path, mock="{mock_image}"),
+        lambda path, m=_method: _eap_and_public(m, path, mock="{mock_image}") + _previews(m, path),
     )
 _register(
     "GET",
@@ -682,7 +691,7 @@ _register(
     ["/portal/static/{name}"],
     lambda path: [
         Probe("GET", f"/portal/static/{name}", "static")
-        for name in ("portal.css", "suggest.js", "spectrum.js")
+        for name in ("portal.css", "suggest.js", "spectrum.js", "stretch.js", "basket.js")
     ],
 )
 _register(
@@ -690,6 +699,40 @@ _register(
     ["/portal/vendor/plotly.min.js"],
     lambda path: [Probe("GET", path, "static")],
 )
+
+# --- the portal's product pages and basket (issue 15, items 3 and 6) ------------------
+_register(
+    "GET",
+    ["/portal/product/{filename}"],
+    lambda path: [
+        Probe("GET", f"/portal/product/{EAP_FILE}", "eap", shows_eap=True),
+        Probe("GET", "/portal/product/{mock_image}", "eap", shows_eap=True),
+        Probe("GET", f"/portal/product/{PUBLIC_FILE}", "public", expect=PORTAL_OK),
+    ],
+)
+_register(
+    "GET",
+    ["/portal/product/{filename}/image.png"],
+    lambda path: [
+        Probe("GET", "/portal/product/{mock_image}/image.png?stretch=log", "eap"),
+    ],
+)
+for _method in ("GET", "POST"):
+    _register(
+        _method,
+        ["/portal/basket"],
+        lambda path, m=_method: [
+            Probe(m, f"{path}?file={PUBLIC_FILE}&file={EAP_FILE}", "listing", expect=PORTAL_OK)
+        ],
+    )
+    _register(
+        _method,
+        ["/portal/basket.zip"],
+        lambda path, m=_method: [
+            Probe(m, f"{path}?file={EAP_FILE}", "eap"),
+            Probe(m, f"{path}?file={PUBLIC_FILE}", "public"),
+        ],
+    )
 
 # --- duplication check (issue 18): planned visits are public metadata -----------------
 _register(

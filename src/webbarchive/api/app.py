@@ -34,6 +34,8 @@ ROUTER_MODULES = (
     "webbarchive.api.portal",
     "webbarchive.api.duplication",
     "webbarchive.api.mast_api_root",
+    "webbarchive.api.portal_products",
+    "webbarchive.api.portal_basket",
 )
 
 

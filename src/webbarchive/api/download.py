@@ -27,6 +27,7 @@ from webbarchive.api.engineering import edb_download
 from webbarchive.api.errors import ApiError, not_found
 from webbarchive.api.http_ranges import http_date, parse_range, precondition, range_applies
 from webbarchive.api.params import filename_from_uri
+from webbarchive.api.previews import names_preview, preview_download
 from webbarchive.catalog.rights import User
 from webbarchive.storage import open_storage
 from webbarchive.telemetry.query import is_edb_uri
@@ -168,6 +169,8 @@ def download_file(
     or engineering telemetry as CSV (``mast:jwstedb/...``, needs a token)."""
     if is_edb_uri(uri):
         return edb_download(request, uri, engine, user)
+    if names_preview(engine, uri):
+        return preview_download(request, uri, engine, user)
     return _download(request, uri, engine, user)
 
 

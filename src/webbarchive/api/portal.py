@@ -28,6 +28,7 @@ from webbarchive.catalog.queries import observation_by_obs_id, observation_produ
 from webbarchive.catalog.rights import ANONYMOUS, User, rights_for
 from webbarchive.portal import search, targets
 from webbarchive.portal.formats import mjd_date
+from webbarchive.portal.products import si_keywords
 
 router = APIRouter(tags=["portal"], include_in_schema=True)
 
@@ -128,6 +129,7 @@ def observation_page(
         except ApiError as exc:
             return _error(request, exc.status_code, exc.message, "Exclusive access")
         files, total = observation_products(conn, row["obsid"], user)
+        keywords = si_keywords(conn, row, files)
     for f in files:
         f["dataRights"] = rights_for(f["release_mjd"])
     spectra = [f for f in files if f["suffix"] in PLOTTED_SUFFIXES]
@@ -145,6 +147,7 @@ def observation_page(
         products=files,
         total=total,
         plotted=plotted,
+        keywords=keywords,
     )
 
 

@@ -7,7 +7,6 @@ fnu: flux density in uJy against wavelength (um). flam: f_lambda in
 
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import numpy as np
 from sqlalchemy import Engine
 
 from webbarchive.dja_spectra.spec_file import prefix_of, read_arrays
+from webbarchive.previews.plots import spectrum_picture
 from webbarchive.storage.beside_catalog import store_folder
 
 KINDS = ("fnu", "flam")
@@ -30,30 +30,17 @@ def cache_root(engine: Engine) -> Path:
 
 
 def render(path: str, kind: str, title: str) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     wave, flux, err = read_arrays(path)
-    ok = np.isfinite(wave) & np.isfinite(flux) & np.isfinite(err) & (err > 0)
     scale = _UJY_TO_FLAM20 / wave**2 if kind == "flam" else np.ones_like(wave)
-    fig, ax = plt.subplots(figsize=(8, 3), dpi=90)
-    ax.step(wave[ok], (flux * scale)[ok], where="mid", color="0.2", lw=0.8)
-    ax.fill_between(
-        wave[ok], (-err * scale)[ok], (err * scale)[ok], color="tab:orange", alpha=0.3, step="mid"
+    return spectrum_picture(
+        wave,
+        flux * scale,
+        err * scale,
+        xlabel="wavelength (um)",
+        ylabel="f_nu (uJy)" if kind == "fnu" else "f_lambda (1e-20 erg/s/cm2/A)",
+        title=title,
+        dpi=90,
     )
-    if ok.any():
-        top = np.nanpercentile((flux * scale)[ok], 98)
-        ax.set_ylim(-0.1 * abs(top), 1.5 * abs(top) + 1e-30)
-    ax.set_xlabel("wavelength (um)")
-    ax.set_ylabel("f_nu (uJy)" if kind == "fnu" else "f_lambda (1e-20 erg/s/cm2/A)")
-    ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
-    return buffer.getvalue()
 
 
 def preview(engine: Engine, path: str, file: str, kind: str, mtime: float) -> bytes:

@@ -25,6 +25,8 @@ from webbarchive.catalog.writer_lock import writer_lock
 from webbarchive.ingest import duplicates, remote, writer
 from webbarchive.ingest.discover import CANDIDATE_ENDINGS, discover
 from webbarchive.ingest.reader import ReadResult, read_product
+from webbarchive.previews import store as previews
+from webbarchive.previews.store import PreviewReport
 from webbarchive.storage.full_disk import disk_full_cause
 
 _ENDINGS = ", ".join(f"*{ending}" for ending in CANDIDATE_ENDINGS)
@@ -43,6 +45,7 @@ class IngestReport:
     conflicts: list[duplicates.Conflict] = field(default_factory=list)  # one name, two files
     ignored: list[str] = field(default_factory=list)
     handed: list[str] = field(default_factory=list)  # community files for dja_spectra
+    previews: PreviewReport = field(default_factory=PreviewReport)
     seconds: float = 0.0
     bytes: int = 0  # bytes of the candidate files (read or recognised)
 
@@ -72,6 +75,12 @@ class IngestReport:
             lines.extend(conflict.line() for conflict in self.conflicts)
         for path, reason in self.skipped:
             lines.append(f"  skipped {path}: {reason}")
+        if self.previews.drawn or self.previews.failed:
+            lines.append(
+                f"previews: drew {len(self.previews.drawn)}, "
+                f"could not draw {len(self.previews.failed)}"
+            )
+            lines.extend(f"  no preview of {name}: {why}" for name, why in self.previews.failed)
         if verbose:
             lines.extend(f"  ignored {path}" for path in self.ignored)
         return "\n".join(lines)
@@ -159,6 +168,7 @@ def _ingest(
         bar.update(len(batch))
     finally:
         bar.close()
+    report.previews = previews.update(engine, progress=progress)
     _update_pixel_index(engine, progress)
     _update_dja_spectra(engine, report.handed, progress)
     _update_dja(engine, progress)
