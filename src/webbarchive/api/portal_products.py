@@ -69,10 +69,19 @@ def _readable(request: Request, engine: Engine, filename: str) -> dict[str, Any]
     summary="Portal: one product, its fields, keywords, preview and image view",
 )
 def product_page(
-    request: Request, filename: str, engine: Engine = Depends(deps.catalog)
+    request: Request,
+    filename: str,
+    stretch: str = Query(DEFAULT_STRETCH, description=f"one of {', '.join(STRETCHES)}"),
+    lo: str = Query("", description=f"lower limit, percentile (default {DEFAULT_LOWER_PERCENT})"),
+    hi: str = Query("", description=f"upper limit, percentile (default {DEFAULT_UPPER_PERCENT})"),
+    vmin: str = Query("", description="lower limit in data units (overrides lo)"),
+    vmax: str = Query("", description="upper limit in data units (overrides hi)"),
+    engine: Engine = Depends(deps.catalog),
 ) -> HTMLResponse:
+    """The page answers its errors as a page (not JSON), so the limits arrive
+    as text and are parsed here."""
     try:
-        stretch = _stretch_query(**_stretch_params(request))
+        chosen = _stretch_query(**_stretch_params(stretch, lo, hi, vmin, vmax))
         row = _readable(request, engine, filename)
     except ApiError as exc:
         return _error(request, exc.status_code, exc.message, "Product")
@@ -92,22 +101,20 @@ def product_page(
         preview=store.preview_name(filename) if row["suffix"] in DRAWN else None,
         imaged=row["suffix"] in IMAGED,
         plotted=row["suffix"] in PLOTTED_SUFFIXES,
-        stretch=stretch,
+        stretch=chosen,
         stretches=list(STRETCHES),
     )
 
 
-def _stretch_params(request: Request) -> dict[str, Any]:
+def _stretch_params(stretch: str, lo: str, hi: str, vmin: str, vmax: str) -> dict[str, Any]:
     """The stretch fields of the page's query (the page also shows without them)."""
-    query = request.query_params
-    params: dict[str, Any] = {
-        "stretch": query.get("stretch", DEFAULT_STRETCH),
-        "vmin": query.get("vmin", ""),
-        "vmax": query.get("vmax", ""),
-    }
-    for name, default in (("lo", DEFAULT_LOWER_PERCENT), ("hi", DEFAULT_UPPER_PERCENT)):
+    params: dict[str, Any] = {"stretch": stretch, "vmin": vmin, "vmax": vmax}
+    for name, text, default in (
+        ("lo", lo, DEFAULT_LOWER_PERCENT),
+        ("hi", hi, DEFAULT_UPPER_PERCENT),
+    ):
         try:
-            params[name] = float(query.get(name) or default)
+            params[name] = float(text or default)
         except ValueError:
             raise bad_request(f"{name} must be a number (a percentile, 0 to 100)") from None
     return params
