@@ -182,6 +182,12 @@ class Settings:
         5.0,
         "seconds to connect to, or wait for, the object store before answering 503",
     )
+    storage_cache_mb: float = setting(
+        "STORAGE_CACHE_MB",
+        4096.0,
+        "megabytes (10^6 bytes) the storage cache folder may hold; the least recently used "
+        "copies are removed beyond it (copies in use are kept, so it may exceed it by those)",
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
