@@ -214,6 +214,12 @@ class Settings:
         "PostgreSQL role user ADQL runs as (SET LOCAL ROLE), one that may only SELECT: "
         "'' creates and uses webbarchive_reader; 'none' runs ADQL as the catalog's own role",
     )
+    storage_cache_mb: float = setting(
+        "STORAGE_CACHE_MB",
+        4096.0,
+        "megabytes (10^6 bytes) the storage cache folder may hold; the least recently used "
+        "copies are removed beyond it (copies in use are kept, so it may exceed it by those)",
+    )
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

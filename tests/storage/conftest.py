@@ -3,12 +3,14 @@ mode, on a free local port) and one mock archive catalogued twice, once from
 the local folder and once from a bucket, so that every answer of the S3
 variant can be held byte for byte against the local one.
 
-The archive is built once per session on SQLite: where a file lives does not
-depend on the catalog's backend.
+The mock files are generated once per session and put in the bucket once (the
+first ingest uploads them; a later one finds them there, unchanged); each
+catalog backend (SQLite, PostgreSQL) then gets its pair of catalogs, once.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import time
@@ -104,15 +106,36 @@ def storage_mock_dir(tmp_path_factory) -> Path:
     return out
 
 
+_databases = itertools.count()
+
+
+def _catalog_urls(request, folder: Path) -> dict[str, str]:
+    if request.param == "sqlite":
+        return {"local": str(folder / "local.db"), "s3": str(folder / "s3.db")}
+    cluster = request.getfixturevalue("pg_cluster")
+    return {
+        kind: cluster.create_database(f"storage_{kind}{next(_databases)}_{os.getpid()}")
+        for kind in ("local", "s3")
+    }
+
+
 @pytest.fixture(scope="session")
-def storage_archives(moto_s3, storage_mock_dir, tmp_path_factory) -> dict[str, str]:
-    """``{"local": url, "s3": url}``: the same files catalogued in place and
-    catalogued after ingest put them in the bucket."""
+def storage_cache_dir(moto_s3, tmp_path_factory) -> Path:
+    """The folder of local copies of objects, for the whole session."""
+    cache = tmp_path_factory.mktemp("s3-cache")
+    os.environ["WEBBARCHIVE_STORAGE_CACHE"] = str(cache)
+    return cache
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def storage_archives(
+    request, moto_s3, storage_cache_dir, storage_mock_dir, tmp_path_factory
+) -> dict[str, str]:
+    """``{"local": url, "s3": url}`` on one backend: the same files catalogued
+    in place and catalogued after ingest put them in the bucket."""
     from webbarchive.ingest.runner import ingest_paths
 
-    os.environ["WEBBARCHIVE_STORAGE_CACHE"] = str(tmp_path_factory.mktemp("s3-cache"))
-    folder = tmp_path_factory.mktemp("storage-archives")
-    urls = {"local": str(folder / "local.db"), "s3": str(folder / "s3.db")}
+    urls = _catalog_urls(request, tmp_path_factory.mktemp("storage-archives"))
     ingest_paths([str(storage_mock_dir)], db_url=urls["local"], workers=2, progress=False)
     ingest_paths(
         [str(storage_mock_dir)], db_url=urls["s3"], workers=2, progress=False, storage=ROOT
@@ -137,3 +160,9 @@ def storage_clients(storage_archives):
     yield clients
     for client in clients.values():
         client.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def storage_backend(storage_archives) -> str:
+    """ "sqlite" or "postgresql": the backend of this ``storage_archives``."""
+    return "sqlite" if "://" not in storage_archives["local"] else "postgresql"

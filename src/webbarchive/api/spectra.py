@@ -31,7 +31,9 @@ in :mod:`webbarchive.api.pixel_search`.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+import contextlib
+
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import Engine
 
@@ -76,6 +78,7 @@ def _parse_ext(ext: str | None) -> int | None:
 
 @router.get("/retrieve", summary="Pixel arrays of an x1d, c1d, s2d or s3d product")
 def retrieve(
+    request: Request,
     uri: str | None = Query(
         None,
         description="mast:JWST/product/<filename> or a bare file name",
@@ -96,22 +99,23 @@ def retrieve(
             f"{filename} is a {suffix!r} product; retrieve serves spectral products only",
             accepted=list(SUPPORTED_SUFFIXES),
         )
-    storage = open_storage(row["path"])
-    try:
-        readable = storage.readable_path(row["path"])  # S3: a cached local copy
-    except FileNotFoundError:
-        raise not_found(
-            f"{filename} is in the catalog but its file is missing from storage"
-        ) from None
-    try:
-        product = read_product(str(readable), suffix, index)
-    except ExtensionOutOfRange as exc:
-        raise bad_request(
-            f"{filename} holds {exc.count} spectra; ext={exc.ext} is out of range",
-            accepted=f"1..{exc.count}",
-        ) from None
-    except ProductReadError as exc:
-        raise ApiError(422, f"{filename} cannot be read as a {suffix} product: {exc}") from None
+    storage = open_storage(row["path"], request.app.state.settings)
+    with contextlib.ExitStack() as using:
+        try:  # S3: a cached local copy, kept while it is opened
+            readable = using.enter_context(storage.cached(row["path"]))
+        except FileNotFoundError:
+            raise not_found(
+                f"{filename} is in the catalog but its file is missing from storage"
+            ) from None
+        try:
+            product = read_product(str(readable), suffix, index)
+        except ExtensionOutOfRange as exc:
+            raise bad_request(
+                f"{filename} holds {exc.count} spectra; ext={exc.ext} is out of range",
+                accepted=f"1..{exc.count}",
+            ) from None
+        except ProductReadError as exc:
+            raise ApiError(422, f"{filename} cannot be read as a {suffix} product: {exc}") from None
 
     head = {
         "status": 1,

@@ -107,8 +107,11 @@ def _read_exposure(row: dict) -> dict:
         "modtime": row["ingestCompletionDate_mjd"],
         "sciext": 1,
     }
-    readable = open_storage(row["path"]).readable_path(row["path"])  # S3: a cached copy
-    with warnings.catch_warnings(), fits.open(readable, memmap=False) as hdul:
+    with (
+        open_storage(row["path"]).cached(row["path"]) as readable,  # S3: a cached copy
+        warnings.catch_warnings(),
+        fits.open(readable, memmap=False) as hdul,
+    ):
         warnings.simplefilter("ignore")
         primary = hdul[0].header
         sci = hdul["SCI"] if "SCI" in hdul else hdul[0]
@@ -219,7 +222,8 @@ def _index_exposures(conn: Connection, progress: bool) -> int:
 
 
 def _read_mosaic(row: dict, wht: dict | None) -> dict:
-    header = fits.getheader(open_storage(row["path"]).readable_path(row["path"]))
+    with open_storage(row["path"]).cached(row["path"]) as readable:  # S3: a cached copy
+        header = fits.getheader(readable)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         wcs = WCS(header, naxis=2)

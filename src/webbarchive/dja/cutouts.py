@@ -52,8 +52,8 @@ def _open(path: str, mtime: float) -> OpenMosaic:
 def open_mosaic(path: str) -> OpenMosaic:
     """A memory-mapped mosaic (cached while the file is unchanged); a mosaic in
     object storage is mapped from its local copy (one per object version)."""
-    local = str(open_storage(path).readable_path(path))
-    return _open(local, os.stat(local).st_mtime)
+    with open_storage(path).cached(path) as local:  # mapped: never evicted while open
+        return _open(str(local), os.stat(local).st_mtime)
 
 
 def fits_cutout(path: str, ra: float, dec: float, size_arcsec: float, fill_value: float):

@@ -16,6 +16,11 @@ nothing. Each such name is reported as a :class:`Conflict` naming every path; th
 files that lose are not read. Identical copies (same checksum) are not a conflict,
 and a file that cannot be ingested (truncated, not FITS ...) takes no part: it is read, and skipped with
 its own reason.
+
+Paths may name local files or objects (``s3://bucket/key``): every read goes
+through the storage interface (one local copy per contender, read once for its
+checksum and its header), so the same files give the same outcome wherever
+they are stored.
 """
 
 from __future__ import annotations
@@ -24,12 +29,12 @@ import re
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 
 from astropy.io import fits
 from astropy.time import Time
 
-from webbarchive.ingest.reader import md5sum, read_product
+from webbarchive.ingest.reader import read_product
+from webbarchive.storage import open_storage
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,7 @@ class _Contender:
     readable: bool
     date_mjd: float | None
     cal_ver: tuple[int, ...] | None
+    checksum: str | None = None  # MD5 of the content (None: unreadable)
 
     def rank(self) -> tuple:
         """Larger is better (see the module docstring)."""
@@ -67,17 +73,25 @@ class _Contender:
         )  # fmt: skip
 
 
+def name_of(path: str) -> str:
+    """The file name of a local path or an object's key (``s3://bucket/a/b.fits``: b.fits)."""
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
 def _contender(path: str, walked: bool, order: int) -> _Contender:
-    if read_product(path).skipped:  # verified as ingest will read it
-        return _Contender(path, walked, order, False, None, None)
-    if path.lower().endswith(".json"):  # associations carry no DATE: path order decides
-        return _Contender(path, walked, order, True, None, None)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            header = fits.getheader(path)
-    except Exception:  # unreadable: its own reason is given if it is ever read
-        return _Contender(path, walked, order, False, None, None)
+    storage = open_storage(path)
+    with storage.local_file(path) as local:  # an object: one temporary copy, read twice
+        read = read_product(str(local))  # verified as ingest will read it
+        if read.skipped:
+            return _Contender(path, walked, order, False, None, None)
+        if path.lower().endswith(".json"):  # associations carry no DATE: path order decides
+            return _Contender(path, walked, order, True, None, None, read.checksum)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                header = fits.getheader(local)
+        except Exception:  # unreadable: its own reason is given if it is ever read
+            return _Contender(path, walked, order, False, None, None)
     date_mjd = None
     try:
         date_mjd = float(Time(str(header["DATE"]).strip(), scale="utc").mjd)
@@ -85,7 +99,7 @@ def _contender(path: str, walked: bool, order: int) -> _Contender:
         pass
     digits = re.findall(r"\d+", str(header.get("CAL_VER", "")))
     cal_ver = tuple(int(d) for d in digits) if digits else None
-    return _Contender(path, walked, order, True, date_mjd, cal_ver)
+    return _Contender(path, walked, order, True, date_mjd, cal_ver, read.checksum)
 
 
 def _reason(best: _Contender, runner_up: _Contender) -> str:
@@ -105,19 +119,21 @@ def resolve(candidates: list[str], catalogued: dict[str, str]) -> tuple[list[str
     """
     by_name: dict[str, list[int]] = defaultdict(list)
     for index, path in enumerate(candidates):
-        by_name[Path(path).name].append(index)
+        by_name[name_of(path)].append(index)
     dropped: set[int] = set()
     conflicts = []
     for name, indexes in by_name.items():
         walked = [candidates[i] for i in indexes]
         other = catalogued.get(name)
-        extra = [other] if other and other not in walked and Path(other).is_file() else []
+        extra = (
+            [other] if other and other not in walked and open_storage(other).exists(other) else []
+        )
         if len(walked) + len(extra) < 2:
             continue
         contenders = [_contender(p, True, i) for p, i in zip(walked, indexes, strict=True)]
         contenders += [_contender(p, False, len(candidates)) for p in extra]
         contenders = [c for c in contenders if c.readable]
-        sums = {c.path: md5sum(Path(c.path)) for c in contenders}
+        sums = {c.path: c.checksum for c in contenders}
         if len(set(sums.values())) < 2:
             continue  # copies of one file: the writer keeps the catalogued one
         ranked = sorted(contenders, key=_Contender.rank, reverse=True)

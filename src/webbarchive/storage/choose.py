@@ -33,9 +33,13 @@ def open_storage(path: str, settings=None) -> Storage:
         from webbarchive.config import current
 
         settings = current()
-    key = (settings.storage_cache, settings.storage_timeout_s)
+    key = (settings.storage_cache, settings.storage_timeout_s, settings.storage_cache_mb)
     if key not in _s3:
-        _s3[key] = S3Storage(Path(settings.storage_cache), settings.storage_timeout_s)
+        _s3[key] = S3Storage(
+            Path(settings.storage_cache),
+            settings.storage_timeout_s,
+            int(settings.storage_cache_mb * 1_000_000),
+        )
     return _s3[key]
 
 

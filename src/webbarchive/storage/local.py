@@ -50,6 +50,11 @@ class LocalStorage:
         return Path(path)
 
     @contextlib.contextmanager
+    def cached(self, path: str) -> Iterator[Path]:
+        """The file itself (an S3 object's is a cached copy, kept while the block runs)."""
+        yield self.readable_path(path)
+
+    @contextlib.contextmanager
     def local_file(self, path: str) -> Iterator[Path]:
         """The file itself, for readers that also take an S3 object's temporary copy."""
         yield Path(path)

@@ -9,9 +9,11 @@ an unreachable store answers :class:`StorageUnavailable` within seconds
 instead of holding a request.
 
 astropy reads a local file (memory-mapped mosaics, gwcs in ASDF extensions):
-:meth:`S3Storage.readable_path` keeps a copy per object version (ETag) in a
-cache folder, checked against the store on every use; ingest reads through a
-temporary copy (:meth:`S3Storage.local_file`) that is removed afterwards.
+:meth:`S3Storage.cached` (and :meth:`S3Storage.readable_path`) keep a copy per
+object version (ETag) in a cache folder, checked against the store on every
+use and held under a size bound (:mod:`webbarchive.storage.cache`); ingest
+reads through a temporary copy (:meth:`S3Storage.local_file`) that is removed
+afterwards.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import boto3
 import botocore.exceptions as bce
 from botocore.config import Config
 
+from webbarchive.storage.cache import CopyCache
 from webbarchive.storage.errors import StorageUnavailable
 from webbarchive.storage.local import CHUNK, FileStat
 
@@ -109,9 +112,15 @@ def _missing(exc: Exception) -> bool:
 class S3Storage:
     """Objects of S3-compatible storage; every method takes ``s3://bucket/key``."""
 
-    def __init__(self, cache_root: Path, timeout_s: float = 5.0) -> None:
+    #: Default bound of the cache folder (bytes); the setting is WEBBARCHIVE_STORAGE_CACHE_MB.
+    CACHE_BYTES = 4096 * 1_000_000
+
+    def __init__(
+        self, cache_root: Path, timeout_s: float = 5.0, cache_bytes: int = CACHE_BYTES
+    ) -> None:
         self.cache_root = Path(cache_root)
         self.timeout_s = timeout_s
+        self.cache = CopyCache(self.cache_root, cache_bytes)
 
     @property
     def client(self) -> Any:
@@ -184,20 +193,31 @@ class S3Storage:
         finally:
             partial.unlink(missing_ok=True)
 
-    def readable_path(self, uri: str) -> Path:
-        """A local copy of the object as it is now (checked against its ETag),
-        downloaded once per version into the cache folder."""
+    def _cache_path(self, uri: str) -> Path:
+        """Where the copy of the object as it is now (its ETag) lives in the cache."""
         head = self._head(uri)
         if head is None:
             raise FileNotFoundError(uri)
         etag = head.get("ETag", "").strip('"').replace("-", "_") or "noetag"
         name = PurePosixPath(split(uri)[1]).name
         digest = hashlib.sha1(uri.encode()).hexdigest()[:16]
-        target = self.cache_root / f"{digest}-{etag}-{name}"
-        if not target.is_file():
-            self.cache_root.mkdir(parents=True, exist_ok=True)
-            self._download(uri, target)
-        return target
+        return self.cache_root / f"{digest}-{etag}-{name}"
+
+    def readable_path(self, uri: str) -> Path:
+        """A local copy of the object as it is now (checked against its ETag),
+        downloaded once per version into the cache folder. Open it at once: it
+        is kept from eviction only while open here, or for
+        :data:`~webbarchive.storage.cache.IN_USE_S` seconds (prefer :meth:`cached`)."""
+        return self.cache.ensure(self._cache_path(uri), lambda target: self._download(uri, target))
+
+    @contextlib.contextmanager
+    def cached(self, uri: str) -> Iterator[Path]:
+        """The local copy of :meth:`readable_path`, never evicted by this process
+        while the block runs."""
+        with self.cache.pinned(
+            self._cache_path(uri), lambda target: self._download(uri, target)
+        ) as local:
+            yield local
 
     @contextlib.contextmanager
     def local_file(self, uri: str) -> Iterator[Path]:
