@@ -25,7 +25,7 @@ from webbarchive.catalog import accounts
 from webbarchive.catalog.queries import observation_by_obs_id, observation_products
 from webbarchive.catalog.rights import ANONYMOUS, User, rights_for
 from webbarchive.portal import search, targets
-from webbarchive.portal.formats import mjd_date
+from webbarchive.portal.formats import mjd_date, preview_src
 
 router = APIRouter(tags=["portal"], include_in_schema=True)
 
@@ -43,6 +43,7 @@ templates = Environment(
 )
 
 templates.filters["mjd_date"] = mjd_date
+templates.filters["preview_src"] = preview_src
 
 
 def portal_user(request: Request) -> tuple[User, str | None]:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from astropy.time import Time
+
+#: Where the archive serves a ``mast:`` URI (previews included), as MAST does.
+DOWNLOAD_FILE = "/api/v0.1/Download/file?uri="
 
 
 def mjd_date(mjd: float | None) -> str:
@@ -10,3 +15,13 @@ def mjd_date(mjd: float | None) -> str:
     if mjd is None or mjd != mjd:
         return ""
     return Time(mjd, format="mjd", scale="utc").strftime("%Y-%m-%d %H:%M")
+
+
+def preview_src(uri: str | None) -> str:
+    """``mast:JWST/product/x.jpg`` -> the Download URL an ``<img>`` loads
+    (the download route applies the data rights), or "" when there is none."""
+    if not uri:
+        return ""
+    if uri.startswith(("http://", "https://", "/")):
+        return uri
+    return DOWNLOAD_FILE + quote(uri, safe=":/")
