@@ -660,14 +660,14 @@ _register(
             path,
             "explicit",
             data={"token": "not-a-token"},
-            expect=dict.fromkeys(IDENTITIES, (401,)),
+            expect=dict.fromkeys(IDENTITIES, (403,)),  # no anti-forgery token: refused
         )
     ],
 )
 _register(
     "POST",
     ["/portal/account/signout"],
-    lambda path: [Probe("POST", path, "listing", expect=PORTAL_OK)],  # 303 to / (followed)
+    lambda path: [Probe("POST", path, "explicit", expect=dict.fromkeys(IDENTITIES, (403,)))],
 )
 _register(
     "GET",
