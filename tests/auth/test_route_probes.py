@@ -682,8 +682,13 @@ _register(
     ["/portal/static/{name}"],
     lambda path: [
         Probe("GET", f"/portal/static/{name}", "static")
-        for name in ("portal.css", "suggest.js", "spectrum.js")
+        for name in ("portal.css", "suggest.js", "spectrum.js", "results.js", "sky.js")
     ],
+)
+_register(
+    "GET",
+    ["/portal/vendor/aladin-lite/{name}"],
+    lambda path: [Probe("GET", "/portal/vendor/aladin-lite/aladin.js", "static")],
 )
 _register(
     "GET",

@@ -32,6 +32,7 @@ ROUTER_MODULES = (
     "webbarchive.api.dja_imaging",
     "webbarchive.api.dja_spectra",
     "webbarchive.api.portal",
+    "webbarchive.api.portal_sky",
     "webbarchive.api.duplication",
 )
 

@@ -25,7 +25,7 @@ from webbarchive.catalog import accounts
 from webbarchive.catalog.queries import observation_by_obs_id, observation_products
 from webbarchive.catalog.rights import ANONYMOUS, User, rights_for
 from webbarchive.portal import search, targets
-from webbarchive.portal.formats import mjd_date, preview_src
+from webbarchive.portal.formats import footprint_json, mjd_date, preview_src
 
 router = APIRouter(tags=["portal"], include_in_schema=True)
 
@@ -44,6 +44,7 @@ templates = Environment(
 
 templates.filters["mjd_date"] = mjd_date
 templates.filters["preview_src"] = preview_src
+templates.filters["footprint_json"] = footprint_json
 
 
 def portal_user(request: Request) -> tuple[User, str | None]:
@@ -97,6 +98,7 @@ def search_page(request: Request, engine: Engine = Depends(deps.catalog)) -> HTM
         options=options,
         columns=search.TABLE_COLUMNS,
         page_sizes=search.PAGE_SIZES,
+        sky_survey=request.app.state.settings.portal_sky_survey,
     )
 
 
