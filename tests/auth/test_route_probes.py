@@ -618,6 +618,8 @@ _register(
 
 # --- the web portal (HTML pages; a refused token shows the public pages) -----------
 PORTAL_OK = {"expired": OK}  # a person with a stale cookie still sees public data
+#: a portal page naming EAP data: refused as by the API, the expired token as anonymous
+PORTAL_OK_EAP = {"expired": (401,)}
 _register(
     "GET",
     ["/"],
@@ -683,6 +685,51 @@ _register(
     lambda path: [
         Probe("GET", f"/portal/static/{name}", "static")
         for name in ("portal.css", "suggest.js", "spectrum.js", "results.js", "sky.js")
+    ],
+)
+_register("GET", ["/portal/tools"], lambda path: [Probe("GET", path, "listing", expect=PORTAL_OK)])
+_register(
+    "GET",
+    ["/portal/tools/pixels"],
+    lambda path: [
+        Probe("GET", path, "listing", expect=PORTAL_OK),
+        Probe("GET", path + "?wavelength=2.8,5.3", "listing", expect=PORTAL_OK),
+        Probe(
+            "GET",
+            path + "?wavelength=2.8,5.3&flux.gt=30000",
+            "listing",
+            expect=PORTAL_OK,
+            shows_eap=True,
+        ),
+    ],
+)
+_register(
+    "GET",
+    ["/portal/tools/thumb"],
+    lambda path: [
+        Probe("GET", path, "listing", expect=PORTAL_OK),
+        Probe(
+            "GET",
+            path + "?coords={mock_ra}%20{mock_dec}&size=4",
+            "explicit",
+            expect=dict.fromkeys(IDENTITIES, (200, 404)),
+        ),
+    ],
+)
+_register(
+    "GET",
+    ["/portal/tools/nirspec"],
+    lambda path: [
+        Probe("GET", path, "listing", expect=PORTAL_OK),
+        Probe("GET", f"{path}?coords={EAP_RA}%20{EAP_DEC}&size=60", "listing", expect=PORTAL_OK),
+        Probe(
+            "GET",
+            path + "?coords={mock_spec_ra}%20{mock_spec_dec}&size=600",
+            "listing",
+            expect=PORTAL_OK,
+            shows_eap=True,
+        ),
+        Probe("GET", path + "?file={mock_msaexp}", "eap", expect=PORTAL_OK_EAP, shows_eap=True),
     ],
 )
 _register(

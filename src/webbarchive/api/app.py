@@ -33,6 +33,7 @@ ROUTER_MODULES = (
     "webbarchive.api.dja_spectra",
     "webbarchive.api.portal",
     "webbarchive.api.portal_sky",
+    "webbarchive.api.portal_tools",
     "webbarchive.api.duplication",
 )
 
