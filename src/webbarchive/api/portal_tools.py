@@ -134,7 +134,7 @@ async def _table(request: Request, title: str, url: str, forward: bool, **kw: An
     answer.columns, rows = _rows_of(document)
     answer.rows = rows[:SHOWN_ROWS]
     if isinstance(document, dict) and isinstance(document.get("paging"), dict):
-        answer.total = document["paging"].get("rowsTotal")
+        answer.total = document["paging"].get("total")
     elif "x-total-count" in headers:
         answer.total = int(headers["x-total-count"])
     else:
