@@ -3,7 +3,8 @@
 // over the survey of data-survey, or over a coordinate grid when it is empty
 // (offline). Hovering a footprint highlights its row; hovering or focusing a
 // row highlights its footprint. Exposed as window.webbSky for the tests.
-import A from "/portal/vendor/aladin-lite/aladin.js";
+// Aladin Lite (2.4 MB with its WebAssembly) is imported once the page is shown:
+// the table never waits for it.
 
 const holder = document.getElementById("sky");
 const rows = [...document.querySelectorAll("#results tbody tr[data-footprint]")];
@@ -46,6 +47,7 @@ async function draw() {
     holder.textContent = "No footprint to draw on this page.";
     return;
   }
+  const { default: A } = await import("/portal/vendor/aladin-lite/aladin.js");
   await A.init;
   const { centre, fov } = view(footprints);
   const survey = holder.dataset.survey;
