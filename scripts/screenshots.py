@@ -96,12 +96,26 @@ def main(out: Path) -> None:
             def shot(name: str, url: str | None = None) -> None:
                 if url:
                     page.goto(url)
-                page.wait_for_load_state("networkidle")
+                page.wait_for_load_state("load")
+                if page.locator("#sky").count():  # Aladin keeps the network busy: wait for it
+                    page.wait_for_selector(
+                        "#sky[data-drawn], #sky[data-failed]", state="attached", timeout=30000
+                    )
+                    page.wait_for_timeout(1500)  # the survey's first tiles, when online
+                else:
+                    page.wait_for_load_state("networkidle")
                 page.screenshot(path=str(out / f"{name}.png"))
                 print(out / f"{name}.png")
 
             shot("search", "/")
             shot("search-position", "/?position=53.16 -27.78&radius=10&sort=distance")
+            page.locator("#sky").scroll_into_view_if_needed()
+            page.mouse.move(640, 400)
+            shot("sky-view")
+            shot("tools", "/portal/tools")
+            shot("tool-pixels", "/portal/tools/pixels?wavelength=1.0,2.0&limit=20")
+            shot("tool-nirspec", "/portal/tools/nirspec?coords=53.16 -27.78&size=600")
+            shot("tool-thumb", "/portal/tools/thumb?coords=53.16 -27.78&size=4")
             page.goto("/?product_type=spectrum&calib_level=3")
             page.locator("#results tbody a").first.click()
             page.wait_for_selector("#spectrum[data-drawn]", timeout=30000)

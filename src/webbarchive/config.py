@@ -68,6 +68,11 @@ class Settings:
         str(Path(__file__).resolve().parents[2] / "node_modules"),
         "folder of the portal's browser libraries, installed by 'npm ci' from package.json",
     )
+    portal_sky_survey: str = setting(
+        "PORTAL_SKY_SURVEY",
+        "P/DSS2/color",
+        "HiPS survey under the portal's sky view (an id or URL); empty: a coordinate grid only (offline)",
+    )
     previews_root: str = setting(
         "PREVIEWS",
         str(Path(tempfile.gettempdir()) / "webbarchive-previews"),

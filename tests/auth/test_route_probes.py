@@ -627,6 +627,8 @@ _register(
 
 # --- the web portal (HTML pages; a refused token shows the public pages) -----------
 PORTAL_OK = {"expired": OK}  # a person with a stale cookie still sees public data
+#: a portal page naming EAP data: refused as by the API, the expired token as anonymous
+PORTAL_OK_EAP = {"expired": (401,)}
 _register(
     "GET",
     ["/"],
@@ -669,14 +671,14 @@ _register(
             path,
             "explicit",
             data={"token": "not-a-token"},
-            expect=dict.fromkeys(IDENTITIES, (401,)),
+            expect=dict.fromkeys(IDENTITIES, (403,)),  # no anti-forgery token: refused
         )
     ],
 )
 _register(
     "POST",
     ["/portal/account/signout"],
-    lambda path: [Probe("POST", path, "listing", expect=PORTAL_OK)],  # 303 to / (followed)
+    lambda path: [Probe("POST", path, "explicit", expect=dict.fromkeys(IDENTITIES, (403,)))],
 )
 _register(
     "GET",
@@ -691,8 +693,66 @@ _register(
     ["/portal/static/{name}"],
     lambda path: [
         Probe("GET", f"/portal/static/{name}", "static")
-        for name in ("portal.css", "suggest.js", "spectrum.js", "stretch.js", "basket.js")
+        for name in (
+            "portal.css",
+            "suggest.js",
+            "spectrum.js",
+            "stretch.js",
+            "basket.js",
+            "results.js",
+            "sky.js",
+        )
     ],
+)
+_register("GET", ["/portal/tools"], lambda path: [Probe("GET", path, "listing", expect=PORTAL_OK)])
+_register(
+    "GET",
+    ["/portal/tools/pixels"],
+    lambda path: [
+        Probe("GET", path, "listing", expect=PORTAL_OK),
+        Probe("GET", path + "?wavelength=2.8,5.3", "listing", expect=PORTAL_OK),
+        Probe(
+            "GET",
+            path + "?wavelength=2.8,5.3&flux.gt=30000",
+            "listing",
+            expect=PORTAL_OK,
+            shows_eap=True,
+        ),
+    ],
+)
+_register(
+    "GET",
+    ["/portal/tools/thumb"],
+    lambda path: [
+        Probe("GET", path, "listing", expect=PORTAL_OK),
+        Probe(
+            "GET",
+            path + "?coords={mock_ra}%20{mock_dec}&size=4",
+            "explicit",
+            expect=dict.fromkeys(IDENTITIES, (200, 404)),
+        ),
+    ],
+)
+_register(
+    "GET",
+    ["/portal/tools/nirspec"],
+    lambda path: [
+        Probe("GET", path, "listing", expect=PORTAL_OK),
+        Probe("GET", f"{path}?coords={EAP_RA}%20{EAP_DEC}&size=60", "listing", expect=PORTAL_OK),
+        Probe(
+            "GET",
+            path + "?coords={mock_spec_ra}%20{mock_spec_dec}&size=600",
+            "listing",
+            expect=PORTAL_OK,
+            shows_eap=True,
+        ),
+        Probe("GET", path + "?file={mock_msaexp}", "eap", expect=PORTAL_OK_EAP, shows_eap=True),
+    ],
+)
+_register(
+    "GET",
+    ["/portal/vendor/aladin-lite/{name}"],
+    lambda path: [Probe("GET", "/portal/vendor/aladin-lite/aladin.js", "static")],
 )
 _register(
     "GET",

@@ -19,7 +19,8 @@ def _app(archive):
     from webbarchive.api.app import create_app
     from webbarchive.config import Settings
 
-    app = create_app(Settings.from_env(db_url=archive.url))
+    # the sky view draws over a coordinate grid: tests do not reach the internet
+    app = create_app(Settings.from_env(db_url=archive.url, portal_sky_survey=""))
     app.state.rate_limiter = None  # rate limits are tested on their own
     return app
 

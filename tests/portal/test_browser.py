@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationW
 
 
 def _rows(page) -> list[str]:
-    return page.locator("#results tbody tr td:first-child a").all_inner_texts()
+    return page.locator("#results tbody tr td.obs a").all_inner_texts()
 
 
 def _total(page) -> int:

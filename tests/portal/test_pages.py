@@ -144,16 +144,27 @@ def test_unknown_observation_is_404(portal_client):
     assert portal_client.get("/portal/observation/jw00000-nothing").status_code == 404
 
 
+def _csrf(client) -> str:
+    """The anti-forgery token of the sign-in form (its cookie is now in ``client``)."""
+    form = client.get("/portal/account").text
+    return re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+
+
 def test_sign_in_keeps_the_token_as_an_httponly_cookie(portal_client, eap_archive):
+    portal_client.cookies.clear()
     answer = portal_client.post(
-        "/portal/account/signin", data={"token": eap_archive.tokens["pi"]}, follow_redirects=False
+        "/portal/account/signin",
+        data={"token": eap_archive.tokens["pi"], "csrf": _csrf(portal_client)},
+        follow_redirects=False,
     )
     assert answer.status_code == 303
     cookie = answer.headers["set-cookie"]
     assert cookie.startswith(f"mast_token={eap_archive.tokens['pi']};")
     assert "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
     portal_client.cookies.clear()
-    refused = portal_client.post("/portal/account/signin", data={"token": "wrong"})
+    refused = portal_client.post(
+        "/portal/account/signin", data={"token": "wrong", "csrf": _csrf(portal_client)}
+    )
     assert refused.status_code == 401 and "refused" in refused.text
     assert "set-cookie" not in refused.headers
 

@@ -57,3 +57,11 @@ def obs_ids_of_instrument(engine, family: str) -> set[str]:
     with engine.connect() as conn:
         names = conn.execute(select(observations.c.obs_id, observations.c.instrument_name))
         return {o for o, i in names if i and i.upper().split("/")[0] == family}
+
+
+def public_rows(engine) -> list[dict]:
+    """Every public observation's row (all columns), from the table."""
+    public = public_obs_ids(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(select(observations)).mappings()
+        return [dict(r) for r in rows if r["obs_id"] in public]

@@ -32,6 +32,8 @@ ROUTER_MODULES = (
     "webbarchive.api.dja_imaging",
     "webbarchive.api.dja_spectra",
     "webbarchive.api.portal",
+    "webbarchive.api.portal_sky",
+    "webbarchive.api.portal_tools",
     "webbarchive.api.duplication",
     "webbarchive.api.mast_api_root",
     "webbarchive.api.portal_products",

@@ -20,14 +20,14 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import Engine
 
-from webbarchive.api import deps
+from webbarchive.api import deps, portal_csrf
 from webbarchive.api import openapi_docs as doc
 from webbarchive.api.errors import ApiError
 from webbarchive.catalog import accounts
 from webbarchive.catalog.queries import observation_by_obs_id, observation_products
 from webbarchive.catalog.rights import ANONYMOUS, User, rights_for
 from webbarchive.portal import search, targets
-from webbarchive.portal.formats import mjd_date
+from webbarchive.portal.formats import footprint_json, mjd_date, preview_src
 from webbarchive.portal.products import si_keywords
 
 router = APIRouter(tags=["portal"], include_in_schema=True)
@@ -46,6 +46,8 @@ templates = Environment(
 )
 
 templates.filters["mjd_date"] = mjd_date
+templates.filters["preview_src"] = preview_src
+templates.filters["footprint_json"] = footprint_json
 
 
 def portal_user(request: Request) -> tuple[User, str | None]:
@@ -60,10 +62,14 @@ def portal_user(request: Request) -> tuple[User, str | None]:
 
 def _page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     user, refused = portal_user(request)
+    csrf, new = portal_csrf.form_token(request)
     html = templates.get_template(template).render(
-        user=user, token_refused=refused, path=request.url.path, **context
+        user=user, token_refused=refused, path=request.url.path, csrf=csrf, **context
     )
-    return HTMLResponse(html, status_code=status)
+    answer = HTMLResponse(html, status_code=status)
+    if new:
+        portal_csrf.remember(answer, request, csrf)
+    return answer
 
 
 def _error(request: Request, status: int, message: str, title: str = "Error") -> HTMLResponse:
@@ -105,6 +111,7 @@ def search_page(request: Request, engine: Engine = Depends(deps.catalog)) -> HTM
         options=options,
         columns=search.TABLE_COLUMNS,
         page_sizes=search.PAGE_SIZES,
+        sky_survey=request.app.state.settings.portal_sky_survey,
     )
 
 
@@ -160,8 +167,11 @@ def account_page(request: Request) -> HTMLResponse:
 def sign_in(
     request: Request,
     token: str = Form("", description="an API token of this archive"),
+    csrf: str = Form("", description="the anti-forgery token of the sign-in form"),
     engine: Engine = Depends(deps.catalog),
 ) -> Response:
+    if not portal_csrf.genuine(request, csrf):
+        return _error(request, 403, portal_csrf.REFUSED, "Sign in")
     token = token.strip()
     if not token:
         return _error(request, 400, "paste a token to sign in", "Sign in")
@@ -183,7 +193,12 @@ def sign_in(
 
 
 @router.post("/portal/account/signout", summary="Portal: forget the mast_token cookie")
-def sign_out() -> Response:
+def sign_out(
+    request: Request,
+    csrf: str = Form("", description="the anti-forgery token of the sign-out form"),
+) -> Response:
+    if not portal_csrf.genuine(request, csrf):
+        return _error(request, 403, portal_csrf.REFUSED, "Sign out")
     answer = RedirectResponse("/", status_code=303)
     answer.delete_cookie(deps.TOKEN_COOKIE, path="/", httponly=True, samesite="lax")
     return answer
