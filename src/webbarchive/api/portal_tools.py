@@ -22,6 +22,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
+from webbarchive.api import openapi_docs as doc
 from webbarchive.api.portal import _page, portal_user
 
 router = APIRouter(tags=["portal"])
@@ -39,6 +40,16 @@ class Field:
     placeholder: str = ""
     choices: tuple[str, ...] = ()  # a select ("" = any) when given
     hint: str = ""
+
+    def documented(self) -> doc.Param:
+        """This field as an OpenAPI query parameter, for /docs."""
+        described = f"{self.label}{'; ' + self.hint if self.hint else ''}"
+        extra = {"enum": ["", *self.choices]} if self.choices else {}
+        return doc.text(self.name, described, self.placeholder or None, **extra)
+
+
+def _documented(fields: tuple[Field, ...]) -> dict[str, Any]:
+    return doc.query(*(f.documented() for f in fields))
 
 
 @dataclass
@@ -214,7 +225,12 @@ PIXEL_FIELDS = (
 )
 
 
-@router.get("/portal/tools/pixels", response_class=HTMLResponse, summary="Portal: pixel search")
+@router.get(
+    "/portal/tools/pixels",
+    response_class=HTMLResponse,
+    summary="Portal: pixel search",
+    openapi_extra=_documented(PIXEL_FIELDS),
+)
 async def pixels_page(request: Request) -> HTMLResponse:
     query = _query(request, PIXEL_FIELDS)
     answers = []
@@ -247,7 +263,12 @@ THUMB_FIELDS = (
 )
 
 
-@router.get("/portal/tools/thumb", response_class=HTMLResponse, summary="Portal: thumbnails")
+@router.get(
+    "/portal/tools/thumb",
+    response_class=HTMLResponse,
+    summary="Portal: thumbnails",
+    openapi_extra=_documented(THUMB_FIELDS),
+)
 async def thumb_page(request: Request) -> HTMLResponse:
     shutters = {"nirspec": "True"} if request.query_params.get("metafile", "").strip() else {}
     query = _query(request, THUMB_FIELDS, **shutters)
@@ -273,7 +294,12 @@ NIRSPEC_FIELDS = (
 )
 
 
-@router.get("/portal/tools/nirspec", response_class=HTMLResponse, summary="Portal: NIRSpec spectra")
+@router.get(
+    "/portal/tools/nirspec",
+    response_class=HTMLResponse,
+    summary="Portal: NIRSpec spectra",
+    openapi_extra=_documented(NIRSPEC_FIELDS),
+)
 async def nirspec_page(request: Request) -> HTMLResponse:
     forward = await _forward(request)
     cone = _query(request, NIRSPEC_FIELDS[:2])
