@@ -23,8 +23,6 @@ from sqlalchemy import Engine
 from webbarchive.api.deps import authorize, catalog, community_rights, current_user
 from webbarchive.api.errors import ApiError, bad_request, not_found
 from webbarchive.api.params import Page, filename_from_uri, paging_headers
-from webbarchive.api.positions import ACCEPTED as POSITION_FORMS
-from webbarchive.api.positions import parse_position, parse_radius
 from webbarchive.catalog.rights import CommunityRights, User
 from webbarchive.dja import render
 from webbarchive.dja_spectra import overlap, previews, queries
@@ -35,6 +33,8 @@ from webbarchive.dja_spectra.tables import (
     REDSHIFT_COLUMNS,
     SLIT_COLUMNS,
 )
+from webbarchive.positions import ACCEPTED as POSITION_FORMS
+from webbarchive.positions import parse_position, parse_radius
 
 router = APIRouter(tags=["DJA spectroscopy"])
 

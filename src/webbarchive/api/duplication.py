@@ -1,7 +1,7 @@
 """The proposers' duplication check: ``GET /duplication/api/v0.1/search``.
 
 Give a position (``ra=&dec=`` or ``coords=``, any form of
-:mod:`webbarchive.api.positions`) or the name of a planned target
+:mod:`webbarchive.positions`) or the name of a planned target
 (``target=``), and optionally ``radius`` (arcsec; absent: each visit's
 template radius, :mod:`webbarchive.plans.templates`), ``template``,
 ``optical_elements`` and ``status`` (comma-separated lists, any of them
@@ -24,11 +24,10 @@ from fastapi.responses import Response
 from sqlalchemy import Engine
 
 from webbarchive.api.deps import catalog, current_user
-from webbarchive.api.errors import ApiError, bad_request
-from webbarchive.api.positions import parse_position
+from webbarchive.api.errors import bad_request
 from webbarchive.catalog.rights import User
-from webbarchive.plans import PlanInputError, PlanNotFound
 from webbarchive.plans.query import parse_filters, search
+from webbarchive.positions import parse_position
 
 router = APIRouter(tags=["duplication"])
 
@@ -115,21 +114,16 @@ def duplication_search(
     output = (format or "json").strip().lower()
     if output not in FORMATS:
         raise bad_request(f"unknown format {format!r}", accepted=list(FORMATS))
-    try:
-        filters = parse_filters(template, optical_elements, status, radius)
-        with engine.connect() as conn:
-            if target not in (None, "") and not any(v not in (None, "") for v in (ra, dec, coords)):
-                from webbarchive.plans.query import target_position
+    filters = parse_filters(template, optical_elements, status, radius)
+    with engine.connect() as conn:
+        if target not in (None, "") and not any(v not in (None, "") for v in (ra, dec, coords)):
+            from webbarchive.plans.query import target_position
 
-                ra_deg, dec_deg = target_position(conn, target)
-            else:
-                position = parse_position(ra, dec, coords, required=True)
-                ra_deg, dec_deg = position.ra, position.dec
-            rows = search(conn, ra_deg, dec_deg, filters)
-    except PlanInputError as exc:
-        raise bad_request(exc.message, accepted=exc.accepted) from None
-    except PlanNotFound as exc:
-        raise ApiError(404, exc.message, accepted=exc.accepted) from None
+            ra_deg, dec_deg = target_position(conn, target)
+        else:
+            position = parse_position(ra, dec, coords, required=True)
+            ra_deg, dec_deg = position.ra, position.dec
+        rows = search(conn, ra_deg, dec_deg, filters)
     if output == "csv":
         return _csv(rows)
     if output == "votable":

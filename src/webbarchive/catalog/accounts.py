@@ -44,6 +44,7 @@ from sqlalchemy.exc import IntegrityError
 
 from webbarchive.catalog.rights import User, now_mjd
 from webbarchive.catalog.schema import metadata, programs
+from webbarchive.errors import InvalidInput, NotFound
 
 INACTIVITY_DAYS = 10.0
 LIFETIME_DAYS = 60.0
@@ -105,8 +106,12 @@ class TokenCapReached(ValueError):
     """A user asked for a token past :func:`create_token`'s ``max_active``."""
 
 
-class AccountError(ValueError):
-    """A request on accounts that cannot be done (unknown user, duplicate ...)."""
+class AccountError(InvalidInput):
+    """A request on accounts that cannot be done (a malformed name, a duplicate ...)."""
+
+
+class UnknownAccount(AccountError, NotFound):
+    """A user or program the catalog does not hold."""
 
 
 class TokenRejected(Exception):
@@ -184,7 +189,7 @@ def get_user(engine: Engine, name: str) -> dict[str, Any]:
     with engine.connect() as conn:
         row = conn.execute(select(users).where(users.c.name == name)).mappings().first()
     if row is None:
-        raise AccountError(f"no user named {name!r}; create one with 'webbarchive users add'")
+        raise UnknownAccount(f"no user named {name!r}; create one with 'webbarchive users add'")
     return dict(row)
 
 
@@ -350,7 +355,26 @@ def set_release(engine: Engine, proposal_id: str | int, release_mjd: float | Non
             .values(release_override_mjd=release_mjd)
         ).rowcount
     if not done:
-        raise AccountError(f"program {pid} is not in the catalog; ingest its files first")
+        raise UnknownAccount(f"program {pid} is not in the catalog; ingest its files first")
+
+
+def parse_release(value: str | float | None) -> float | None:
+    """An MJD, an ISO date/time (UTC) or None/'none' -> MJD or None."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    from webbarchive.times import mjd_of_iso
+
+    try:
+        return mjd_of_iso(str(value))
+    except ValueError:
+        raise AccountError(
+            f"not a release date: {value!r}; give an MJD (61500.0), an ISO date "
+            "(2027-03-01 or 2027-03-01T12:00:00) or 'none'"
+        ) from None
 
 
 def is_pi(engine: Engine, proposal_id: str | int, user_name: str) -> bool:

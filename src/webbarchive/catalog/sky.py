@@ -30,6 +30,7 @@ from cdshealpix.nested import cone_search, lonlat_to_healpix, polygon_search
 from sqlalchemy import ColumnElement, Connection, or_, select
 
 from webbarchive.catalog.schema import SKY_INDEX_DEPTH, observations, sky_index
+from webbarchive.errors import InvalidInput
 
 Polygon = list[tuple[float, float]]
 
@@ -50,7 +51,7 @@ MAX_CELL_RANGES = 256
 _STCS_POLYGON = re.compile(r"^\s*POLYGON\s+(?:(ICRS|FK5|J2000|UNKNOWNFRAME)\s+)?(.*)$", re.I)
 
 
-class FootprintError(ValueError):
+class FootprintError(InvalidInput):
     """A footprint that cannot be trusted; the message says why."""
 
 
