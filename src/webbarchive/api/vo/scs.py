@@ -8,11 +8,10 @@ from fastapi.responses import Response
 from webbarchive.api.vo import (
     availability_response,
     capabilities_response,
-    error_response,
     run_dal_query,
     vo_params,
 )
-from webbarchive.vo.dal import DalError, scs_adql, scs_columns
+from webbarchive.vo.dal import scs_adql, scs_columns
 from webbarchive.vo.vosi import simple_capability
 
 router = APIRouter(prefix="/scs", tags=["IVOA cone search"])
@@ -22,10 +21,7 @@ router = APIRouter(prefix="/scs", tags=["IVOA cone search"])
 @router.post("", summary="Simple Cone Search")
 async def cone(request: Request) -> Response:
     params = await vo_params(request)
-    try:
-        adql = scs_adql(params)
-    except DalError as exc:
-        return error_response(str(exc))
+    adql = scs_adql(params)
     return await run_dal_query(request, adql, scs_columns, params.get("MAXREC"))
 
 

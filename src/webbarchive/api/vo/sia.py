@@ -10,11 +10,10 @@ from fastapi.responses import Response
 from webbarchive.api.vo import (
     availability_response,
     capabilities_response,
-    error_response,
     run_dal_query,
     vo_multi_params,
 )
-from webbarchive.vo.dal import DalError, sia_adql
+from webbarchive.vo.dal import sia_adql
 from webbarchive.vo.vosi import simple_capability
 
 router = APIRouter(prefix="/sia", tags=["IVOA SIAv2"])
@@ -24,10 +23,7 @@ router = APIRouter(prefix="/sia", tags=["IVOA SIAv2"])
 @router.post("/query", summary="SIAv2 query")
 async def query(request: Request) -> Response:
     params = await vo_multi_params(request)
-    try:
-        adql = sia_adql(params)
-    except DalError as exc:
-        return error_response(str(exc))
+    adql = sia_adql(params)
     maxrec = params.get("MAXREC", [None])[0]
     return await run_dal_query(request, adql, lambda columns: columns, maxrec)
 
