@@ -44,7 +44,7 @@ from sqlalchemy.exc import IntegrityError
 
 from webbarchive.catalog.rights import User, now_mjd
 from webbarchive.catalog.schema import metadata, programs
-from webbarchive.errors import InvalidInput, NotFound
+from webbarchive.errors import ArchiveError, InvalidInput, NotFound
 
 INACTIVITY_DAYS = 10.0
 LIFETIME_DAYS = 60.0
@@ -106,7 +106,11 @@ class TokenCapReached(ValueError):
     """A user asked for a token past :func:`create_token`'s ``max_active``."""
 
 
-class AccountError(InvalidInput):
+class AccountError(ArchiveError):
+    """Base of the refusals of a request on accounts."""
+
+
+class AccountInputError(AccountError, InvalidInput):
     """A request on accounts that cannot be done (a malformed name, a duplicate ...)."""
 
 
@@ -138,7 +142,7 @@ def normalize_proposal_id(proposal_id: str | int) -> str:
     """``"01039"``, ``1039`` or ``" 1039 "`` -> ``"1039"`` (the catalog's form)."""
     text = str(proposal_id).strip()
     if not text.isdigit():
-        raise AccountError(f"a program is a JWST proposal number such as 1039, not {text!r}")
+        raise AccountInputError(f"a program is a JWST proposal number such as 1039, not {text!r}")
     return str(int(text))
 
 
@@ -165,7 +169,7 @@ def add_user(
 
     name = name.strip()
     if not name or any(c.isspace() for c in name):
-        raise AccountError(f"a user name is one word without spaces, not {name!r}")
+        raise AccountInputError(f"a user name is one word without spaces, not {name!r}")
     row = {
         "name": name,
         "display_name": display_name or name,
@@ -180,7 +184,7 @@ def add_user(
         with engine.begin() as conn:
             row["user_id"] = conn.execute(insert(users).values(**row)).inserted_primary_key[0]
     except IntegrityError:
-        raise AccountError(f"user {name!r} already exists") from None
+        raise AccountInputError(f"user {name!r} already exists") from None
     return row
 
 
@@ -304,7 +308,7 @@ def revoke(engine: Engine, proposal_id: str | int, user_name: str) -> bool:
     with engine.begin() as conn:
         role = _role(conn, pid, user["user_id"])
         if role == PI:
-            raise AccountError(
+            raise AccountInputError(
                 f"{user_name!r} is the PI of program {pid}; name another PI with "
                 "'webbarchive programs set-pi' instead"
             )
@@ -371,7 +375,7 @@ def parse_release(value: str | float | None) -> float | None:
     try:
         return mjd_of_iso(str(value))
     except ValueError:
-        raise AccountError(
+        raise AccountInputError(
             f"not a release date: {value!r}; give an MJD (61500.0), an ISO date "
             "(2027-03-01 or 2027-03-01T12:00:00) or 'none'"
         ) from None
@@ -434,7 +438,7 @@ def create_token(
     user = get_user(engine, user_name)
     name = (name or "").strip()
     if not name:
-        raise AccountError("a token needs a name saying what it is for, e.g. 'laptop'")
+        raise AccountInputError("a token needs a name saying what it is for, e.g. 'laptop'")
     token = secrets.token_urlsafe(TOKEN_BYTES)
     created = _now(now_mjd)
     with engine.begin() as conn:
