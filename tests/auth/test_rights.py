@@ -17,8 +17,9 @@ from webbarchive.catalog.rights import (
     ANONYMOUS,
     EXCLUSIVE_ACCESS,
     PUBLIC,
-    observation_rights_columns,
-    product_rights_columns,
+    observation_release_expr,
+    product_release_expr,
+    rights_expr,
     rights_for,
     visible_observations,
     visible_products,
@@ -52,21 +53,24 @@ def test_listings_count_only_what_each_user_may_see(eap_archive):
 
 
 def test_rights_columns(eap_archive):
+    """dataRights as the MAST columns and MastMissions compute them."""
+    observation_rights = rights_expr(observation_release_expr())
+    product_rights = rights_expr(product_release_expr())
     with eap_archive.engine.connect() as conn:
         observation_rows = conn.execute(
-            select(observations.c.obs_id, *observation_rights_columns()).where(
+            select(observations.c.obs_id, observation_rights).where(
                 observations.c.proposal_id.in_(SYNTHETIC)
             )
         )
-        rows = {r[0]: (r[1], r[2]) for r in observation_rows}
+        rows = {r[0]: r[1] for r in observation_rows}
         product_rows = conn.execute(
-            select(products.c.fileSetName, *product_rights_columns()).where(
+            select(products.c.fileSetName, product_rights).where(
                 products.c.proposal_id.in_(SYNTHETIC)
             )
         )
         files = {r[0]: r[1] for r in product_rows}
-    assert rows[EAP_OBS_ID] == (EXCLUSIVE_ACCESS, EXCLUSIVE_ACCESS)
-    assert rows[PUBLIC_OBS_ID] == (PUBLIC, PUBLIC)
+    assert rows[EAP_OBS_ID] == EXCLUSIVE_ACCESS
+    assert rows[PUBLIC_OBS_ID] == PUBLIC
     assert files == {EAP_OBS_ID: EXCLUSIVE_ACCESS, PUBLIC_OBS_ID: PUBLIC}
 
 

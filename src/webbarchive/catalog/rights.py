@@ -115,24 +115,6 @@ def rights_expr(release: ColumnElement, at_mjd: float | None = None) -> ColumnEl
     return case((public_expr(release, at_mjd), literal(PUBLIC)), else_=literal(EXCLUSIVE_ACCESS))
 
 
-def product_rights_columns() -> list[ColumnElement]:
-    """dataRights and metaDataRights of products, for a SELECT list."""
-    rights = rights_expr(product_release_expr())
-    return [rights.label("dataRights"), rights.label("metaDataRights")]
-
-
-def observation_rights_columns() -> list[ColumnElement]:
-    """dataRights and metaDataRights of observations, for a SELECT list."""
-    rights = rights_expr(observation_release_expr())
-    return [rights.label("dataRights"), rights.label("metaDataRights")]
-
-
-def metadata_rights_for(release_mjd: float | None, at_mjd: float | None = None) -> str:
-    """metaDataRights: JWST metadata are exclusive exactly as long as the data
-    (the archive hides EAP observations' target, footprint and headers)."""
-    return rights_for(release_mjd, at_mjd)
-
-
 def _visible(
     release: ColumnElement, proposal_column, user: User, at_mjd: float | None = None
 ) -> ColumnElement:

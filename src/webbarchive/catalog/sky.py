@@ -377,8 +377,3 @@ def index_rows(obsid: int, polygon: Polygon | None) -> list[dict[str, int]]:
     if not polygon:
         return []
     return [{"obsid": obsid, "hpx": cell} for cell in polygon_cells(polygon)]
-
-
-def cells_of(polygons: Iterable[Polygon]) -> set[int]:
-    """Union of the cells of several footprints."""
-    return {cell for polygon in polygons for cell in polygon_cells(polygon)}
