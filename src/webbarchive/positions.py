@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass
 
 from astropy import units as u
-from astropy.coordinates import Angle, SkyCoord
+from astropy.coordinates import Angle
 
 from webbarchive.errors import InvalidInput
 
@@ -64,10 +64,6 @@ class Position:
 
     ra: float
     dec: float
-
-    @property
-    def skycoord(self) -> SkyCoord:
-        return SkyCoord(self.ra * u.deg, self.dec * u.deg, frame="icrs")
 
 
 def _split(text: str) -> tuple[str, str]:

@@ -37,7 +37,7 @@ CASES = [
 @pytest.mark.parametrize(("params", "truth"), CASES)
 def test_matches_skycoord(params, truth):
     pos = parse_position(**params)
-    assert pos.skycoord.separation(truth).to_value(u.arcsec) < 1e-6
+    assert SkyCoord(pos.ra, pos.dec, unit="deg").separation(truth).to_value(u.arcsec) < 1e-6
 
 
 @pytest.mark.parametrize(

@@ -224,15 +224,6 @@ def polygons_cells(polygons: np.ndarray, depth: int = SKY_INDEX_DEPTH) -> list[l
     return found
 
 
-def cone_cells(ra: float, dec: float, radius_deg: float, depth: int = SKY_INDEX_DEPTH) -> list[int]:
-    """NESTED HEALPix cells at ``depth`` that overlap the cone (centre and radius in deg)."""
-    ipix, _, _ = cone_search(
-        Longitude(ra, u.deg), Latitude(dec, u.deg), radius_deg * u.deg, depth, flat=True
-    )
-    centre = lonlat_to_healpix(Longitude([ra], u.deg), Latitude([dec], u.deg), depth, num_threads=1)
-    return sorted({int(c) for c in ipix} | {int(c) for c in centre})
-
-
 def cone_ranges(
     ra: float, dec: float, radius_deg: float, depth: int = SKY_INDEX_DEPTH
 ) -> list[tuple[int, int]]:
