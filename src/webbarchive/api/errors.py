@@ -144,6 +144,8 @@ def render_archive_error(request: Request, exc: ArchiveError) -> Response:
     on every other route."""
     status = status_of(exc)
     headers = getattr(exc, "headers", None)
+    if status == 401 and not headers:  # RFC 9110: a 401 names its scheme
+        headers = {"WWW-Authenticate": 'Bearer realm="webbarchive"'}
     if is_vo_route(request):
         from webbarchive.vo.formats import VOTABLE_MIME, error_votable
 
