@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass
 
 from webbarchive.ingest.mosaics import classify_mosaic
+
 # NotClassified and base_name are re-exported: callers import them from here.
 from webbarchive.ingest.names import Classification, NotClassified, base_name  # noqa: F401
 
