@@ -152,7 +152,6 @@ def _serve(db: str, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     os.environ["WEBBARCHIVE_DB"] = db
-    os.environ.setdefault("WEBBARCHIVE_PUBLIC_URL", f"http://{host}:{port}")
     if workers > 1:
         from webbarchive.catalog.db import create_schema, open_catalog
 

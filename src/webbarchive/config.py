@@ -37,11 +37,6 @@ class Settings:
     db_url: str = setting(
         "DB", DEFAULT_DB, "the catalog: a SQLite file, or postgresql://user@host:port/db"
     )
-    public_url: str = setting(
-        "PUBLIC_URL",
-        "http://127.0.0.1:8000",
-        "base URL the server is reached at, for links in scripts, listings and VOTables",
-    )
     rate_limits: str = setting(
         "RATE_LIMITS",
         "",

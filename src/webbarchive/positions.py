@@ -11,9 +11,10 @@ whitespace, and gets the same answer as astropy's SkyCoord::
 
 RA must lie in [0, 360) degrees (sexagesimal: [0h, 24h)) and Dec in [-90, 90]:
 a value outside is refused, never wrapped, since ``ra=400`` is a typing error
-more often than a position. Errors are :class:`PositionError`; the web layer
-(``api/positions.py``) answers them as 400, protocol parsers re-raise them as
-their own error type.
+more often than a position. Errors are :class:`PositionError`, an
+:class:`~webbarchive.errors.InvalidInput` that the web layer answers as a 400
+(:func:`webbarchive.api.errors.render_archive_error`); protocol parsers re-raise
+them as their own error type.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ import re
 from dataclasses import dataclass
 
 from astropy import units as u
-from astropy.coordinates import Angle, SkyCoord
+from astropy.coordinates import Angle
+
+from webbarchive.errors import InvalidInput
 
 ACCEPTED = [
     "ra=<deg>&dec=<deg>",
@@ -34,13 +37,8 @@ ACCEPTED = [
 _SEXAGESIMAL = re.compile(r"[:hmsd]", re.IGNORECASE)
 
 
-class PositionError(ValueError):
+class PositionError(InvalidInput):
     """A position or radius that cannot be read; ``accepted`` says what can."""
-
-    def __init__(self, message: str, accepted: object = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.accepted = accepted
 
 
 def bad_request(message: str, accepted: object = None) -> PositionError:
@@ -66,10 +64,6 @@ class Position:
 
     ra: float
     dec: float
-
-    @property
-    def skycoord(self) -> SkyCoord:
-        return SkyCoord(self.ra * u.deg, self.dec * u.deg, frame="icrs")
 
 
 def _split(text: str) -> tuple[str, str]:

@@ -1,20 +1,17 @@
 """MAST data URIs of products, read without HTTP: ``mast:JWST/product/<file>``
 or a bare file name. Errors are :class:`UriError`, which says what is accepted;
-the web layer answers them as 400s (:mod:`webbarchive.api.params`)."""
+the web layer answers them as 400s (:func:`webbarchive.api.errors.render_archive_error`)."""
 
 from __future__ import annotations
+
+from webbarchive.errors import InvalidInput
 
 URI_PREFIXES = ("mast:JWST/product/", "mast:jwst/product/")
 ACCEPTED = ["mast:JWST/product/<filename>", "<filename>"]
 
 
-class UriError(ValueError):
+class UriError(InvalidInput):
     """A URI that names no product file; ``accepted`` says what can."""
-
-    def __init__(self, message: str, accepted: object = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.accepted = accepted
 
 
 def bad_request(message: str, accepted: object = None) -> UriError:

@@ -17,8 +17,9 @@ from webbarchive.catalog.rights import (
     ANONYMOUS,
     EXCLUSIVE_ACCESS,
     PUBLIC,
-    observation_rights_columns,
-    product_rights_columns,
+    observation_release_expr,
+    product_release_expr,
+    rights_expr,
     rights_for,
     visible_observations,
     visible_products,
@@ -52,21 +53,24 @@ def test_listings_count_only_what_each_user_may_see(eap_archive):
 
 
 def test_rights_columns(eap_archive):
+    """dataRights as the MAST columns and MastMissions compute them."""
+    observation_rights = rights_expr(observation_release_expr())
+    product_rights = rights_expr(product_release_expr())
     with eap_archive.engine.connect() as conn:
         observation_rows = conn.execute(
-            select(observations.c.obs_id, *observation_rights_columns()).where(
+            select(observations.c.obs_id, observation_rights).where(
                 observations.c.proposal_id.in_(SYNTHETIC)
             )
         )
-        rows = {r[0]: (r[1], r[2]) for r in observation_rows}
+        rows = {r[0]: r[1] for r in observation_rows}
         product_rows = conn.execute(
-            select(products.c.fileSetName, *product_rights_columns()).where(
+            select(products.c.fileSetName, product_rights).where(
                 products.c.proposal_id.in_(SYNTHETIC)
             )
         )
         files = {r[0]: r[1] for r in product_rows}
-    assert rows[EAP_OBS_ID] == (EXCLUSIVE_ACCESS, EXCLUSIVE_ACCESS)
-    assert rows[PUBLIC_OBS_ID] == (PUBLIC, PUBLIC)
+    assert rows[EAP_OBS_ID] == EXCLUSIVE_ACCESS
+    assert rows[PUBLIC_OBS_ID] == PUBLIC
     assert files == {EAP_OBS_ID: EXCLUSIVE_ACCESS, PUBLIC_OBS_ID: PUBLIC}
 
 
@@ -102,3 +106,28 @@ def test_release_from_header_and_override(catalog_url, tmp_path):
     with pytest.raises(accounts.AccountError, match="is the PI"):
         accounts.revoke(engine, EAP_PROGRAM, "pi")
     engine.dispose()
+
+
+def test_check_named_is_the_one_rule_for_hidden_or_missing():
+    """A named thing: missing 404, exclusive 401 for the anonymous and 403 for
+    others, readable passes; refusals name only what was asked."""
+    from webbarchive.catalog.rights import User, check_named
+    from webbarchive.errors import Forbidden, NotFound, Unauthorized
+
+    future, past = 99999.0, 50000.0
+    exclusive = {"proposal_id": "1039", "release_mjd": future, "target": "SECRET"}
+    public = {"proposal_id": "1039", "release_mjd": past}
+    pi = User(name="pi", programs=frozenset({"1039"}))
+    stranger = User(name="stranger")
+    with pytest.raises(NotFound, match="no such file"):
+        check_named(pi, None, "x.fits", "no such file")
+    with pytest.raises(Unauthorized) as anonymous:
+        check_named(ANONYMOUS, exclusive, "x.fits")
+    with pytest.raises(Forbidden) as other:
+        check_named(stranger, exclusive, "x.fits")
+    for refusal in (anonymous.value, other.value):
+        assert "x.fits" in refusal.message
+        assert "1039" not in refusal.message and "SECRET" not in refusal.message
+    check_named(pi, exclusive, "x.fits")
+    check_named(ANONYMOUS, public, "x.fits")
+    check_named(User(name="root", admin=True), exclusive, "x.fits")

@@ -92,19 +92,17 @@ def test_validate_checks_the_pointing():
 
 
 @pytest.mark.parametrize("ra, dec", [(0.0, 0.0), (359.9999, 12.0), (180.0, -89.99), (42.0, 89.999)])
-def test_cone_cells_cover_the_cone(ra, dec):
+def test_cone_ranges_cover_the_cone(ra, dec):
     """Every point inside the cone falls in one of its cells (astropy offsets)."""
     radius = 0.2
-    cells = set(sky.cone_cells(ra, dec, radius))
+    ranges = sky.cone_ranges(ra, dec, radius)
     centre = SkyCoord(ra * u.deg, dec * u.deg)
     rng = np.random.default_rng(3)
     pas = rng.uniform(0, 360, 400) * u.deg
     seps = radius * np.sqrt(rng.uniform(0, 1, 400)) * u.deg
     points = centre.directional_offset_by(pas, seps)
     inside = lonlat_to_healpix(points.ra, points.dec, SKY_INDEX_DEPTH)
-    assert set(int(c) for c in inside) <= cells
-    ranges = sky.cone_ranges(ra, dec, radius)
-    assert all(any(a <= c < b for a, b in ranges) for c in cells)
+    assert all(any(a <= int(c) < b for a, b in ranges) for c in inside)
 
 
 @pytest.mark.parametrize("ra, dec", [(0.0, 0.0), (359.999, -5.0), (120.0, 89.995), (300.0, -89.99)])

@@ -37,7 +37,7 @@ def mast_archive(request, tmp_path_factory) -> archive.Archive:
 @pytest.fixture(scope="session")
 def live_server(mast_archive):
     """The server on PORT over ``mast_archive`` (one backend at a time)."""
-    env = {**os.environ, "WEBBARCHIVE_DB": mast_archive.url, "WEBBARCHIVE_PUBLIC_URL": SERVER}
+    env = {**os.environ, "WEBBARCHIVE_DB": mast_archive.url}
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "webbarchive.api.app:create_app", "--factory",
          "--host", "127.0.0.1", "--port", str(PORT), "--log-level", "warning"],

@@ -8,8 +8,6 @@ PI to their collaborators", seed 002).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -17,8 +15,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
 from webbarchive.api.deps import catalog, current_user, require_admin, require_login
-from webbarchive.api.errors import ApiError, bad_request, not_found
+from webbarchive.api.errors import ApiError, not_found
 from webbarchive.catalog import accounts
+from webbarchive.catalog.accounts import parse_release
 from webbarchive.catalog.rights import User
 
 router = APIRouter(prefix="/admin/api/v0.1", tags=["admin"])
@@ -44,17 +43,6 @@ class Release(BaseModel):
     )
 
 
-@contextmanager
-def _account_errors() -> Iterator[None]:
-    """Answer an account operation's refusal as 404 (unknown user or program) or 400."""
-    try:
-        yield
-    except accounts.AccountError as exc:
-        message = str(exc)
-        unknown = message.startswith(("no user", "program "))
-        raise (not_found(message) if unknown else bad_request(message)) from None
-
-
 @router.get("/users", summary="Every account with the programs it may read")
 def list_users(
     user: User = Depends(current_user), engine: Engine = Depends(catalog)
@@ -69,10 +57,7 @@ def add_user(
     body: NewUser, user: User = Depends(current_user), engine: Engine = Depends(catalog)
 ) -> dict[str, Any]:
     require_admin(user)
-    try:
-        row = accounts.add_user(engine, **body.model_dump())
-    except accounts.AccountError as exc:
-        raise bad_request(str(exc)) from None
+    row = accounts.add_user(engine, **body.model_dump())
     return {k: row[k] for k in ("name", "display_name", "email", "admin", "uuid")}
 
 
@@ -92,8 +77,7 @@ def set_pi(
     engine: Engine = Depends(catalog),
 ) -> dict[str, Any]:
     require_admin(user)
-    with _account_errors():
-        accounts.set_pi(engine, proposal_id, body.user)
+    accounts.set_pi(engine, proposal_id, body.user)
     return _program(engine, proposal_id)
 
 
@@ -105,8 +89,7 @@ def grant(
     engine: Engine = Depends(catalog),
 ) -> dict[str, Any]:
     _require_admin_or_pi(engine, user, proposal_id)
-    with _account_errors():
-        accounts.grant(engine, proposal_id, body.user)
+    accounts.grant(engine, proposal_id, body.user)
     return _program(engine, proposal_id)
 
 
@@ -120,8 +103,7 @@ def revoke(
     engine: Engine = Depends(catalog),
 ) -> dict[str, Any]:
     _require_admin_or_pi(engine, user, proposal_id)
-    with _account_errors():
-        removed = accounts.revoke(engine, proposal_id, user_name)
+    removed = accounts.revoke(engine, proposal_id, user_name)
     if not removed:
         raise not_found(f"{user_name!r} is not a collaborator of program {proposal_id}")
     return _program(engine, proposal_id)
@@ -135,47 +117,19 @@ def set_release(
     engine: Engine = Depends(catalog),
 ) -> dict[str, Any]:
     require_admin(user)
-    with _account_errors():
-        release_mjd = parse_release(body.release)
-        accounts.set_release(engine, proposal_id, release_mjd)
+    accounts.set_release(engine, proposal_id, parse_release(body.release))
     return _program(engine, proposal_id)
-
-
-def parse_release(value: str | float | None) -> float | None:
-    """An MJD, an ISO date/time (UTC) or None/'none' -> MJD or None."""
-    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    from webbarchive.times import mjd_of_iso
-
-    try:
-        return mjd_of_iso(str(value))
-    except ValueError:
-        raise accounts.AccountError(
-            f"not a release date: {value!r}; give an MJD (61500.0), an ISO date "
-            "(2027-03-01 or 2027-03-01T12:00:00) or 'none'"
-        ) from None
 
 
 def _require_admin_or_pi(engine: Engine, user: User, proposal_id: str) -> None:
     require_login(user, "managing a program")
     if user.admin:
         return
-    try:
-        pi = accounts.is_pi(engine, proposal_id, user.name)
-    except accounts.AccountError as exc:
-        raise bad_request(str(exc)) from None
-    if not pi:
+    if not accounts.is_pi(engine, proposal_id, user.name):
         raise ApiError(
             403, f"only administrators and the PI of program {proposal_id} may manage its access"
         )
 
 
 def _program(engine: Engine, proposal_id: str) -> dict[str, Any]:
-    try:
-        return accounts.program_access(engine, proposal_id)
-    except accounts.AccountError as exc:
-        raise bad_request(str(exc)) from None
+    return accounts.program_access(engine, proposal_id)

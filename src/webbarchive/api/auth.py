@@ -109,8 +109,6 @@ def create_token(
             f"{exc}; revoke one you no longer use with DELETE {TOKENS}/<token_id> "
             f"(GET {TOKENS} lists yours) and create this one again",
         ) from None
-    except accounts.AccountError as exc:
-        raise bad_request(str(exc)) from None
     return {
         "token": new.token,
         "token_id": new.token_id,

@@ -143,44 +143,14 @@ def install(app: FastAPI) -> None:
     heavy_queries.install(app)
 
 
-def authorize(user: User, proposal_id: str | None, release_mjd: float | None, what: str) -> None:
-    """Raise 401 (anonymous) or 403 (no rights) unless ``user`` may read ``what``.
-
-    Only for requests that name a product: ``what`` must be the name the caller
-    sent, and the message carries nothing else (not the program, nor any other
-    value of the hidden product), so a refusal confirms only what was asked.
-    ``release_mjd`` must be the *effective* release (program override applied),
-    as :func:`webbarchive.catalog.queries.product_by_filename` returns it.
-    """
-    from webbarchive.api.errors import ApiError
-    from webbarchive.catalog.rights import FORBIDDEN, NEEDS_LOGIN, decide
-
-    verdict = decide(user, proposal_id, release_mjd)
-    if verdict == NEEDS_LOGIN:
-        raise ApiError(
-            401,
-            f"{what} is in its exclusive access period; "
-            "send a token as 'Authorization: token <token>', 'Authorization: Bearer <token>' "
-            "or the cookie mast_token",
-            headers={"WWW-Authenticate": 'Bearer realm="webbarchive"'},
-        )
-    if verdict == FORBIDDEN:
-        raise ApiError(
-            403,
-            f"{what} is in its exclusive access period and {user.name!r} is neither the PI "
-            "of its program nor an authorized collaborator",
-        )
-
-
 def readable_product(engine: Engine, user: User, filename: str) -> dict:
-    """The product row for ``filename``, after the authorization check: 404 when
-    the file is unknown, 401/403 when ``user`` may not read it."""
-    from webbarchive.api.errors import not_found
+    """The product row for ``filename``, after the authorization check of
+    :func:`webbarchive.catalog.rights.check_named`: 404 when the file is
+    unknown, 401/403 when ``user`` may not read it."""
     from webbarchive.catalog.queries import product_by_filename
+    from webbarchive.catalog.rights import check_named
 
     with engine.connect() as conn:
         row = product_by_filename(conn, filename)
-    if row is None:
-        raise not_found(f"no product named {filename!r} in this archive")
-    authorize(user, row["proposal_id"], row["release_mjd"], filename)
+    check_named(user, row, filename, f"no product named {filename!r} in this archive")
     return row

@@ -3,7 +3,7 @@ and ``/thumb``, at DJA's paths and with DJA's parameters, so scripts written for
 grizli-cutout.herokuapp.com work by changing the host.
 
 Positions: ``ra=&dec=``, ``coords=`` or ``coord=`` (decimal or sexagesimal), read by
-:func:`webbarchive.api.positions.parse_position`. Regions: a cone of ``arcmin``
+:func:`webbarchive.positions.parse_position`. Regions: a cone of ``arcmin``
 (default 1) or ``polygon=rect(ra,dec,arcmin)``, a box of half-width ``arcmin``
 with great-circle edges (spherical: right across RA 0/360 and at the poles,
 unlike DJA's planar queries). Data rights: every query goes through
@@ -28,13 +28,13 @@ from webbarchive.api import openapi_docs as doc
 from webbarchive.api.deps import catalog, current_user
 from webbarchive.api.errors import ApiError, bad_request
 from webbarchive.api.params import Page, paging_headers, product_uri
-from webbarchive.api.positions import Position, parse_position
 from webbarchive.catalog import sky
 from webbarchive.catalog.rights import User
 from webbarchive.dja import cutouts, figures, queries, render, thumbs
 from webbarchive.dja.geometry import MAX_ARCMIN, Region, polygon_text
 from webbarchive.dja.names import FILTER_NAME, filter_matches, pivot_um
 from webbarchive.dja.tables import EXPOSURE_COLUMNS
+from webbarchive.positions import Position, parse_position
 
 router = APIRouter(tags=["DJA imaging tools"])
 

@@ -5,7 +5,7 @@ reference dja-api.md), and the spectra and previews under
 
 Every route takes the user from :func:`~webbarchive.api.deps.current_user`; queries
 keep only rows the user may read, and a named exclusive-access spectrum is answered
-401/403 through :func:`~webbarchive.api.deps.authorize`.
+401/403 through :func:`~webbarchive.catalog.rights.check_named`.
 """
 
 from __future__ import annotations
@@ -20,12 +20,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlalchemy import Engine
 
-from webbarchive.api.deps import authorize, catalog, community_rights, current_user
+from webbarchive.api.deps import catalog, community_rights, current_user
 from webbarchive.api.errors import ApiError, bad_request, not_found
 from webbarchive.api.params import Page, filename_from_uri, paging_headers
-from webbarchive.api.positions import ACCEPTED as POSITION_FORMS
-from webbarchive.api.positions import parse_position, parse_radius
-from webbarchive.catalog.rights import CommunityRights, User
+from webbarchive.catalog.rights import CommunityRights, User, check_named
 from webbarchive.dja import render
 from webbarchive.dja_spectra import overlap, previews, queries
 from webbarchive.dja_spectra.spec_file import is_spec_file, prefix_of
@@ -35,6 +33,8 @@ from webbarchive.dja_spectra.tables import (
     REDSHIFT_COLUMNS,
     SLIT_COLUMNS,
 )
+from webbarchive.positions import ACCEPTED as POSITION_FORMS
+from webbarchive.positions import parse_position, parse_radius
 
 router = APIRouter(tags=["DJA spectroscopy"])
 
@@ -234,11 +234,9 @@ def _readable_extraction(conn, user: User, name: str, policy: CommunityRights) -
     row = queries.extraction_by_file(conn, user, name, policy)
     if row is not None:
         return row
-    hidden = queries.extraction_exists(conn, name, policy)
-    if hidden is None:
-        raise not_found(f"no msaexp spectrum named {name!r} in this archive")
-    authorize(user, hidden["proposal_id"], hidden["release_mjd"], name)
-    raise not_found(f"no msaexp spectrum named {name!r} in this archive")  # not reached
+    missing = f"no msaexp spectrum named {name!r} in this archive"
+    check_named(user, queries.extraction_exists(conn, name, policy), name, missing)
+    raise not_found(missing)  # not reached: a row this user may read was found above
 
 
 # --- /nirspec_file_redshift -----------------------------------------------------------

@@ -1,7 +1,7 @@
 """The proposers' duplication check: ``GET /duplication/api/v0.1/search``.
 
 Give a position (``ra=&dec=`` or ``coords=``, any form of
-:mod:`webbarchive.api.positions`) or the name of a planned target
+:mod:`webbarchive.positions`) or the name of a planned target
 (``target=``), and optionally ``radius`` (arcsec; absent: each visit's
 template radius, :mod:`webbarchive.plans.templates`), ``template``,
 ``optical_elements`` and ``status`` (comma-separated lists, any of them
@@ -27,13 +27,12 @@ from sqlalchemy import Engine
 
 from webbarchive.api.deps import catalog, current_user
 from webbarchive.api.errors import ApiError, bad_request
-from webbarchive.api.positions import parse_position
 from webbarchive.catalog.rights import User
-from webbarchive.plans import PlanInputError, PlanNotFound
 from webbarchive.plans.query import parse_filters, search
 from webbarchive.plans.render import COLUMNS, FORMATS, to_csv, to_votable
 from webbarchive.plans.targets import FORM as TARGETS_FORM
 from webbarchive.plans.targets import QUERY_COLUMNS, check_targets, read_targets
+from webbarchive.positions import parse_position
 
 router = APIRouter(tags=["duplication"])
 
@@ -80,21 +79,16 @@ def duplication_search(
     user: User = Depends(current_user),
 ) -> Response:
     output = _format(format)
-    try:
-        filters = parse_filters(template, optical_elements, status, radius)
-        with engine.connect() as conn:
-            if target not in (None, "") and not any(v not in (None, "") for v in (ra, dec, coords)):
-                from webbarchive.plans.query import target_position
+    filters = parse_filters(template, optical_elements, status, radius)
+    with engine.connect() as conn:
+        if target not in (None, "") and not any(v not in (None, "") for v in (ra, dec, coords)):
+            from webbarchive.plans.query import target_position
 
-                ra_deg, dec_deg = target_position(conn, target)
-            else:
-                position = parse_position(ra, dec, coords, required=True)
-                ra_deg, dec_deg = position.ra, position.dec
-            rows = search(conn, ra_deg, dec_deg, filters)
-    except PlanInputError as exc:
-        raise bad_request(exc.message, accepted=exc.accepted) from None
-    except PlanNotFound as exc:
-        raise ApiError(404, exc.message, accepted=exc.accepted) from None
+            ra_deg, dec_deg = target_position(conn, target)
+        else:
+            position = parse_position(ra, dec, coords, required=True)
+            ra_deg, dec_deg = position.ra, position.dec
+        rows = search(conn, ra_deg, dec_deg, filters)
     body = {
         "status": "COMPLETE",
         "position": {"ra": ra_deg, "dec": dec_deg},
@@ -158,11 +152,8 @@ async def duplication_check_targets(
     target's fields (``query_*``) first; JSON groups them per target."""
     output = _format(format)
     text = await _target_list_text(request)
-    try:
-        filters = parse_filters(template, optical_elements, status, radius)
-        targets = read_targets(text)
-    except PlanInputError as exc:
-        raise bad_request(exc.message, accepted=exc.accepted) from None
+    filters = parse_filters(template, optical_elements, status, radius)
+    targets = read_targets(text)
     rows = await run_in_threadpool(_check, engine, targets, filters)
     per_target = {t.index: {"index": t.index, "name": t.name, "ra": t.ra, "dec": t.dec,
                             "count": 0, "results": []} for t in targets}  # fmt: skip

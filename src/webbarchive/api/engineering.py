@@ -18,7 +18,7 @@ from webbarchive.api.deps import ACCEPTED_TOKEN_FORMS
 from webbarchive.api.errors import ApiError
 from webbarchive.catalog.queries import mnemonic_rows
 from webbarchive.catalog.rights import User, may_read_engineering
-from webbarchive.telemetry import TelemetryInputError, TelemetryNotFound, query, store
+from webbarchive.telemetry import query, store
 from webbarchive.telemetry.wire import render_csv
 
 
@@ -32,15 +32,10 @@ def edb_download(request: Request, uri: str, engine: Engine, user: User) -> Resp
             accepted=ACCEPTED_TOKEN_FORMS,
             headers={"WWW-Authenticate": 'Bearer realm="webbarchive"'},
         )
-    try:
-        interval = query.parse_edb_uri(uri)
-        with engine.connect() as conn:
-            known = bool(mnemonic_rows(conn, interval.mnemonic, limit=1)[0])
-        samples = query.samples(store.telemetry_root(engine), interval, known=known)
-    except TelemetryInputError as exc:
-        raise ApiError(400, exc.message, accepted=exc.accepted) from None
-    except TelemetryNotFound as exc:
-        raise ApiError(404, exc.message) from None
+    interval = query.parse_edb_uri(uri)
+    with engine.connect() as conn:
+        known = bool(mnemonic_rows(conn, interval.mnemonic, limit=1)[0])
+    samples = query.samples(store.telemetry_root(engine), interval, known=known)
     body = render_csv(samples).encode()
     filename = uri.strip()[len(query.EDB_URI_PREFIX) :]
     headers = {

@@ -1,7 +1,10 @@
-"""The one error type of the API and its rendering.
+"""The API's errors and their rendering, in one place.
 
-Routers raise :class:`ApiError`; bad query parameters caught by FastAPI become
-400s in the same shape. The body always says what was wrong and, where it
+Domain code raises the errors of :mod:`webbarchive.errors` (invalid input, not
+found, forbidden, unauthorized); :func:`render_archive_error` answers any of them
+with its HTTP status, as JSON or, on the VO routes, as an ERROR VOTable. Routers
+may also raise :class:`ApiError` with an explicit status; bad query parameters
+caught by FastAPI become 400s in the same shape. The body always says what was wrong and, where it
 helps, what is accepted::
 
     {"status": "ERROR", "error": 400, "message": "...", "accepted": [...]}
@@ -22,6 +25,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from webbarchive.errors import ArchiveError, Forbidden, InvalidInput, NotFound, Unauthorized
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +49,7 @@ class JsonResponse(Response):
             return json.dumps(content, default=str, separators=(",", ":")).encode()
 
 
-class ApiError(Exception):
+class ApiError(ArchiveError):
     """An error answered to the client with ``status_code`` and a JSON body."""
 
     def __init__(
@@ -55,10 +60,8 @@ class ApiError(Exception):
         accepted: Any = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, accepted)
         self.status_code = status_code
-        self.message = message
-        self.accepted = accepted
         self.headers = headers
 
     def body(self) -> dict[str, Any]:
@@ -127,6 +130,57 @@ def not_found(message: str) -> ApiError:
     return ApiError(404, message)
 
 
+# --- domain errors: one status per kind, one renderer per route family --------------
+
+#: The HTTP status of each kind of domain error, most specific first.
+STATUS_OF_KIND: tuple[tuple[type[ArchiveError], int], ...] = (
+    (Unauthorized, 401),
+    (Forbidden, 403),
+    (NotFound, 404),
+    (InvalidInput, 400),
+)
+
+
+def status_of(exc: ArchiveError) -> int:
+    """The HTTP status answering ``exc`` (400 for a kind not listed)."""
+    explicit = getattr(exc, "status_code", None)
+    if explicit is not None:
+        return explicit
+    return next((status for kind, status in STATUS_OF_KIND if isinstance(exc, kind)), 400)
+
+
+def is_vo_route(request: Request) -> bool:
+    """True on the IVOA services, whose clients read ERROR VOTables, not JSON."""
+    return is_vo_path(request.url.path)
+
+
+def archive_error_body(exc: ArchiveError, status: int) -> dict[str, Any]:
+    """The JSON body: ``{"status": "ERROR", "error": <status>, "message": ...}``
+    with ``accepted`` and ``parameter`` when the error says them."""
+    body = ApiError(status, exc.message, accepted=exc.accepted).body()
+    if exc.parameter is not None:
+        body["parameter"] = exc.parameter
+    return body
+
+
+def render_archive_error(request: Request, exc: ArchiveError) -> Response:
+    """Answer a domain error for the route family of ``request``: an ERROR
+    VOTable on the VO routes (the message followed by what is accepted), JSON
+    on every other route."""
+    status = status_of(exc)
+    headers = getattr(exc, "headers", None)
+    if status == 401 and not headers:  # RFC 9110: a 401 names its scheme
+        headers = {"WWW-Authenticate": 'Bearer realm="webbarchive"'}
+    if is_vo_route(request):
+        from webbarchive.vo.formats import VOTABLE_MIME, error_votable
+
+        message = exc.message
+        if exc.accepted is not None:
+            message = f"{message} (accepted: {exc.accepted})"
+        return Response(error_votable(message), status, headers=headers, media_type=VOTABLE_MIME)
+    return JsonResponse(archive_error_body(exc, status), status_code=status, headers=headers)
+
+
 def _render(request: Request, error: ApiError) -> Response:
     body, media_type = render_body(error, request.url.path)
     return Response(body, error.status_code, headers=error.headers, media_type=media_type)
@@ -135,6 +189,10 @@ def _render(request: Request, error: ApiError) -> Response:
 def install(app: FastAPI) -> None:
     """Register the handlers that turn every failure into an error body: JSON, or
     an ERROR VOTable on the IVOA services (:func:`render_body`)."""
+
+    @app.exception_handler(ArchiveError)
+    async def _archive_error(request: Request, exc: ArchiveError) -> Response:
+        return render_archive_error(request, exc)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:

@@ -12,13 +12,9 @@ MAX_LIMIT = 100_000
 MAX_OFFSET = 2**62
 
 
-def filename_from_uri(uri: str | None) -> str:
-    """``mast:JWST/product/<file>`` or a bare file name -> the file name
-    (:func:`webbarchive.uris.filename_from_uri`), a bad one answered as a 400."""
-    try:
-        return uris.filename_from_uri(uri)
-    except uris.UriError as exc:
-        raise bad_request(exc.message, accepted=exc.accepted) from None
+#: ``mast:JWST/product/<file>`` or a bare file name -> the file name; a bad one
+#: raises :class:`webbarchive.uris.UriError`, which the API answers as a 400.
+filename_from_uri = uris.filename_from_uri
 
 
 def product_uri(filename: str) -> str:

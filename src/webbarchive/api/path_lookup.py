@@ -17,8 +17,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 
 from webbarchive.api.deps import catalog, current_user, readable_product
-from webbarchive.api.errors import ApiError, bad_request
+from webbarchive.api.errors import bad_request, status_of
 from webbarchive.api.params import filename_from_uri
+from webbarchive.errors import ArchiveError
 
 router = APIRouter(tags=["downloads"])
 
@@ -48,8 +49,8 @@ def path_lookup(
     for one in uri:
         try:
             row = readable_product(engine, user, filename_from_uri(one))
-        except ApiError as refused:  # unknown, malformed or not the caller's to read
-            answer[one] = {"status_code": refused.status_code, "path": None}
+        except ArchiveError as refused:  # unknown, malformed or not the caller's to read
+            answer[one] = {"status_code": status_of(refused), "path": None}
         else:
             key = cloud_path(row["path"])
             answer[one] = (

@@ -17,7 +17,6 @@ from sqlalchemy import Engine
 
 from webbarchive.api import openapi_docs as doc
 from webbarchive.api.deps import catalog, current_user
-from webbarchive.api.errors import bad_request
 from webbarchive.api.heavy_queries import gate
 from webbarchive.api.identity import identity
 from webbarchive.api.params import Page
@@ -27,7 +26,6 @@ from webbarchive.pixels.query import (
     PIXEL_COLUMNS,
     PRODUCT_FILTERS,
     PRODUCT_TYPES,
-    QueryError,
     parse,
     search,
 )
@@ -93,10 +91,7 @@ ANSWERS = {
 def _search(request: Request, engine: Engine, user: User) -> dict:
     params = request.query_params
     page = Page.parse(params.get("limit"), params.get("offset"), default=1000)
-    try:
-        query = parse(params.multi_items())
-    except QueryError as exc:
-        raise bad_request(str(exc), accepted=exc.accepted) from None
+    query = parse(params.multi_items())
     with gate(request.app).slot(identity(request)):
         scan = request.app.state.pixel_cluster.scan()  # None: this process
         found = search(engine, query, user, page.limit, page.offset, scan)

@@ -22,10 +22,11 @@ from sqlalchemy import Engine
 
 from webbarchive.api import deps, portal_csrf
 from webbarchive.api import openapi_docs as doc
-from webbarchive.api.errors import ApiError
+from webbarchive.api.errors import ApiError, status_of
 from webbarchive.catalog import accounts
 from webbarchive.catalog.queries import observation_by_obs_id, observation_products
-from webbarchive.catalog.rights import ANONYMOUS, User, rights_for
+from webbarchive.catalog.rights import ANONYMOUS, User, check_named, rights_for
+from webbarchive.errors import ArchiveError, NotFound
 from webbarchive.portal import search, targets
 from webbarchive.portal.formats import footprint_json, mjd_date, preview_src
 from webbarchive.portal.products import si_keywords
@@ -129,12 +130,11 @@ def observation_page(
     user, _ = portal_user(request)
     with engine.connect() as conn:
         row = observation_by_obs_id(conn, obs_id)
-        if row is None:
-            return _error(request, 404, f"no observation {obs_id!r} in this archive", "Not found")
         try:
-            deps.authorize(user, row["proposal_id"], row["release_mjd"], obs_id)
-        except ApiError as exc:
-            return _error(request, exc.status_code, exc.message, "Exclusive access")
+            check_named(user, row, obs_id, f"no observation {obs_id!r} in this archive")
+        except ArchiveError as exc:
+            title = "Not found" if isinstance(exc, NotFound) else "Exclusive access"
+            return _error(request, status_of(exc), exc.message, title)
         files, total = observation_products(conn, row["obsid"], user)
         keywords = si_keywords(conn, row, files)
     for f in files:

@@ -44,6 +44,7 @@ from sqlalchemy.exc import IntegrityError
 
 from webbarchive.catalog.rights import User, now_mjd
 from webbarchive.catalog.schema import metadata, programs
+from webbarchive.errors import ArchiveError, InvalidInput, NotFound
 
 INACTIVITY_DAYS = 10.0
 LIFETIME_DAYS = 60.0
@@ -105,8 +106,16 @@ class TokenCapReached(ValueError):
     """A user asked for a token past :func:`create_token`'s ``max_active``."""
 
 
-class AccountError(ValueError):
-    """A request on accounts that cannot be done (unknown user, duplicate ...)."""
+class AccountError(ArchiveError):
+    """Base of the refusals of a request on accounts."""
+
+
+class AccountInputError(AccountError, InvalidInput):
+    """A request on accounts that cannot be done (a malformed name, a duplicate ...)."""
+
+
+class UnknownAccount(AccountError, NotFound):
+    """A user or program the catalog does not hold."""
 
 
 class TokenRejected(Exception):
@@ -133,7 +142,7 @@ def normalize_proposal_id(proposal_id: str | int) -> str:
     """``"01039"``, ``1039`` or ``" 1039 "`` -> ``"1039"`` (the catalog's form)."""
     text = str(proposal_id).strip()
     if not text.isdigit():
-        raise AccountError(f"a program is a JWST proposal number such as 1039, not {text!r}")
+        raise AccountInputError(f"a program is a JWST proposal number such as 1039, not {text!r}")
     return str(int(text))
 
 
@@ -160,7 +169,7 @@ def add_user(
 
     name = name.strip()
     if not name or any(c.isspace() for c in name):
-        raise AccountError(f"a user name is one word without spaces, not {name!r}")
+        raise AccountInputError(f"a user name is one word without spaces, not {name!r}")
     row = {
         "name": name,
         "display_name": display_name or name,
@@ -175,7 +184,7 @@ def add_user(
         with engine.begin() as conn:
             row["user_id"] = conn.execute(insert(users).values(**row)).inserted_primary_key[0]
     except IntegrityError:
-        raise AccountError(f"user {name!r} already exists") from None
+        raise AccountInputError(f"user {name!r} already exists") from None
     return row
 
 
@@ -184,7 +193,7 @@ def get_user(engine: Engine, name: str) -> dict[str, Any]:
     with engine.connect() as conn:
         row = conn.execute(select(users).where(users.c.name == name)).mappings().first()
     if row is None:
-        raise AccountError(f"no user named {name!r}; create one with 'webbarchive users add'")
+        raise UnknownAccount(f"no user named {name!r}; create one with 'webbarchive users add'")
     return dict(row)
 
 
@@ -299,7 +308,7 @@ def revoke(engine: Engine, proposal_id: str | int, user_name: str) -> bool:
     with engine.begin() as conn:
         role = _role(conn, pid, user["user_id"])
         if role == PI:
-            raise AccountError(
+            raise AccountInputError(
                 f"{user_name!r} is the PI of program {pid}; name another PI with "
                 "'webbarchive programs set-pi' instead"
             )
@@ -350,7 +359,26 @@ def set_release(engine: Engine, proposal_id: str | int, release_mjd: float | Non
             .values(release_override_mjd=release_mjd)
         ).rowcount
     if not done:
-        raise AccountError(f"program {pid} is not in the catalog; ingest its files first")
+        raise UnknownAccount(f"program {pid} is not in the catalog; ingest its files first")
+
+
+def parse_release(value: str | float | None) -> float | None:
+    """An MJD, an ISO date/time (UTC) or None/'none' -> MJD or None."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    from webbarchive.times import mjd_of_iso
+
+    try:
+        return mjd_of_iso(str(value))
+    except ValueError:
+        raise AccountInputError(
+            f"not a release date: {value!r}; give an MJD (61500.0), an ISO date "
+            "(2027-03-01 or 2027-03-01T12:00:00) or 'none'"
+        ) from None
 
 
 def is_pi(engine: Engine, proposal_id: str | int, user_name: str) -> bool:
@@ -410,7 +438,7 @@ def create_token(
     user = get_user(engine, user_name)
     name = (name or "").strip()
     if not name:
-        raise AccountError("a token needs a name saying what it is for, e.g. 'laptop'")
+        raise AccountInputError("a token needs a name saying what it is for, e.g. 'laptop'")
     token = secrets.token_urlsafe(TOKEN_BYTES)
     created = _now(now_mjd)
     with engine.begin() as conn:

@@ -20,7 +20,7 @@ from webbarchive.catalog.schema import keywords, mnemonics, observations, produc
 def product_by_filename(conn: Connection, filename: str) -> dict[str, Any] | None:
     """The product row for ``filename`` with its effective release as
     ``release_mjd``, or None. Callers authorize with
-    :func:`webbarchive.api.deps.authorize` before using it."""
+    :func:`webbarchive.catalog.rights.check_named` before using it."""
     row = (
         conn.execute(
             select(products, product_release_expr().label("release_mjd")).where(
@@ -123,7 +123,7 @@ def mnemonic_rows(
 
 def observation_by_obs_id(conn: Connection, obs_id: str) -> dict[str, Any] | None:
     """The observation ``obs_id`` with its effective release as ``release_mjd``,
-    or None. Callers authorize with :func:`webbarchive.api.deps.authorize`."""
+    or None. Callers authorize with :func:`webbarchive.catalog.rights.check_named`."""
     row = (
         conn.execute(
             select(observations, observation_release_expr().label("release_mjd"))

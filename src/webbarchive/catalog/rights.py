@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from sqlalchemy import (
@@ -37,6 +39,7 @@ from sqlalchemy import (
 )
 
 from webbarchive.catalog.schema import observations, products, programs
+from webbarchive.errors import Forbidden, NotFound, Unauthorized
 
 PUBLIC = "PUBLIC"
 EXCLUSIVE_ACCESS = "EXCLUSIVE_ACCESS"
@@ -113,24 +116,6 @@ def rights_expr(release: ColumnElement, at_mjd: float | None = None) -> ColumnEl
     """SQL for dataRights ('PUBLIC' / 'EXCLUSIVE_ACCESS') of an effective release
     expression, evaluated at request time (or at ``at_mjd``)."""
     return case((public_expr(release, at_mjd), literal(PUBLIC)), else_=literal(EXCLUSIVE_ACCESS))
-
-
-def product_rights_columns() -> list[ColumnElement]:
-    """dataRights and metaDataRights of products, for a SELECT list."""
-    rights = rights_expr(product_release_expr())
-    return [rights.label("dataRights"), rights.label("metaDataRights")]
-
-
-def observation_rights_columns() -> list[ColumnElement]:
-    """dataRights and metaDataRights of observations, for a SELECT list."""
-    rights = rights_expr(observation_release_expr())
-    return [rights.label("dataRights"), rights.label("metaDataRights")]
-
-
-def metadata_rights_for(release_mjd: float | None, at_mjd: float | None = None) -> str:
-    """metaDataRights: JWST metadata are exclusive exactly as long as the data
-    (the archive hides EAP observations' target, footprint and headers)."""
-    return rights_for(release_mjd, at_mjd)
 
 
 def _visible(
@@ -224,6 +209,39 @@ def decide(user: User, proposal_id: str | None, release_mjd: float | None) -> st
     if may_read(user, proposal_id, release_mjd):
         return ALLOWED
     return NEEDS_LOGIN if user.anonymous else FORBIDDEN
+
+
+#: How a request sends its token, said in every refusal that asks for one.
+TOKEN_FORMS = (
+    "send a token as 'Authorization: token <token>', 'Authorization: Bearer <token>' "
+    "or the cookie mast_token"
+)
+
+
+def check_named(
+    user: User, row: Mapping[str, Any] | None, what: str, missing: str | None = None
+) -> None:
+    """The one rule for a request that *names* a product, an observation or a
+    spectrum (a search, by contrast, never sees what it may not read).
+
+    ``row`` is the named thing looked up without regard to rights (None: the
+    archive holds no such thing), with its ``proposal_id`` and *effective*
+    ``release_mjd``. Missing: :class:`~webbarchive.errors.NotFound` (``missing``
+    is its message). Present but not this user's to read: ``Unauthorized``
+    for the anonymous (a token may open it), ``Forbidden`` for anyone else. The
+    refusal names only ``what`` (the name the caller sent) and no other value
+    of the hidden row, so it confirms nothing that was not asked.
+    """
+    if row is None:
+        raise NotFound(missing or f"no {what!r} in this archive")
+    verdict = decide(user, row["proposal_id"], row["release_mjd"])
+    if verdict == NEEDS_LOGIN:
+        raise Unauthorized(f"{what} is in its exclusive access period; {TOKEN_FORMS}")
+    if verdict == FORBIDDEN:
+        raise Forbidden(
+            f"{what} is in its exclusive access period and {user.name!r} is neither the PI "
+            "of its program nor an authorized collaborator"
+        )
 
 
 #: Rows a barrier SELECT may return: more than any table holds, so the LIMIT

@@ -29,7 +29,10 @@ from astropy.coordinates import Latitude, Longitude
 from cdshealpix.nested import cone_search, lonlat_to_healpix, polygon_search
 from sqlalchemy import ColumnElement, Connection, or_, select
 
+from webbarchive import sphere
 from webbarchive.catalog.schema import SKY_INDEX_DEPTH, observations, sky_index
+from webbarchive.errors import InvalidInput
+from webbarchive.sphere import angular_distance_deg, unit_vectors
 
 Polygon = list[tuple[float, float]]
 
@@ -50,7 +53,7 @@ MAX_CELL_RANGES = 256
 _STCS_POLYGON = re.compile(r"^\s*POLYGON\s+(?:(ICRS|FK5|J2000|UNKNOWNFRAME)\s+)?(.*)$", re.I)
 
 
-class FootprintError(ValueError):
+class FootprintError(InvalidInput):
     """A footprint that cannot be trusted; the message says why."""
 
 
@@ -77,23 +80,9 @@ def to_stcs(polygon: Polygon) -> str:
     return "POLYGON ICRS " + " ".join(f"{ra:.9f} {dec:.9f}" for ra, dec in polygon)
 
 
-def unit_vectors(ra_deg, dec_deg) -> np.ndarray:
-    """Cartesian unit vectors (..., 3) of positions in degrees."""
-    ra = np.radians(np.asarray(ra_deg, dtype=float))
-    dec = np.radians(np.asarray(dec_deg, dtype=float))
-    return np.stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)], axis=-1)
-
-
 def _to_radec(vector: np.ndarray) -> tuple[float, float]:
-    x, y, z = vector / np.linalg.norm(vector)
-    return math.degrees(math.atan2(y, x)) % 360.0, math.degrees(math.asin(max(-1.0, min(1.0, z))))
-
-
-def angular_distance_deg(ra1, dec1, ra2, dec2) -> np.ndarray:
-    """Great-circle distance (deg), numerically stable at all separations."""
-    a, b = unit_vectors(ra1, dec1), unit_vectors(ra2, dec2)
-    cross = np.linalg.norm(np.cross(a, b), axis=-1)
-    return np.degrees(np.arctan2(cross, np.sum(a * b, axis=-1)))
+    ra, dec = sphere.to_radec(vector)
+    return float(ra), float(dec)
 
 
 def centroid(polygon: Polygon) -> tuple[float, float]:
@@ -108,17 +97,11 @@ def _gnomonic(polygon: Polygon, centre: tuple[float, float]) -> np.ndarray:
     Great circles project to straight lines, so planar geometry on these
     coordinates is exact for polygons of great-circle edges.
     """
-    c = unit_vectors(*centre)
-    east = np.cross([0.0, 0.0, 1.0], c)
-    if np.linalg.norm(east) < 1e-12:  # centre at a pole: any east will do
-        east = np.array([0.0, 1.0, 0.0])
-    east /= np.linalg.norm(east)
-    north = np.cross(c, east)
-    v = unit_vectors(*zip(*polygon, strict=True))
-    depth = v @ c
-    if np.any(depth <= 0):
+    ra, dec = zip(*polygon, strict=True)
+    x, y, front = sphere.to_tangent(ra, dec, *centre)
+    if not np.all(front):
         raise FootprintError("polygon spans more than a hemisphere")
-    return np.stack([(v @ east) / depth, (v @ north) / depth], axis=-1)
+    return np.stack([x, y], axis=-1)
 
 
 def area_deg2(polygon: Polygon) -> float:
@@ -241,15 +224,6 @@ def polygons_cells(polygons: np.ndarray, depth: int = SKY_INDEX_DEPTH) -> list[l
     return found
 
 
-def cone_cells(ra: float, dec: float, radius_deg: float, depth: int = SKY_INDEX_DEPTH) -> list[int]:
-    """NESTED HEALPix cells at ``depth`` that overlap the cone (centre and radius in deg)."""
-    ipix, _, _ = cone_search(
-        Longitude(ra, u.deg), Latitude(dec, u.deg), radius_deg * u.deg, depth, flat=True
-    )
-    centre = lonlat_to_healpix(Longitude([ra], u.deg), Latitude([dec], u.deg), depth, num_threads=1)
-    return sorted({int(c) for c in ipix} | {int(c) for c in centre})
-
-
 def cone_ranges(
     ra: float, dec: float, radius_deg: float, depth: int = SKY_INDEX_DEPTH
 ) -> list[tuple[int, int]]:
@@ -316,15 +290,7 @@ def point_in_polygon(polygon: Polygon, ra: float, dec: float) -> bool:
         return False
     xy = _gnomonic([*polygon, (ra, dec)], centre)
     px, py = xy[-1]
-    xy = xy[:-1]
-    inside = False
-    for i in range(len(xy)):
-        (x1, y1), (x2, y2) = xy[i], xy[(i + 1) % len(xy)]
-        if (y1 > py) != (y2 > py):
-            x_cross = x1 + (py - y1) * (x2 - x1) / (y2 - y1)
-            if px < x_cross:
-                inside = not inside
-    return inside
+    return bool(sphere.inside(xy[:-1, 0], xy[:-1, 1], [px], [py])[0])
 
 
 def distance_to_arc_deg(ra: float, dec: float, a: tuple[float, float], b: tuple[float, float]):
@@ -402,8 +368,3 @@ def index_rows(obsid: int, polygon: Polygon | None) -> list[dict[str, int]]:
     if not polygon:
         return []
     return [{"obsid": obsid, "hpx": cell} for cell in polygon_cells(polygon)]
-
-
-def cells_of(polygons: Iterable[Polygon]) -> set[int]:
-    """Union of the cells of several footprints."""
-    return {cell for polygon in polygons for cell in polygon_cells(polygon)}

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from webbarchive import sphere
 from webbarchive.catalog import sky
 
 #: Largest region accepted (arcmin): a radius or half-width of 10 degrees.
@@ -56,14 +57,17 @@ class Region:
             t = np.linspace(0, 2 * np.pi, 72, endpoint=False)
             r = math.tan(math.radians(self.size_deg))
             return list(
-                zip(*from_tangent(r * np.cos(t), r * np.sin(t), self.ra, self.dec), strict=True)
+                zip(
+                    *sphere.from_tangent(r * np.cos(t), r * np.sin(t), self.ra, self.dec),
+                    strict=True,
+                )
             )
         a = math.tan(math.radians(self.size_deg))
         b = math.tan(math.radians(self.half_height_deg))
         s = np.linspace(-1, 1, points_per_side + 1)[:-1]
         x = np.concatenate([s * a, np.full_like(s, a), -s * a, np.full_like(s, -a)])
         y = np.concatenate([np.full_like(s, -b), s * b, np.full_like(s, b), -s * b])
-        return list(zip(*from_tangent(x, y, self.ra, self.dec), strict=True))
+        return list(zip(*sphere.from_tangent(x, y, self.ra, self.dec), strict=True))
 
     def cell_ranges(self, depth: int = sky.SKY_INDEX_DEPTH) -> list[tuple[int, int]]:
         """HEALPix (NESTED, at ``depth``, the sky index's by default) ranges covering
@@ -75,7 +79,7 @@ class Region:
         polygons = np.asarray(polygons, dtype=float)
         if polygons.size == 0:
             return np.zeros(len(polygons), dtype=bool)
-        x, y, front = to_tangent(polygons[..., 0], polygons[..., 1], self.ra, self.dec)
+        x, y, front = sphere.to_tangent(polygons[..., 0], polygons[..., 1], self.ra, self.dec)
         valid = front.all(axis=1)
         x, y = np.where(valid[:, None], x, 0.0), np.where(valid[:, None], y, 0.0)
         if self.kind == "cone":
@@ -89,65 +93,10 @@ class Region:
             )
         return hit & valid
 
-    def contains_points(self, ra, dec) -> np.ndarray:
-        """Boolean mask: which points lie inside the region."""
-        x, y, front = to_tangent(np.asarray(ra, float), np.asarray(dec, float), self.ra, self.dec)
-        if self.kind == "cone":
-            inside = np.hypot(x, y) <= math.tan(math.radians(self.size_deg))
-        else:
-            inside = (np.abs(x) <= math.tan(math.radians(self.size_deg))) & (
-                np.abs(y) <= math.tan(math.radians(self.half_height_deg))
-            )
-        return inside & front
-
-
-def _basis(ra0: float, dec0: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    centre = sky.unit_vectors(ra0, dec0)
-    east = np.cross([0.0, 0.0, 1.0], centre)
-    if np.linalg.norm(east) < 1e-12:  # at a pole: the direction of increasing ra0 is "east"
-        east = np.array([-math.sin(math.radians(ra0)), math.cos(math.radians(ra0)), 0.0])
-    east = east / np.linalg.norm(east)
-    north = np.cross(centre, east)
-    return centre, east, north
-
-
-def to_tangent(ra, dec, ra0: float, dec0: float):
-    """Gnomonic coordinates (x east, y north; tangent units) about (ra0, dec0), and
-    a mask of points on the near hemisphere (where the projection is defined)."""
-    centre, east, north = _basis(ra0, dec0)
-    v = sky.unit_vectors(ra, dec)
-    depth = v @ centre
-    front = depth > 1e-9
-    safe = np.where(front, depth, 1.0)
-    return (v @ east) / safe, (v @ north) / safe, front
-
-
-def from_tangent(x, y, ra0: float, dec0: float) -> tuple[np.ndarray, np.ndarray]:
-    """Inverse of :func:`to_tangent`: (ra, dec) in degrees."""
-    centre, east, north = _basis(ra0, dec0)
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    v = centre + x[..., None] * east + y[..., None] * north
-    v = v / np.linalg.norm(v, axis=-1, keepdims=True)
-    ra = np.degrees(np.arctan2(v[..., 1], v[..., 0])) % 360.0
-    dec = np.degrees(np.arcsin(np.clip(v[..., 2], -1.0, 1.0)))
-    return ra, dec
-
-
-def _inside(x: np.ndarray, y: np.ndarray, px: np.ndarray, py: np.ndarray) -> np.ndarray:
-    """Crossing-number test of points (N, P) in polygons (N, V): (N, P) mask."""
-    x1, y1 = x[:, None, :], y[:, None, :]
-    x2, y2 = np.roll(x, -1, axis=1)[:, None, :], np.roll(y, -1, axis=1)[:, None, :]
-    px, py = px[..., None], py[..., None]
-    straddle = (y1 > py) != (y2 > py)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x_cross = x1 + (py - y1) * (x2 - x1) / (y2 - y1)
-    crossings = straddle & (px < x_cross)
-    return (crossings.sum(axis=-1) % 2) == 1
-
 
 def _disc_overlaps(x: np.ndarray, y: np.ndarray, radius: float) -> np.ndarray:
     zero = np.zeros((len(x), 1))
-    centre_in = _inside(x, y, zero, zero)[:, 0]
+    centre_in = sphere.inside(x, y, zero, zero)[:, 0]
     x2, y2 = np.roll(x, -1, axis=1), np.roll(y, -1, axis=1)
     dx, dy = x2 - x, y2 - y
     length2 = dx * dx + dy * dy
@@ -157,28 +106,19 @@ def _disc_overlaps(x: np.ndarray, y: np.ndarray, radius: float) -> np.ndarray:
     return centre_in | (distance.min(axis=1) <= radius)
 
 
-def _segments_cross(ax, ay, bx, by, cx, cy, dx, dy) -> np.ndarray:
-    """Whether segments a-b and c-d intersect (broadcast arrays)."""
-
-    def orient(px, py, qx, qy, rx, ry):
-        return np.sign((qx - px) * (ry - py) - (qy - py) * (rx - px))
-
-    o1, o2 = orient(ax, ay, bx, by, cx, cy), orient(ax, ay, bx, by, dx, dy)
-    o3, o4 = orient(cx, cy, dx, dy, ax, ay), orient(cx, cy, dx, dy, bx, by)
-    return (o1 * o2 <= 0) & (o3 * o4 <= 0) & ~((o1 == 0) & (o2 == 0) & (o3 == 0) & (o4 == 0))
-
-
 def _box_overlaps(x: np.ndarray, y: np.ndarray, half_w: float, half_h: float) -> np.ndarray:
     vertex_in = ((np.abs(x) <= half_w) & (np.abs(y) <= half_h)).any(axis=1)
     corners_x = np.array([-half_w, half_w, half_w, -half_w])
     corners_y = np.array([-half_h, -half_h, half_h, half_h])
     n = len(x)
-    corner_in = _inside(x, y, np.tile(corners_x, (n, 1)), np.tile(corners_y, (n, 1))).any(axis=1)
+    corner_in = sphere.inside(x, y, np.tile(corners_x, (n, 1)), np.tile(corners_y, (n, 1))).any(
+        axis=1
+    )
     x2, y2 = np.roll(x, -1, axis=1), np.roll(y, -1, axis=1)
     cx2, cy2 = np.roll(corners_x, -1), np.roll(corners_y, -1)
-    cross = _segments_cross(
+    cross = sphere.segments_cross(
         x[:, :, None], y[:, :, None], x2[:, :, None], y2[:, :, None],
-        corners_x, corners_y, cx2, cy2,
+        corners_x, corners_y, cx2, cy2, touching=True,
     ).any(axis=(1, 2))  # fmt: skip
     return vertex_in | corner_in | cross
 

@@ -15,8 +15,8 @@ from astropy.visualization import make_lupton_rgb, simple_norm
 from astropy.wcs import WCS
 from PIL import Image, ImageDraw
 
-from webbarchive.dja.geometry import from_tangent
 from webbarchive.dja.names import pivot_um
+from webbarchive.sphere import from_tangent
 
 #: ``default_filters=``: DJA's sets.
 DEFAULT_FILTERS = {

@@ -25,9 +25,12 @@ for classification and kept in ``filename``.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
-from webbarchive.ingest.discover import FITS_ENDINGS
+from webbarchive.ingest.mosaics import classify_mosaic
+
+# NotClassified and base_name are re-exported: callers import them from here.
+from webbarchive.ingest.names import Classification, NotClassified, base_name  # noqa: F401
 
 MRP = "Minimum Recommended Products"
 
@@ -150,41 +153,6 @@ _MODES: dict[str, tuple[str, str]] = {
 _CALIBRATION_EXP_TYPES = ("DARK", "FLAT", "LAMP", "TACQ", "TACONFIRM", "FOCUS", "WATA", "MSATA")
 
 
-@dataclass(frozen=True)
-class Classification:
-    """Product-level facts derived from a file name (and a few keywords)."""
-
-    obs_id: str
-    fileSetName: str
-    suffix: str
-    productLevel: str
-    calib_level: int
-    productType: str
-    productGroupDescription: str | None
-    productSubGroupDescription: str
-    description: str
-
-    def as_row(self) -> dict:
-        row = asdict(self)
-        row.pop("obs_id")
-        return row
-
-
-class NotClassified(ValueError):
-    """The name matches no JWST naming pattern."""
-
-
-def base_name(filename: str) -> str:
-    """The JWST name without extension and without a ``__annotation``."""
-    name = filename
-    # longest ending first: ".fits.gz" before ".fits"
-    for ext in sorted((*FITS_ENDINGS, ".json"), key=len, reverse=True):
-        if name.lower().endswith(ext):
-            name = name[: -len(ext)]
-            break
-    return name.split("__", 1)[0].lower()
-
-
 def classify(filename: str, datamodel: str | None = None) -> Classification:
     """Classify a file by its name; ``datamodel`` (DATAMODL) only refines it.
 
@@ -199,7 +167,7 @@ def classify(filename: str, datamodel: str | None = None) -> Classification:
         obs_id, suffix, level = match.group(1), match.group(2), "3"
     elif match := (_EXPOSURE.match(name) or _GUIDER.match(name)):
         obs_id, suffix, level = match.group(1), match.group(2), "2b"
-    elif mosaic := _dja_mosaic(filename):
+    elif mosaic := classify_mosaic(filename):  # DJA drizzled mosaics
         return mosaic
     else:
         raise NotClassified(
@@ -227,12 +195,6 @@ def classify(filename: str, datamodel: str | None = None) -> Classification:
         productSubGroupDescription=subgroup,
         description=description,
     )
-
-
-def _dja_mosaic(filename: str) -> Classification | None:
-    from webbarchive.ingest.mosaics import classify_mosaic  # DJA drizzled mosaics
-
-    return classify_mosaic(filename)
 
 
 def _file_set_name(obs_id: str, level: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from webbarchive.ingest.classify import Classification, base_name
+from webbarchive.ingest.names import Classification, base_name
 
 _MOSAIC = re.compile(r"^([a-z0-9][a-z0-9._+-]*)_(dr[cz])_(sci|wht)$")
 

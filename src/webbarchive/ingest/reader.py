@@ -8,7 +8,6 @@ precise reason the file was skipped. The main process does all writing.
 from __future__ import annotations
 
 import hashlib
-import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -299,14 +298,3 @@ def _read_association(path: Path, result: ReadResult) -> None:
     result.obs_id = None
     result.describes = [name.strip().lower() for name in names]
     result.product["proposal_id"] = proposal_id(asn.get("program"))
-
-
-def stat_key(path: str) -> tuple[int, float]:
-    """(size, mtime) used to recognise an unchanged file without reading it."""
-    if is_remote(path):
-        stat = open_storage(path).stat(path)
-        if stat is None:
-            raise FileNotFoundError(path)
-        return stat.size, stat.mtime
-    st = os.stat(path)
-    return st.st_size, st.st_mtime

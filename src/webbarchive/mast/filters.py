@@ -23,9 +23,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, and_, cast, exists, false, func, or_, select
 
 from webbarchive.catalog.schema import keywords
+from webbarchive.errors import InvalidInput
 
 
-class FilterError(ValueError):
+class FilterError(InvalidInput):
     """A filter the service cannot apply; the message says what is accepted."""
 
 

@@ -33,6 +33,7 @@ from webbarchive.catalog import keyword_types
 from webbarchive.catalog.rights import User, product_release_expr, rights_expr, visible_products
 from webbarchive.catalog.schema import keywords, observations, products
 from webbarchive.catalog.sky import angular_distance_deg
+from webbarchive.errors import InvalidInput
 from webbarchive.positions import PositionError, parse_position
 
 DATASET = "fileSetName"
@@ -50,8 +51,19 @@ _CACHE_SECONDS = 30.0
 _cache: dict[tuple[str, tuple], tuple[float, dict[str, str]]] = {}
 
 
-class MissionsError(ValueError):
-    """A bad search; answered 400, which astroquery reports as invalid input."""
+#: What a search accepts, said with every refused search.
+SEARCH_ACCEPTED = (
+    "conditions: [{column: value}] with value exact, 'a,b', '!v', '<v', '>=v', "
+    "'a..b' or 'x*'; target ['ra dec'] with radius and radius_units"
+)
+
+
+class MissionsError(InvalidInput):
+    """A bad search; answered 400, which astroquery reports as invalid input.
+    ``accepted`` is the search syntax unless the raiser says otherwise."""
+
+    def __init__(self, message: str, accepted: object = SEARCH_ACCEPTED) -> None:
+        super().__init__(message, accepted)
 
 
 def viewer_key(user: User) -> tuple:
@@ -485,7 +497,10 @@ def list_products(conn: Connection, user: User, dataset_ids: list[str]) -> list[
     """The visible files of the named datasets, each once."""
     ids = sorted({str(d).strip() for d in dataset_ids if str(d).strip()})
     if not ids:
-        raise MissionsError("dataset_ids must name at least one fileSetName")
+        raise MissionsError(
+            "dataset_ids must name at least one fileSetName",
+            accepted={"dataset_ids": ["<fileSetName>", "..."]},
+        )
     rows = conn.execute(
         select(
             products.c.fileSetName,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from webbarchive.errors import InvalidInput
 from webbarchive.positions import PositionError, parse_position, parse_radius
 
 #: Searchable pixel columns: API name -> column in the segments.
@@ -44,12 +45,8 @@ OTHER_PARAMS = ("productType", "limit", "offset")
 DEFAULT_RADIUS_DEG = 0.05
 
 
-class QueryError(ValueError):
+class QueryError(InvalidInput):
     """A search the user wrote wrongly; ``accepted`` says what is valid."""
-
-    def __init__(self, message: str, accepted=None) -> None:
-        super().__init__(message)
-        self.accepted = accepted
 
 
 def accepted_parameters() -> dict:

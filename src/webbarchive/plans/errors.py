@@ -3,19 +3,16 @@ without HTTP: the web layer answers 400 and 404, the command line a message."""
 
 from __future__ import annotations
 
+from webbarchive.errors import ArchiveError, InvalidInput, NotFound
 
-class PlanError(Exception):
+
+class PlanError(ArchiveError):
     """Base of the plan errors; ``accepted`` says what would have worked."""
 
-    def __init__(self, message: str, accepted: str | list[str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.accepted = accepted
 
-
-class PlanInputError(PlanError):
+class PlanInputError(PlanError, InvalidInput):
     """Malformed input: a bad row of a plans file, a bad template, status or radius."""
 
 
-class PlanNotFound(PlanError):
+class PlanNotFound(PlanError, NotFound):
     """A target name no planned visit carries."""

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, func, select
 from webbarchive import positions
 from webbarchive.catalog.rights import EXCLUSIVE_ACCESS, PUBLIC, User, visible_observations
 from webbarchive.catalog.schema import observations
+from webbarchive.errors import InvalidInput
 from webbarchive.mast import caom
 from webbarchive.mast.render import MashupError, MashupPage
 from webbarchive.portal import targets
@@ -70,7 +71,7 @@ TEXT_FIELDS = (
 )
 
 
-class PortalInputError(ValueError):
+class PortalInputError(InvalidInput):
     """A form field the portal cannot use; the message says what is accepted."""
 
 

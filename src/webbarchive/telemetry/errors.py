@@ -3,19 +3,16 @@ maps these to 400 and 404)."""
 
 from __future__ import annotations
 
+from webbarchive.errors import ArchiveError, InvalidInput, NotFound
 
-class TelemetryError(Exception):
+
+class TelemetryError(ArchiveError):
     """Base of the telemetry errors; ``accepted`` says what would have worked."""
 
-    def __init__(self, message: str, accepted: str | list[str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.accepted = accepted
 
-
-class TelemetryInputError(TelemetryError):
+class TelemetryInputError(TelemetryError, InvalidInput):
     """A malformed request: a bad uri, mnemonic name or time, an inverted interval."""
 
 
-class TelemetryNotFound(TelemetryError):
+class TelemetryNotFound(TelemetryError, NotFound):
     """A mnemonic this archive holds no telemetry and no dictionary entry for."""

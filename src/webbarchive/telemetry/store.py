@@ -92,15 +92,6 @@ def days(root: Path, mnemonic: str) -> list[str]:
     return sorted(found)
 
 
-def stored_mnemonics(root: Path) -> list[str]:
-    """Mnemonics with at least one day of samples."""
-    if not root.is_dir():
-        return []
-    return sorted(
-        e.name[9:] for e in os.scandir(root) if e.name.startswith("mnemonic=") and e.is_dir()
-    )
-
-
 def sql_type(root: Path, mnemonic: str) -> str | None:
     """The stored ``sqldataType`` of ``mnemonic`` (None without samples)."""
     stored = days(root, mnemonic)

@@ -39,6 +39,7 @@ from sqlglot.optimizer.qualify import qualify
 
 from webbarchive.catalog import sky
 from webbarchive.catalog.schema import SKY_INDEX_DEPTH
+from webbarchive.errors import InvalidInput
 from webbarchive.vo import geometry
 from webbarchive.vo.metadata import ColumnDef, TableDef
 from webbarchive.vo.tap_schema import all_tables
@@ -78,7 +79,7 @@ OPERATOR_NODES = (
 )  # fmt: skip
 
 
-class AdqlError(ValueError):
+class AdqlError(InvalidInput):
     """The query is not ADQL we can run; the message says what to change."""
 
 

@@ -24,11 +24,12 @@ from dataclasses import replace
 
 from astropy.time import Time
 
+from webbarchive.errors import InvalidInput
 from webbarchive.positions import PositionError, check_position
 from webbarchive.vo.adql import OutputColumn, adql_number, quote_adql_string
 
 
-class DalError(ValueError):
+class DalError(InvalidInput):
     """A bad service parameter; the message says what is accepted."""
 
 

@@ -25,7 +25,6 @@ from astropy.io.votable.tree import Info, Resource, VOTableFile
 from astropy.table import MaskedColumn, Table
 
 from webbarchive.vo.adql import OutputColumn
-from webbarchive.vo.metadata import ColumnDef
 
 VOTABLE_MIME = "application/x-votable+xml"
 
@@ -228,10 +227,6 @@ def render(
     table.write(text, format="ascii.csv" if sep == "," else "ascii.tab", delimiter=sep,
                 fill_values=[("", "")])  # fmt: skip
     return text.getvalue().encode()
-
-
-def column_defs_to_output(columns: list[ColumnDef]) -> list[OutputColumn]:
-    return [OutputColumn(c.name, c) for c in columns]
 
 
 # --- streamed answers ----------------------------------------------------------------

@@ -13,9 +13,11 @@ that runs a translated ADQL query (:func:`register_sqlite`); on PostgreSQL the
 same ADQL turns into pgsphere operators instead (see :mod:`webbarchive.vo.adql`).
 
 Point-in-polygon and point-to-edge distances are the catalog's own
-(:mod:`webbarchive.catalog.sky`); polygon crossings project gnomonically the
-same way (great circles become straight lines), exact for shapes smaller
-than a hemisphere.
+(:mod:`webbarchive.catalog.sky`); polygon crossings use the one tangent-plane
+projection (:mod:`webbarchive.sphere`: great circles become straight lines),
+exact for shapes smaller than a hemisphere. Edges: INTERSECTS counts polygons
+that only touch as intersecting, CONTAINS keeps a polygon that shares an edge
+with the outer one inside (the closed shapes of pgsphere).
 """
 
 from __future__ import annotations
@@ -26,19 +28,22 @@ from functools import lru_cache
 
 import numpy as np
 
+from webbarchive import sphere
 from webbarchive.catalog import sky
+
+#: A point this close to a polygon's edge (deg, 3.6 microarcsec) is on it.
+ON_EDGE_DEG = 1e-9
 
 _FRAMES = {"ICRS", "FK5", "J2000", "UNKNOWNFRAME", "GEOCENTER", "BARYCENTER", "TOPOCENTER"}
 
 
 def unit_vector(ra_deg: float, dec_deg: float) -> np.ndarray:
-    ra, dec = math.radians(ra_deg), math.radians(dec_deg)
-    return np.array([math.cos(dec) * math.cos(ra), math.cos(dec) * math.sin(ra), math.sin(dec)])
+    return sphere.unit_vectors(ra_deg, dec_deg)
 
 
 def angular_distance_deg(ra1: float, dec1: float, ra2: float, dec2: float) -> float:
-    """Great-circle distance in degrees (the catalog's own, stable at all separations)."""
-    return float(sky.angular_distance_deg(ra1, dec1, ra2, dec2))
+    """Great-circle distance in degrees (stable at all separations)."""
+    return float(sphere.angular_distance_deg(ra1, dec1, ra2, dec2))
 
 
 @dataclass(frozen=True)
@@ -110,38 +115,12 @@ def box_polygon(ra: float, dec: float, width: float, height: float) -> Polygon:
     )
 
 
-def _project(centre: np.ndarray, v: np.ndarray) -> tuple[float, float] | None:
-    """Gnomonic projection of unit vector ``v`` on the plane tangent at ``centre``."""
-    d = float(np.dot(centre, v))
-    if d <= 1e-12:
-        return None
-    east = np.cross([0.0, 0.0, 1.0], centre)
-    if np.linalg.norm(east) < 1e-12:  # centre at a pole
-        east = np.array([0.0, 1.0, 0.0])
-    east /= np.linalg.norm(east)
-    north = np.cross(centre, east)
-    return float(np.dot(v, east) / d), float(np.dot(v, north) / d)
-
-
-def _planar(poly: Polygon, centre: np.ndarray) -> list[tuple[float, float]] | None:
-    out = []
-    for ra, dec in poly.vertices:
-        p = _project(centre, unit_vector(ra, dec))
-        if p is None:
-            return None
-        out.append(p)
-    return out
-
-
-def _inside_planar(x: float, y: float, ring: list[tuple[float, float]]) -> bool:
-    inside = False
-    n = len(ring)
-    for i in range(n):
-        x1, y1 = ring[i]
-        x2, y2 = ring[(i + 1) % n]
-        if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
-            inside = not inside
-    return inside
+def _planar(poly: Polygon, ra0: float, dec0: float) -> np.ndarray | None:
+    """The polygon's vertices (V, 2) on the plane tangent at (ra0, dec0), or
+    None when one is behind it."""
+    ra, dec = zip(*poly.vertices, strict=True)
+    x, y, front = sphere.to_tangent(ra, dec, ra0, dec0)
+    return np.stack([x, y], axis=-1) if np.all(front) else None
 
 
 def point_in_polygon(ra: float, dec: float, poly: Polygon) -> bool:
@@ -151,15 +130,6 @@ def point_in_polygon(ra: float, dec: float, poly: Polygon) -> bool:
         return False
 
 
-def _segments_cross(p1, p2, q1, q2) -> bool:
-    def orient(a, b, c) -> float:
-        return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
-
-    d1, d2 = orient(q1, q2, p1), orient(q1, q2, p2)
-    d3, d4 = orient(p1, p2, q1), orient(p1, p2, q2)
-    return (d1 * d2 < 0) and (d3 * d4 < 0)
-
-
 def _min_edge_distance(ra: float, dec: float, poly: Polygon) -> float:
     vs = poly.vertices
     return min(
@@ -167,19 +137,18 @@ def _min_edge_distance(ra: float, dec: float, poly: Polygon) -> float:
     )
 
 
-def _polygons_cross(a: Polygon, b: Polygon) -> bool:
+def _polygons_cross(a: Polygon, b: Polygon, *, touching: bool) -> bool:
+    """Whether an edge of ``a`` meets an edge of ``b`` (the rule ``touching``
+    of :func:`webbarchive.sphere.segments_cross`), projected about the two
+    polygons' mean centre."""
     centre = a.centre + b.centre
     if np.linalg.norm(centre) < 1e-12:
         return False
-    centre /= np.linalg.norm(centre)
-    ra_, rb_ = _planar(a, centre), _planar(b, centre)
+    ra0, dec0 = sphere.to_radec(centre)
+    ra_, rb_ = _planar(a, float(ra0), float(dec0)), _planar(b, float(ra0), float(dec0))
     if ra_ is None or rb_ is None:
         return False
-    for i in range(len(ra_)):
-        for j in range(len(rb_)):
-            if _segments_cross(ra_[i], ra_[(i + 1) % len(ra_)], rb_[j], rb_[(j + 1) % len(rb_)]):
-                return True
-    return False
+    return sphere.rings_cross(ra_, rb_, touching=touching)
 
 
 def contains(inner: Shape | None, outer: Shape | None) -> bool | None:
@@ -211,9 +180,12 @@ def contains(inner: Shape | None, outer: Shape | None) -> bool | None:
             angular_distance_deg(ra, dec, outer.ra, outer.dec) <= outer.radius
             for ra, dec in inner.vertices
         )
-    return all(point_in_polygon(ra, dec, outer) for ra, dec in inner.vertices) and not (
-        _polygons_cross(inner, outer)
-    )
+    # Closed shapes: a vertex on outer's boundary and a shared edge stay
+    # inside; only a proper crossing takes inner out.
+    return all(
+        point_in_polygon(ra, dec, outer) or _min_edge_distance(ra, dec, outer) <= ON_EDGE_DEG
+        for ra, dec in inner.vertices
+    ) and not _polygons_cross(inner, outer, touching=False)
 
 
 def intersects(a: Shape | None, b: Shape | None) -> bool | None:
@@ -233,7 +205,8 @@ def intersects(a: Shape | None, b: Shape | None) -> bool | None:
     return (
         any(point_in_polygon(ra, dec, b) for ra, dec in a.vertices)
         or any(point_in_polygon(ra, dec, a) for ra, dec in b.vertices)
-        or _polygons_cross(a, b)
+        # Polygons that only touch share the touching points.
+        or _polygons_cross(a, b, touching=True)
     )
 
 

@@ -142,12 +142,3 @@ TAP_SCHEMA_TABLES = [
 def all_tables() -> list[TableDef]:
     """Every table of the service, in listing order."""
     return [OBSCORE_TABLE, *TAP_SCHEMA_TABLES]
-
-
-def find_table(schema: str | None, name: str) -> TableDef | None:
-    for t in all_tables():
-        if t.name.lower() == name.lower() and (
-            schema is None or t.schema.lower() == schema.lower()
-        ):
-            return t
-    return None

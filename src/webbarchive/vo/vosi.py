@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape, quoteattr
 
+from webbarchive.errors import InvalidInput
 from webbarchive.vo.formats import FORMATS
 from webbarchive.vo.metadata import TableDef
 from webbarchive.vo.obscore import OBSCORE_MODEL
@@ -11,6 +12,27 @@ from webbarchive.vo.tap_schema import FOREIGN_KEYS, all_tables
 
 DEFAULT_MAXREC = 10_000
 HARD_MAXREC = 1_000_000
+
+
+def parse_maxrec(text: str | None) -> int:
+    """MAXREC (rows) of a TAP, SCS, SIA or SSA request: absent or empty gives
+    :data:`DEFAULT_MAXREC`, a value above :data:`HARD_MAXREC` is capped to it
+    (DALI: the service may lower the limit and says so with OVERFLOW)."""
+    if text is None or str(text).strip() == "":
+        return DEFAULT_MAXREC
+    try:
+        maxrec = int(str(text).strip())
+    except ValueError:
+        maxrec = -1
+    if maxrec < 0:
+        raise InvalidInput(
+            f"MAXREC must be a non-negative integer, got {text!r}",
+            f"0..{HARD_MAXREC} (larger values are capped at {HARD_MAXREC})",
+            parameter="MAXREC",
+        )
+    return min(maxrec, HARD_MAXREC)
+
+
 UPLOAD_LIMIT_ROWS = 10_000
 GEOMETRY_FEATURES = ["POINT", "CIRCLE", "POLYGON", "BOX", "CONTAINS", "INTERSECTS",
                      "DISTANCE", "AREA", "COORD1", "COORD2"]  # fmt: skip

@@ -60,18 +60,11 @@ async def run_dal_query(request: Request, adql: str, fix_columns, maxrec_text: s
     import asyncio
 
     from webbarchive.api.deps import catalog
-    from webbarchive.vo.adql import AdqlError
     from webbarchive.vo.execute import QueryTimeout, run_query
     from webbarchive.vo.formats import FORMATS, render
-    from webbarchive.vo.vosi import DEFAULT_MAXREC, HARD_MAXREC
+    from webbarchive.vo.vosi import parse_maxrec
 
-    try:
-        maxrec = DEFAULT_MAXREC if not maxrec_text else int(maxrec_text)
-        if maxrec < 0:
-            raise ValueError
-    except ValueError:
-        return error_response(f"MAXREC must be a non-negative integer, got {maxrec_text!r}")
-    maxrec = min(maxrec, HARD_MAXREC)
+    maxrec = parse_maxrec(maxrec_text)
     try:
         result = await asyncio.to_thread(
             run_query,
@@ -81,8 +74,6 @@ async def run_dal_query(request: Request, adql: str, fix_columns, maxrec_text: s
             maxrec=maxrec,
             timeout_s=request.app.state.settings.query_timeout_s,
         )
-    except AdqlError as exc:
-        return error_response(str(exc))
     except QueryTimeout as exc:
         return error_response(str(exc), 408)
     body = render(FORMATS[0], fix_columns(result.columns), result.rows, overflow=result.overflow)

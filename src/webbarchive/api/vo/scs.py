@@ -8,12 +8,11 @@ from fastapi.responses import Response
 from webbarchive.api.vo import (
     availability_response,
     capabilities_response,
-    error_response,
     run_dal_query,
     vo_params,
 )
 from webbarchive.api.vo import documented as doc
-from webbarchive.vo.dal import DalError, scs_adql, scs_columns
+from webbarchive.vo.dal import scs_adql, scs_columns
 from webbarchive.vo.vosi import simple_capability
 
 router = APIRouter(prefix="/scs", tags=["IVOA cone search"])
@@ -38,10 +37,7 @@ _ANSWERS = doc.votable_answers(400, 401, 408, 429)
 )
 async def cone(request: Request) -> Response:
     params = await vo_params(request)
-    try:
-        adql = scs_adql(params)
-    except DalError as exc:
-        return error_response(str(exc))
+    adql = scs_adql(params)
     return await run_dal_query(request, adql, scs_columns, params.get("MAXREC"))
 
 

@@ -10,12 +10,11 @@ from fastapi.responses import Response
 from webbarchive.api.vo import (
     availability_response,
     capabilities_response,
-    error_response,
     run_dal_query,
     vo_multi_params,
 )
 from webbarchive.api.vo import documented as doc
-from webbarchive.vo.dal import DalError, sia_adql
+from webbarchive.vo.dal import sia_adql
 from webbarchive.vo.vosi import simple_capability
 
 router = APIRouter(prefix="/sia", tags=["IVOA SIAv2"])
@@ -40,10 +39,7 @@ _ANSWERS = doc.votable_answers(400, 401, 408, 429)
 )
 async def query(request: Request) -> Response:
     params = await vo_multi_params(request)
-    try:
-        adql = sia_adql(params)
-    except DalError as exc:
-        return error_response(str(exc))
+    adql = sia_adql(params)
     maxrec = params.get("MAXREC", [None])[0]
     return await run_dal_query(request, adql, lambda columns: columns, maxrec)
 

@@ -9,12 +9,11 @@ from fastapi.responses import Response
 from webbarchive.api.vo import (
     availability_response,
     capabilities_response,
-    error_response,
     run_dal_query,
     vo_params,
 )
 from webbarchive.api.vo import documented as doc
-from webbarchive.vo.dal import DalError, ssa_adql, ssa_columns
+from webbarchive.vo.dal import ssa_adql, ssa_columns
 from webbarchive.vo.vosi import simple_capability
 
 router = APIRouter(prefix="/ssa", tags=["IVOA SSAP"])
@@ -39,10 +38,7 @@ _ANSWERS = doc.votable_answers(400, 401, 408, 429)
 )
 async def query(request: Request) -> Response:
     params = await vo_params(request)
-    try:
-        adql = ssa_adql(params)
-    except DalError as exc:
-        return error_response(str(exc))
+    adql = ssa_adql(params)
     maxrec = params.get("MAXREC") or params.get("TOP")
     return await run_dal_query(request, adql, ssa_columns, maxrec)
 

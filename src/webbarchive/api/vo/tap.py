@@ -20,6 +20,7 @@ from webbarchive.api.vo import documented as doc
 from webbarchive.api.vo import error_response, query_context, vo_params, votable_response
 from webbarchive.catalog.accounts import AccountError, user_for
 from webbarchive.catalog.rights import ANONYMOUS, User, rights_fingerprint
+from webbarchive.errors import InvalidInput
 from webbarchive.vo import uws, vosi
 from webbarchive.vo.adql import AdqlError
 from webbarchive.vo.execute import DEFAULT_TIMEOUT_S, QueryTimeout, run_query, stream_query
@@ -48,8 +49,8 @@ _REDIRECT = (
 _CREATED = {303: {"description": "the new job"}} | doc.votable_errors(400, 413)
 
 
-class TapError(ValueError):
-    pass
+class TapError(InvalidInput):
+    """A TAP request this service cannot run; the message says what it needs."""
 
 
 def _tap_url(request: Request) -> str:
@@ -73,16 +74,7 @@ def _store(request: Request) -> uws.JobStore:
 
 
 def _maxrec(params: dict[str, str]) -> int:
-    value = params.get("MAXREC")
-    if value in (None, ""):
-        return vosi.DEFAULT_MAXREC
-    try:
-        maxrec = int(value)
-    except ValueError:
-        raise TapError(f"MAXREC must be a non-negative integer, got {value!r}") from None
-    if maxrec < 0:
-        raise TapError(f"MAXREC must be a non-negative integer, got {value!r}")
-    return min(maxrec, vosi.HARD_MAXREC)
+    return vosi.parse_maxrec(params.get("MAXREC"))
 
 
 def _check(params: dict[str, str]):
@@ -186,8 +178,6 @@ async def sync(request: Request) -> Response:
             uploads,
             request.app.state.settings.query_timeout_s,
         )
-    except (TapError, AdqlError) as exc:
-        return error_response(str(exc))
     except QueryTimeout as exc:
         return error_response(str(exc), 408)
 
