@@ -215,8 +215,11 @@ def catalog(engine: Engine, items: list[Product]) -> None:
     """Insert programs, observations, products, keywords and sky cells for ``items``."""
     import json
 
+    from sqlalchemy import select
+
     with engine.begin() as conn:
-        for program in sorted({p.program for p in items}):
+        known = set(conn.execute(select(programs.c.proposal_id)).scalars())
+        for program in sorted({p.program for p in items} - known):
             conn.execute(insert(programs).values(proposal_id=program))
         for p in items:
             polygon = sky.target_box(p.ra, p.dec, 0.01)

@@ -43,7 +43,7 @@ from webbarchive.pixels.query import (
 )
 from webbarchive.pixels.scan import first_rows
 from webbarchive.pixels.spectra import SpectraView
-from webbarchive.pixels.store import pixels_root
+from webbarchive.pixels.store import segment_paths
 from webbarchive.pixels.syntax import Predicate
 
 if TYPE_CHECKING:  # distributed is imported when a cluster is first used
@@ -194,8 +194,7 @@ class DaskScan(LocalScan):
     def deep_rows(self, prepared: Prepared, limit: int, offset: int) -> list[tuple]:
         """Count the matches of every segment on the workers, then read the page
         from the segments that overlap [offset, offset + limit)."""
-        root = pixels_root(prepared.engine)
-        paths = [str(root / f) for f in prepared.files]
+        paths = segment_paths(prepared.engine, prepared.files)
         predicates, restriction, ids = prepared.query.predicates, prepared.restriction, prepared.ids
         dealt = self._deal(paths)
         owner = {rank: worker for worker, share in dealt for rank, _ in share}
