@@ -19,7 +19,8 @@ from webbarchive.catalog.db import open_catalog
 from webbarchive.catalog.rights import ANONYMOUS
 from webbarchive.catalog.schema import products
 from webbarchive.cli import main as cli_main
-from webbarchive.pixels.index import compact_store, purge_retired, update as update_pixels
+from webbarchive.pixels.index import compact_store, purge_retired
+from webbarchive.pixels.index import update as update_pixels
 from webbarchive.pixels.query import count, parse, pixel_first_page, prepare, search, snapshot
 from webbarchive.pixels.store import PixelStore, pixels_root
 from webbarchive.pixels.tables import pixel_retired, pixel_segments, spectral_characteristics
@@ -61,8 +62,7 @@ def _truth(items, text: str) -> list[tuple]:
 
 def _rows(results: list[dict]) -> list[tuple]:
     rows = [
-        (r["fileName"], r["x"], r.get("y"), r.get("z"), r["wavelength"], r["flux"])
-        for r in results
+        (r["fileName"], r["x"], r.get("y"), r.get("z"), r["wavelength"], r["flux"]) for r in results
     ]
     return sorted(rows, key=lambda t: (t[0], t[1], t[2] or 0, t[3] or 0))
 

@@ -128,7 +128,27 @@ def first_rows(
     """Up to ``wanted`` matching rows (tuples of ``output``) in store order, and
     whether the scan reached the end. ``ids`` restricts to (or, with
     ``exclude``, away from) those product ids."""
+    rows, exhausted, _ = first_rows_within(
+        paths, predicates, output, wanted, ids=ids, exclude=exclude
+    )
+    return rows, exhausted
+
+
+def first_rows_within(
+    paths: list[str],
+    predicates: list[Predicate],
+    output: list[str],
+    wanted: int,
+    *,
+    ids: np.ndarray | None = None,
+    exclude: bool = False,
+    max_groups: int | None = None,
+) -> tuple[list[tuple], bool, bool]:
+    """:func:`first_rows` reading at most ``max_groups`` row groups: (rows,
+    exhausted, final), ``final`` False when the budget ran out before the page
+    filled or the store ended (the rows are then a prefix of the answer)."""
     rows: list[tuple] = []
+    read = 0
     needed = sorted(
         {PIXEL_COLUMNS[p.column] for p in predicates} | {"product_id", "wavelength"} | set(output)
     )
@@ -139,6 +159,9 @@ def first_rows(
             continue
         segment = _open(path)
         for g in groups:
+            if max_groups is not None and read >= max_groups:
+                return rows, False, False
+            read += 1
             table = _read(segment, int(g), needed)
             hits = _matches(table, predicates)
             if ids is not None and hits.size:
@@ -151,8 +174,8 @@ def first_rows(
             columns = [picked.column(name).to_pylist() for name in output]
             rows.extend(zip(*columns, strict=True))
             if len(rows) >= wanted:
-                return rows, False
-    return rows, True
+                return rows, False, True
+    return rows, True, True
 
 
 def plan(paths: list[str], predicates: list[Predicate]) -> list[tuple[str, np.ndarray]]:

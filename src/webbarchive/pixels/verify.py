@@ -157,7 +157,9 @@ def verify(engine: Engine, repair: bool = False, deep: bool = False) -> VerifyRe
         if inspect(conn).has_table(pixel_retired.name):
             retired = set(conn.execute(select(pixel_retired.c.segment)).scalars())
             checksums = dict(
-                conn.execute(select(pixel_segment_files.c.segment, pixel_segment_files.c.sha256)).all()
+                conn.execute(
+                    select(pixel_segment_files.c.segment, pixel_segment_files.c.sha256)
+                ).all()
             )
         per_product: dict[str, list[tuple[int, int]]] = {}
         if deep:
