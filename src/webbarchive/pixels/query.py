@@ -31,6 +31,7 @@ every plan.
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 
@@ -45,10 +46,12 @@ from webbarchive.pixels.scan import first_rows, matching_ids, plan
 from webbarchive.pixels.spectra import SpectraView, view
 from webbarchive.pixels.store import segment_paths
 from webbarchive.pixels.syntax import (  # noqa: F401  (re-exported: the API's vocabulary)
+    CONE,
     OPERATORS,
     PIXEL_COLUMNS,
     PRODUCT_FILTERS,
     PRODUCT_TYPES,
+    SCAN_COLUMNS,
     PixelQuery,
     Predicate,
     QueryError,
@@ -85,8 +88,18 @@ def _pixel_where(
 ) -> tuple[str, list[float]]:
     """DuckDB WHERE text of the pixel predicates (and ``extra`` conditions) with
     ``?`` placeholders and their values; ``shown``: values written in, for display."""
-    conditions = [f"{PIXEL_COLUMNS[p.column]} {p.op} ?" for p in predicates] + list(extra)
-    values = [p.value for p in predicates]
+    conditions, values = [], []
+    for p in predicates:
+        if p.column == CONE:  # the exact angular test (see Predicate.cone_holds)
+            ra0, dec0 = (math.radians(v) for v in p.center)
+            conditions.append(
+                "sin(radians(dec)) * ? + cos(radians(dec)) * ? * cos(radians(ra) - ?) >= ?"
+            )
+            values += [math.sin(dec0), math.cos(dec0), ra0, p.value]
+        else:
+            conditions.append(f"{SCAN_COLUMNS[p.column]} {p.op} ?")
+            values.append(p.value)
+    conditions += list(extra)
     where = " AND ".join(conditions) or "TRUE"
     if shown:
         for value in values:

@@ -16,7 +16,9 @@ ones on flux). Columns:
 ``product_id`` (int32), ``x``, ``y``, ``z`` (int32, null where they do not
 apply), ``wavelength`` (microns, float64), ``flux``, ``flux_error`` (float64,
 null when not finite), ``dq`` (int32), ``derSnr`` (the spectrum's, float64,
-repeated so that a scan needs no join).
+repeated so that a scan needs no join), ``ra``, ``dec`` (degrees, ICRS: the sky
+position of an s3d spaxel, from the cube's celestial WCS; null elsewhere, and
+absent from segments written before they existed).
 
 Where the root is: ``<file>.db.pixels/`` beside a SQLite catalog; for
 PostgreSQL ``$WEBBARCHIVE_PIXELS/<host>_<port>_<database>/`` with
@@ -64,6 +66,9 @@ SCHEMA = pa.schema(
         ("flux_error", pa.float64()),
         ("dq", pa.int32()),
         ("derSnr", pa.float64()),
+        # a cube's spaxel position (degrees, ICRS), null for 1-D and 2-D pixels
+        ("ra", pa.float64()),
+        ("dec", pa.float64()),
     ]
 )
 
@@ -190,7 +195,14 @@ class PixelStore:
         )
 
     def read(self, segment: str) -> pa.Table:
-        return pq.read_table(self.path(segment), schema=SCHEMA)
+        """A whole segment in :data:`SCHEMA` (columns it predates read as nulls)."""
+        table = pq.read_table(self.path(segment))
+        for name in SCHEMA.names:
+            if name not in table.column_names:
+                table = table.append_column(
+                    SCHEMA.field(name), pa.nulls(table.num_rows, SCHEMA.field(name).type)
+                )
+        return table.select(SCHEMA.names).cast(SCHEMA)
 
     def without(self, segment: str, product_ids: set[int]) -> SegmentInfo | None:
         """Rewrite ``segment`` without the pixels of ``product_ids`` (copy on write, in
@@ -244,6 +256,17 @@ def to_table(
             np.concatenate([getattr(s, attr) for s in spectra]).astype(dtype, copy=False)
         )
 
+    def optional_float(attr: str) -> pa.Array:
+        if all(getattr(s, attr) is None for s in spectra):
+            return pa.nulls(total, pa.float64())
+        values = np.concatenate(
+            [
+                np.full(s.npix, np.nan) if getattr(s, attr) is None else getattr(s, attr)
+                for s in spectra
+            ]
+        ).astype(np.float64, copy=False)
+        return _nullable(arranged(values))
+
     ids = arranged(ids)
     snr = arranged(snr)
     return pa.Table.from_arrays(
@@ -257,6 +280,8 @@ def to_table(
             _nullable(cat("flux_error", np.float64)),
             pa.array(cat("dq", np.int32)),
             _nullable(snr),
+            optional_float("ra"),
+            optional_float("dec"),
         ],
         schema=SCHEMA,
     )
