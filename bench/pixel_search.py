@@ -326,6 +326,84 @@ def baseline_sql(query: str, count: bool) -> tuple[str, list]:
     return (sql if count else sql + " LIMIT 1000"), values
 
 
+def measure_rates(engine, client=None, repeat: int = 5) -> dict:
+    """The scaling model's inputs (:mod:`bench.pixel_scaling`), measured on this store:
+
+    - ``segment_scan_pixels_per_s``: one DuckDB thread counting ``flux >= 100``
+      over whole segments (the wide-count path), pixels per second;
+    - ``group_read_s``: seconds per row group read directly and filtered (the
+      narrow-count and first-page path), over the seed query's planned groups;
+    - ``seed_groups``, ``row_groups``, ``segments``: the seed query's planned row
+      groups and the store's totals (both grow with the archive);
+    - ``catalog_plan_s`` and ``spectra``: the server's per-search catalog work
+      (rights and zone-map masks over every spectrum), which grows with spectra;
+    - ``dask_roundtrip_s`` and ``dask_task_s``: a no-op task's round trip, and the
+      marginal cost of one more task in a batch of 64, on ``client``'s cluster.
+    """
+    import statistics
+
+    import duckdb
+    import pyarrow.parquet as pq
+
+    from webbarchive.pixels.query import _candidate_segments, candidate_total, snapshot
+    from webbarchive.pixels.scan import matching_ids, plan
+    from webbarchive.pixels.store import segment_paths
+
+    def p50(fn, n=repeat) -> float:
+        fn()
+        samples = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            fn()
+            samples.append(time.perf_counter() - t0)
+        return statistics.median(samples)
+
+    rates: dict = {}
+    root = pixels_root(engine)
+    paths = sorted(str(p) for p in root.rglob("*.parquet"))
+    rates["segments"] = len(paths)
+    rates["row_groups"] = sum(pq.read_metadata(p).num_row_groups for p in paths)
+    rates["pixels"] = sum(pq.read_metadata(p).num_rows for p in paths)
+    con = duckdb.connect()
+    con.execute("SET threads = 1")
+    sample = paths[:: max(1, len(paths) // 4)][:4]
+    rows = sum(pq.read_metadata(p).num_rows for p in sample)
+    sql = (
+        "SELECT product_id, count(*) FROM read_parquet(["
+        + ", ".join(f"'{p}'" for p in sample)
+        + "]) WHERE flux >= 100 GROUP BY product_id"
+    )
+    rates["segment_scan_pixels_per_s"] = rows / p50(lambda: con.execute(sql).fetchall(), 3)
+    seed = parse([tuple(kv.split("=", 1)) for kv in QUERIES[0][1].split("&")])
+    snap = snapshot(engine, seed)
+    spectra = snap.spectra
+    planned = plan(
+        segment_paths(engine, _candidate_segments(spectra, seed, np.ones(spectra.size, bool))),
+        seed.predicates,
+    )
+    groups = sum(g.size for _, g in planned)
+    rates["seed_groups"] = groups
+    rates["group_read_s"] = p50(lambda: matching_ids(planned, seed.predicates)) / max(groups, 1)
+    rates["spectra"] = spectra.size
+    ids = spectra.product_id.copy()
+    counts = np.ones(ids.size, np.int64)
+    everyone = np.ones(spectra.size, bool)
+    rates["merge_s_per_spectrum"] = p50(
+        lambda: candidate_total(ids, counts, spectra, everyone), 5
+    ) / max(ids.size, 1)
+    rates["catalog_plan_s"] = p50(
+        lambda: spectra.allowed(seed, ANONYMOUS) & spectra.may_match(seed.predicates), 10
+    )
+    if client is not None:
+        rates["dask_roundtrip_s"] = p50(lambda: client.submit(int, 1, pure=False).result(), 20)
+        batch = 64
+        many = p50(
+            lambda: client.gather([client.submit(int, k, pure=False) for k in range(batch)]), 5
+        )
+        rates["dask_task_s"] = max(many - rates["dask_roundtrip_s"], 0.0) / (batch - 1)
+    return rates
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -356,6 +434,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--build-only", action="store_true", help="build, print the facts, stop")
     parser.add_argument("--json", type=Path, help="write the build facts and p50s here")
+    parser.add_argument(
+        "--rates", action="store_true", help="also measure the scaling model's inputs (--json)"
+    )
     args = parser.parse_args(argv)
     count_repeat = args.count_repeat or args.repeat
 
@@ -464,6 +545,11 @@ def main(argv: list[str] | None = None) -> None:
         results["queries"][label] = entry
         if args.json:
             args.json.write_text(json.dumps(results, indent=1))
+    if args.rates:
+        results["rates"] = measure_rates(engine, scan.client if scan is not None else None)
+        print("rates:", json.dumps(results["rates"], indent=1), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
     print()
     print(report(rows))
 
