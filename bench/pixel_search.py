@@ -425,6 +425,11 @@ def main(argv: list[str] | None = None) -> None:
         help="also time the queries on a Dask LocalCluster of N workers (processes)",
     )
     parser.add_argument(
+        "--dask-all",
+        action="store_true",
+        help="send every read to the cluster (no small read kept in the server)",
+    )
+    parser.add_argument(
         "--rewrite-store",
         action="store_true",
         help="keep the catalog and baseline of an earlier run, write the pixel store again",
@@ -479,6 +484,8 @@ def main(argv: list[str] | None = None) -> None:
         from webbarchive.pixels.distributed import DaskScan, connect
 
         scan = DaskScan(connect(f"local:{args.dask}"))
+        if args.dask_all:  # every read on the cluster, as before small reads stayed local
+            scan.local_first_s = scan.local_count_groups = 0
     only = [w.strip() for w in args.only.split(",")] if args.only else None
     rows: list[tuple[str, Timing, Timing | None]] = []
     for label, query in QUERIES:

@@ -53,16 +53,17 @@ if TYPE_CHECKING:  # distributed is imported when a cluster is first used
 #: ``local:N`` takes at most this many workers.
 MAX_LOCAL_WORKERS = 64
 
-#: A first page is first read in this process from at most this many row groups
-#: (8,192 pixels each, ~0.1-0.3 ms apiece on the 2-core box); only when they do
-#: not fill the page does the scan go to the cluster. A Dask round trip costs
-#: 12 ms here (a no-op ``client.submit(...).result()``, p50 on the loaded box),
-#: more than reading these groups: below the threshold the cluster cannot win.
-LOCAL_FIRST_GROUPS = 32
+#: A first page is first read in this process for at most this many seconds
+#: (row groups of 8,192 pixels, 0.05-0.3 ms apiece on the 2-core box); only when
+#: that does not fill the page does the scan go to the cluster. A Dask round trip
+#: costs 12 ms or more here (a no-op ``client.submit(...).result()``, p50 on the
+#: loaded box): a page found in less cannot come faster from the cluster.
+LOCAL_FIRST_S = 0.006
 
 #: A count whose zone maps leave at most this many row groups runs in this
-#: process (the footers are cached here too), for the same reason.
-LOCAL_COUNT_GROUPS = 48
+#: process (the footers are cached here too), for the same reason: ~0.1 ms a
+#: group, 128 groups cost about one round trip.
+LOCAL_COUNT_GROUPS = 128
 
 #: Seconds the worker list is reused before the scheduler is asked again.
 WORKERS_TTL_S = 5.0
@@ -142,22 +143,20 @@ def segment_rows(
 class DaskScan(LocalScan):
     """The pixel reads of a search, on the workers of ``client``'s cluster.
 
-    Small reads stay in this process (``local_first_groups``,
-    ``local_count_groups``; 0 sends everything to the cluster): a first page
-    that the first row groups fill, a count over few row groups. The answer is
+    Small reads stay in this process (``local_first_s``, ``local_count_groups``;
+    0 sends everything to the cluster): a first page that the first row groups
+    read within ``local_first_s`` seconds fill, a count over few row groups. The answer is
     the same either way (the same scan code, the same store order)."""
 
     def __init__(
         self,
         client: Client,
         *,
-        local_first_groups: int | None = None,
+        local_first_s: float | None = None,
         local_count_groups: int | None = None,
     ):
         self.client = client
-        self.local_first_groups = (
-            LOCAL_FIRST_GROUPS if local_first_groups is None else local_first_groups
-        )
+        self.local_first_s = LOCAL_FIRST_S if local_first_s is None else local_first_s
         self.local_count_groups = (
             LOCAL_COUNT_GROUPS if local_count_groups is None else local_count_groups
         )
@@ -205,7 +204,7 @@ class DaskScan(LocalScan):
     ) -> tuple[list[tuple], bool]:
         if not paths:
             return [], True
-        if self.local_first_groups:
+        if self.local_first_s:
             rows, exhausted, final = first_rows_within(
                 paths,
                 predicates,
@@ -213,7 +212,7 @@ class DaskScan(LocalScan):
                 wanted,
                 ids=ids,
                 exclude=exclude,
-                max_groups=self.local_first_groups,
+                deadline=time.perf_counter() + self.local_first_s,
             )
             if final:
                 return rows, exhausted

@@ -12,6 +12,7 @@ DuckDB.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -155,10 +156,12 @@ def first_rows_within(
     ids: np.ndarray | None = None,
     exclude: bool = False,
     max_groups: int | None = None,
+    deadline: float | None = None,
 ) -> tuple[list[tuple], bool, bool]:
-    """:func:`first_rows` reading at most ``max_groups`` row groups: (rows,
-    exhausted, final), ``final`` False when the budget ran out before the page
-    filled or the store ended (the rows are then a prefix of the answer)."""
+    """:func:`first_rows` reading at most ``max_groups`` row groups, and none
+    after ``deadline`` (a :func:`time.perf_counter` value): (rows, exhausted,
+    final), ``final`` False when the budget ran out before the page filled or
+    the store ended (the rows are then a prefix of the answer)."""
     rows: list[tuple] = []
     read = 0
     needed = sorted(
@@ -171,7 +174,9 @@ def first_rows_within(
             continue
         segment = _open(path)
         for g in groups:
-            if max_groups is not None and read >= max_groups:
+            if (max_groups is not None and read >= max_groups) or (
+                deadline is not None and time.perf_counter() > deadline
+            ):
                 return rows, False, False
             read += 1
             table = _read(segment, int(g), needed)
