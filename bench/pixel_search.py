@@ -485,7 +485,7 @@ def main(argv: list[str] | None = None) -> None:
 
         scan = DaskScan(connect(f"local:{args.dask}"))
         if args.dask_all:  # every read on the cluster, as before small reads stayed local
-            scan.local_first_s = scan.local_count_groups = 0
+            scan.local_first_groups = scan.local_count_groups = 0
     only = [w.strip() for w in args.only.split(",")] if args.only else None
     rows: list[tuple[str, Timing, Timing | None]] = []
     for label, query in QUERIES:

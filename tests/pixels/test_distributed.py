@@ -48,7 +48,7 @@ def scan(request):
     ):
         assert len(client.nthreads()) == request.param
         # every read on the cluster (no small read kept in this process)
-        yield DaskScan(client, local_first_s=0, local_count_groups=0)
+        yield DaskScan(client, local_first_groups=0, local_count_groups=0)
 
 
 @pytest.fixture(params=["shallow", "deep"])
@@ -125,12 +125,12 @@ def test_first_page_is_a_prefix(archive, scan):
         assert search(archive.engine, q, ANONYMOUS, limit, 0, scan).results == full[:limit]
 
 
-@pytest.mark.parametrize("budget", [(2e-4, 2), (1e6, 10**6)], ids=["some-local", "all-local"])
+@pytest.mark.parametrize("budget", [(2, 2), (10**6, 10**6)], ids=["some-local", "all-local"])
 def test_small_reads_kept_local_answer_the_same(archive, scan, budget):
     """First pages and counts that a few row groups answer stay in this process
     (no task reaches a worker when everything is small); the answers are the
     cluster's and the single process's."""
-    mixed = DaskScan(scan.client, local_first_s=budget[0], local_count_groups=budget[1])
+    mixed = DaskScan(scan.client, local_first_groups=budget[0], local_count_groups=budget[1])
     everything = {}
     for text in QUERY_SET:  # deep pages (past the first rows) always go to the cluster
         q = _parse(text)
@@ -163,7 +163,7 @@ def test_api_route_uses_the_cluster(archive, monkeypatch):
     """WEBBARCHIVE_DASK=local:2: the route's answer is the in-process one, and the
     server's cluster did the reads."""
     monkeypatch.setenv("WEBBARCHIVE_RATE_LIMITS", "pixel_search=off")
-    monkeypatch.setattr(distributed_module, "LOCAL_FIRST_S", 0)
+    monkeypatch.setattr(distributed_module, "LOCAL_FIRST_GROUPS", 0)
     monkeypatch.setattr(distributed_module, "LOCAL_COUNT_GROUPS", 0)
     text = "wavelength=1,6&flux.gte=5"
     q = _parse(text)

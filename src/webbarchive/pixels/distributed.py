@@ -53,12 +53,16 @@ if TYPE_CHECKING:  # distributed is imported when a cluster is first used
 #: ``local:N`` takes at most this many workers.
 MAX_LOCAL_WORKERS = 64
 
-#: A first page is first read in this process for at most this many seconds
-#: (row groups of 8,192 pixels, 0.05-0.3 ms apiece on the 2-core box); only when
-#: that does not fill the page does the scan go to the cluster. A Dask round trip
-#: costs 12 ms or more here (a no-op ``client.submit(...).result()``, p50 on the
-#: loaded box): a page found in less cannot come faster from the cluster.
-LOCAL_FIRST_S = 0.006
+#: A first page is first read in this process from at most this many row groups
+#: (8,192 pixels each, 0.05-0.3 ms apiece on the 2-core box: 256 groups are
+#: 2 million pixels, 13-75 ms); only when they do not fill the page does the scan
+#: go to the cluster. A Dask round trip costs 12 ms or more here (a no-op
+#: ``client.submit(...).result()``, p50 on the loaded box), and a page that the
+#: first groups fill is found in a few of them. A count of groups, not a time
+#: budget: under load a time budget sent every page to the cluster after
+#: reading locally (measured, 10^7 pixels, load 14). Pages sparser than this
+#: profit from the cluster's parallel scan.
+LOCAL_FIRST_GROUPS = 256
 
 #: A count whose zone maps leave at most this many row groups runs in this
 #: process (the footers are cached here too), for the same reason: ~0.1 ms a
@@ -143,20 +147,22 @@ def segment_rows(
 class DaskScan(LocalScan):
     """The pixel reads of a search, on the workers of ``client``'s cluster.
 
-    Small reads stay in this process (``local_first_s``, ``local_count_groups``;
-    0 sends everything to the cluster): a first page that the first row groups
-    read within ``local_first_s`` seconds fill, a count over few row groups. The answer is
+    Small reads stay in this process (``local_first_groups``,
+    ``local_count_groups``; 0 sends everything to the cluster): a first page
+    that the first row groups fill, a count over few row groups. The answer is
     the same either way (the same scan code, the same store order)."""
 
     def __init__(
         self,
         client: Client,
         *,
-        local_first_s: float | None = None,
+        local_first_groups: int | None = None,
         local_count_groups: int | None = None,
     ):
         self.client = client
-        self.local_first_s = LOCAL_FIRST_S if local_first_s is None else local_first_s
+        self.local_first_groups = (
+            LOCAL_FIRST_GROUPS if local_first_groups is None else local_first_groups
+        )
         self.local_count_groups = (
             LOCAL_COUNT_GROUPS if local_count_groups is None else local_count_groups
         )
@@ -204,7 +210,7 @@ class DaskScan(LocalScan):
     ) -> tuple[list[tuple], bool]:
         if not paths:
             return [], True
-        if self.local_first_s:
+        if self.local_first_groups:
             rows, exhausted, final = first_rows_within(
                 paths,
                 predicates,
@@ -212,7 +218,7 @@ class DaskScan(LocalScan):
                 wanted,
                 ids=ids,
                 exclude=exclude,
-                deadline=time.perf_counter() + self.local_first_s,
+                max_groups=self.local_first_groups,
             )
             if final:
                 return rows, exhausted
