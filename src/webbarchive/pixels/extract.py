@@ -183,17 +183,29 @@ def _cube_wavelengths(hdul: fits.HDUList, path: str, nz: int) -> np.ndarray:
         )
 
 
-def _spaxel_sky(header: fits.Header, ny: int, nx: int) -> tuple[np.ndarray, np.ndarray] | None:
+def _spaxel_sky(hdul: fits.HDUList, ny: int, nx: int) -> tuple[np.ndarray, np.ndarray] | None:
     """(ra, dec) in degrees of each spaxel (ny, nx) from the cube's celestial FITS
-    WCS (JWST s3d SCI headers carry RA---TAN / DEC--TAN axes 1 and 2); None
-    without one."""
+    WCS (JWST s3d SCI headers carry RA---TAN / DEC--TAN axes 1 and 2; only those
+    two axes are read, so a ``WAVE-TAB`` third axis needs no table); None without
+    one or when it cannot be read (the pixels are kept, without positions)."""
+    header = hdul["SCI"].header
     if not str(header.get("CTYPE1", "")).upper().startswith("RA"):
         return None
-    from astropy.wcs import WCS
+    import warnings
 
-    celestial = WCS(header).celestial
-    yy, xx = np.mgrid[:ny, :nx]
-    ra, dec = celestial.all_pix2world(xx, yy, 0)
+    from astropy.wcs import WCS, FITSFixedWarning
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FITSFixedWarning)
+            celestial = WCS(header, fobj=hdul, naxis=[1, 2])
+        yy, xx = np.mgrid[:ny, :nx]
+        ra, dec = celestial.all_pix2world(xx, yy, 0)
+    except Exception as exc:  # a WCS astropy cannot read: no positions, pixels kept
+        import logging
+
+        logging.getLogger(__name__).warning("no spaxel positions: %s", exc)
+        return None
     return np.asarray(ra, np.float64) % 360.0, np.asarray(dec, np.float64)
 
 
@@ -201,7 +213,7 @@ def _three_d(hdul: fits.HDUList, path: str) -> SpectrumPixels:
     sci = np.asarray(hdul["SCI"].data, np.float64)
     nz, ny, nx = sci.shape
     wave_z = _cube_wavelengths(hdul, path, nz)
-    sky = _spaxel_sky(hdul["SCI"].header, ny, nx)
+    sky = _spaxel_sky(hdul, ny, nx)
     ra = dec = None
     if sky is not None:
         ra = np.broadcast_to(sky[0], (nz, ny, nx))
