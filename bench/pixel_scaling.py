@@ -14,7 +14,10 @@ machines of ``C`` cores (one one-thread Dask worker per core, ``W = N C``):
   worker): ``dask_roundtrip_s + W * dask_task_s``;
 - a **seed query** (narrow window) reads ``seed_groups * P / P0`` row groups at
   ``group_read_s`` each, spread over the workers;
-- a **whole-archive count** scans every pixel at ``segment_scan_pixels_per_s``
+- a **wide count** (2-5 um, when the file has one) is the measured single-process
+  p50 scaled linearly with the pixels and divided over the machines;
+- a **whole-archive count** (``flux >= 100`` everywhere, row-group statistics
+  pruning what they can) scans every pixel at ``segment_scan_pixels_per_s``
   per worker, or at the machines' disk bandwidth if lower (``--disk-gbps`` per
   machine, the store's measured bytes per pixel), and merges one (id, count) per
   spectrum at ``merge_s_per_spectrum``.
@@ -74,13 +77,27 @@ def main(argv: list[str] | None = None) -> None:
         f"\n{args.pixels:.0e} pixels, {args.cores} cores per machine, "
         f"disk {args.disk_gbps:g} GB/s per machine"
     )
+    wide = next((q for label, q in data.get("queries", {}).items() if "wide" in label), None)
+    if wide:
+        print(
+            f"  wide (2-5 um) count p50 at {rates['pixels']:.3g} pixels, one process "
+            f"({args.cores} cores): {wide['count_p50_ms'] / 1e3:.2f} s"
+        )
     print(
-        f"{'machines':>8s} {'seed p50 s':>11s} {'count p50 s':>12s}   "
+        f"{'machines':>8s} {'seed p50 s':>11s} {'count p50 s':>12s} {'wide p50 s':>11s}   "
         "terms (catalog, cluster, seed scan, count cpu, count disk, merge; s)"
     )
     for n in (int(v) for v in args.machines.split(",")):
         seed, whole, t = predict(rates, build, args.pixels, n, args.cores, args.disk_gbps)
-        print(f"{n:8d} {seed:11.3f} {whole:12.1f}   " + ", ".join(f"{t[k]:.3g}" for k in t))
+        # the measured wide count, scaled: linear in pixels, divided over the machines
+        wide_s = float("nan")
+        if wide:
+            scanned = wide["count_p50_ms"] / 1e3 * args.pixels / rates["pixels"] / n
+            wide_s = t["catalog_s"] + t["cluster_s"] + scanned
+        print(
+            f"{n:8d} {seed:11.3f} {whole:12.1f} {wide_s:11.1f}   "
+            + ", ".join(f"{t[k]:.3g}" for k in t)
+        )
 
 
 if __name__ == "__main__":
