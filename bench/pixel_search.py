@@ -22,6 +22,7 @@ the seed's ``flux >= 10`` selects a fraction of the pixels, as at MAST.
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sqlite3
 import time
@@ -113,12 +114,26 @@ def spectra(rng: np.random.Generator, n_pixels: int):
         yield item
 
 
+#: Spectra are synthesized, catalogued and written this many pixels at a time, so a
+#: 10^9-pixel build holds one chunk (plus the writer's buffers) in memory, not all.
+CHUNK_PIXELS = 10_000_000
+
+
 def build(
-    workdir: Path, n_pixels: int, seed: int = 1, store_only: bool = False
+    workdir: Path,
+    n_pixels: int,
+    seed: int = 1,
+    store_only: bool = False,
+    baseline: bool = True,
 ) -> tuple[str, dict]:
     """Catalog, pixel store and baseline table in ``workdir``; with ``store_only``,
     keep the catalog and the baseline of an earlier run (same seed) and write the
-    pixel store again (for a change of store layout: the B-tree takes minutes)."""
+    pixel store again (for a change of store layout: the B-tree takes minutes);
+    without ``baseline`` no B-tree table (at 10^9 pixels it would take hours).
+
+    Spectra are made and written :data:`CHUNK_PIXELS` at a time; ``ingest_s``
+    times only the pixel ingest (characteristics, sort, Parquet, segment rows,
+    compaction), not the synthesis nor the catalog rows."""
     url = str(workdir / "catalog.db")
     if store_only:
         engine = open_catalog(url)
@@ -132,27 +147,67 @@ def build(
         workdir.mkdir(parents=True)
         engine = open_catalog(url)
     rng = np.random.default_rng(seed)
-    t0 = time.perf_counter()
-    generated = list(spectra(rng, n_pixels))
-    synth_s = time.perf_counter() - t0
-    n = len(generated)
     release = now_mjd()
-    if not store_only:  # else the catalog rows are those of the earlier run
-        with engine.begin() as conn:
-            _catalog_rows(conn, generated, release)
-    checksums = {i + 1: f"{i:032x}" for i in range(n)}
-    ingest_s, total = _write_store(engine, generated, checksums)
-    if store_only:
-        return url, {"spectra": n, "pixels": total, "synthesis_s": synth_s, "ingest_s": ingest_s}
-    return _baseline(engine, url, n, total, synth_s, ingest_s)
+    store = PixelStore(pixels_root(engine))
+    checksums: dict[int, str] = {}
+    writer = SegmentWriter(
+        store, lambda info, pids, sp: record_segment(engine, info, pids, sp, checksums)
+    )
+    synth_s = ingest_s = 0.0
+    n = total = 0
+    generator = spectra(rng, n_pixels)
+    started = time.perf_counter()
+    while True:
+        t0 = time.perf_counter()
+        chunk, size = [], 0
+        for item in generator:
+            chunk.append(item)
+            size += item[4].size
+            if size >= CHUNK_PIXELS:
+                break
+        synth_s += time.perf_counter() - t0
+        if not chunk:
+            break
+        if not store_only:  # else the catalog rows are those of the earlier run
+            with engine.begin() as conn:
+                _catalog_rows(conn, chunk, release, first=n)
+        checksums.update({n + i + 1: f"{n + i:032x}" for i in range(len(chunk))})
+        t0 = time.perf_counter()
+        total += _write_chunk(writer, chunk, first=n)
+        ingest_s += time.perf_counter() - t0
+        n += len(chunk)
+        elapsed = time.perf_counter() - started
+        print(
+            f"  built {total:,} pixels ({n:,} spectra) in {elapsed:.0f} s; ingest "
+            f"{total / ingest_s / 1e6:.2f} M pixels/s",
+            flush=True,
+        )
+    t0 = time.perf_counter()
+    writer.close()
+    compact(engine, store)
+    ingest_s += time.perf_counter() - t0
+    facts = {
+        "spectra": n,
+        "pixels": total,
+        "synthesis_s": synth_s,
+        "ingest_s": ingest_s,
+        "build_s": time.perf_counter() - started,
+        "store_bytes": sum(p.stat().st_size for p in store.root.rglob("*.parquet")),
+        "segments": sum(1 for _ in store.root.rglob("*.parquet")),
+    }
+    if store_only or not baseline:
+        return url, facts
+    return _baseline(engine, url, facts)
 
 
-def _catalog_rows(conn, generated, release) -> None:
-    """Programs, observations, products and grating/filter keywords of the spectra."""
+def _catalog_rows(conn, generated, release, first: int = 0) -> None:
+    """Programs, observations, products and grating/filter keywords of the spectra
+    (product ids from ``first + 1`` on)."""
     if True:
-        conn.execute(insert(programs), [{"proposal_id": str(1000 + k)} for k in range(200)])
+        if not first:
+            conn.execute(insert(programs), [{"proposal_id": str(1000 + k)} for k in range(200)])
         obs, prods, kws = [], [], []
-        for i, (name, inst, grating, filt, *_rest) in enumerate(generated):
+        for i, (name, inst, grating, filt, *_rest) in enumerate(generated, start=first):
             program = str(1000 + i % 200)
             # 5% still in their exclusive access period
             mjd = release + 300 if i % 20 == 0 else release - 300
@@ -189,26 +244,20 @@ def _catalog_rows(conn, generated, release) -> None:
         conn.execute(insert(keywords), kws)
 
 
-def _write_store(engine, generated, checksums) -> tuple[float, int]:
-    """Pixel ingest, timed: arrays -> characteristics (DER_SNR ...) -> sorted Parquet
-    segments per mode, and the merge of the partial segments (as ingest does)."""
-    store = PixelStore(pixels_root(engine))
-    writer = SegmentWriter(
-        store, lambda info, pids, sp: record_segment(engine, info, pids, sp, checksums)
-    )
-    t0 = time.perf_counter()
+def _write_chunk(writer: SegmentWriter, generated, first: int = 0) -> int:
+    """Pixel ingest of a chunk: arrays -> characteristics (DER_SNR ...) -> the
+    writer's per-mode buffers (sorted Parquet segments when they fill)."""
     total = 0
-    for i, (name, _inst, _g, _f, wave, flux, err, dq) in enumerate(generated):
+    for i, (name, _inst, _g, _f, wave, flux, err, dq) in enumerate(generated, start=first):
         pixels = from_arrays(wave, flux, err, dq)
         writer.add("x1d", i + 1, pixels, mode_name(*name.split("_")))
         total += pixels.npix
-    writer.close()
-    compact(engine, store)
-    return time.perf_counter() - t0, total
+    return total
 
 
-def _baseline(engine, url, n, total, synth_s, ingest_s) -> tuple[str, dict]:
+def _baseline(engine, url, facts: dict) -> tuple[str, dict]:
     """The same pixels in a plain table, B-tree on wavelength, same database."""
+    n, total, ingest_s = facts["spectra"], facts["pixels"], facts["ingest_s"]
     t0 = time.perf_counter()
     print(
         f"{n:,} spectra, {total:,} pixels written to the store in {ingest_s:.1f} s "
@@ -238,14 +287,7 @@ def _baseline(engine, url, n, total, synth_s, ingest_s) -> tuple[str, dict]:
     db.commit()
     db.close()
     index_s = time.perf_counter() - t0
-    return url, {
-        "spectra": n,
-        "pixels": total,
-        "synthesis_s": synth_s,
-        "ingest_s": ingest_s,
-        "baseline_load_s": load_s,
-        "baseline_index_s": index_s,
-    }
+    return url, {**facts, "baseline_load_s": load_s, "baseline_index_s": index_s}
 
 
 def baseline_sql(query: str, count: bool) -> tuple[str, list]:
@@ -284,6 +326,84 @@ def baseline_sql(query: str, count: bool) -> tuple[str, list]:
     return (sql if count else sql + " LIMIT 1000"), values
 
 
+def measure_rates(engine, client=None, repeat: int = 5) -> dict:
+    """The scaling model's inputs (:mod:`bench.pixel_scaling`), measured on this store:
+
+    - ``segment_scan_pixels_per_s``: one DuckDB thread counting ``flux >= 100``
+      over whole segments (the wide-count path), pixels per second;
+    - ``group_read_s``: seconds per row group read directly and filtered (the
+      narrow-count and first-page path), over the seed query's planned groups;
+    - ``seed_groups``, ``row_groups``, ``segments``: the seed query's planned row
+      groups and the store's totals (both grow with the archive);
+    - ``catalog_plan_s`` and ``spectra``: the server's per-search catalog work
+      (rights and zone-map masks over every spectrum), which grows with spectra;
+    - ``dask_roundtrip_s`` and ``dask_task_s``: a no-op task's round trip, and the
+      marginal cost of one more task in a batch of 64, on ``client``'s cluster.
+    """
+    import statistics
+
+    import duckdb
+    import pyarrow.parquet as pq
+
+    from webbarchive.pixels.query import _candidate_segments, candidate_total, snapshot
+    from webbarchive.pixels.scan import matching_ids, plan
+    from webbarchive.pixels.store import segment_paths
+
+    def p50(fn, n=repeat) -> float:
+        fn()
+        samples = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            fn()
+            samples.append(time.perf_counter() - t0)
+        return statistics.median(samples)
+
+    rates: dict = {}
+    root = pixels_root(engine)
+    paths = sorted(str(p) for p in root.rglob("*.parquet"))
+    rates["segments"] = len(paths)
+    rates["row_groups"] = sum(pq.read_metadata(p).num_row_groups for p in paths)
+    rates["pixels"] = sum(pq.read_metadata(p).num_rows for p in paths)
+    con = duckdb.connect()
+    con.execute("SET threads = 1")
+    sample = paths[:: max(1, len(paths) // 4)][:4]
+    rows = sum(pq.read_metadata(p).num_rows for p in sample)
+    sql = (
+        "SELECT product_id, count(*) FROM read_parquet(["
+        + ", ".join(f"'{p}'" for p in sample)
+        + "]) WHERE flux >= 100 GROUP BY product_id"
+    )
+    rates["segment_scan_pixels_per_s"] = rows / p50(lambda: con.execute(sql).fetchall(), 3)
+    seed = parse([tuple(kv.split("=", 1)) for kv in QUERIES[0][1].split("&")])
+    snap = snapshot(engine, seed)
+    spectra = snap.spectra
+    planned = plan(
+        segment_paths(engine, _candidate_segments(spectra, seed, np.ones(spectra.size, bool))),
+        seed.predicates,
+    )
+    groups = sum(g.size for _, g in planned)
+    rates["seed_groups"] = groups
+    rates["group_read_s"] = p50(lambda: matching_ids(planned, seed.predicates)) / max(groups, 1)
+    rates["spectra"] = spectra.size
+    ids = spectra.product_id.copy()
+    counts = np.ones(ids.size, np.int64)
+    everyone = np.ones(spectra.size, bool)
+    rates["merge_s_per_spectrum"] = p50(
+        lambda: candidate_total(ids, counts, spectra, everyone), 5
+    ) / max(ids.size, 1)
+    rates["catalog_plan_s"] = p50(
+        lambda: spectra.allowed(seed, ANONYMOUS) & spectra.may_match(seed.predicates), 10
+    )
+    if client is not None:
+        rates["dask_roundtrip_s"] = p50(lambda: client.submit(int, 1, pure=False).result(), 20)
+        batch = 64
+        many = p50(
+            lambda: client.gather([client.submit(int, k, pure=False) for k in range(batch)]), 5
+        )
+        rates["dask_task_s"] = max(many - rates["dask_roundtrip_s"], 0.0) / (batch - 1)
+    return rates
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -291,9 +411,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pixels", type=float, default=1e8)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/webbarchive-bench-pixels"))
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--count-repeat", type=int, default=None, help="default: --repeat")
     parser.add_argument("--baseline-repeat", type=int, default=5)
     parser.add_argument("--reuse", action="store_true", help="reuse a catalog built before")
-    parser.add_argument("--only", help="run only the queries whose label contains this text")
+    parser.add_argument(
+        "--only", help="run only the queries whose label contains one of these (comma-separated)"
+    )
     parser.add_argument(
         "--dask",
         type=int,
@@ -302,11 +425,25 @@ def main(argv: list[str] | None = None) -> None:
         help="also time the queries on a Dask LocalCluster of N workers (processes)",
     )
     parser.add_argument(
+        "--dask-all",
+        action="store_true",
+        help="send every read to the cluster (no small read kept in the server)",
+    )
+    parser.add_argument(
         "--rewrite-store",
         action="store_true",
         help="keep the catalog and baseline of an earlier run, write the pixel store again",
     )
+    parser.add_argument(
+        "--no-baseline", action="store_true", help="no B-tree table (hours at 10^9 pixels)"
+    )
+    parser.add_argument("--build-only", action="store_true", help="build, print the facts, stop")
+    parser.add_argument("--json", type=Path, help="write the build facts and p50s here")
+    parser.add_argument(
+        "--rates", action="store_true", help="also measure the scaling model's inputs (--json)"
+    )
     args = parser.parse_args(argv)
+    count_repeat = args.count_repeat or args.repeat
 
     if args.reuse and (args.workdir / "catalog.db").exists():
         url, facts = str(args.workdir / "catalog.db"), {}
@@ -315,56 +452,78 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"{facts['spectra']:,} spectra, {facts['pixels']:,} pixels rewritten; pixel ingest "
             f"{facts['ingest_s']:.1f} s = {facts['pixels'] / facts['ingest_s'] / 1e6:.2f} "
-            "M pixels/s (target > 1)"
+            "M pixels/s (target > 2)"
         )
     else:
-        url, facts = build(args.workdir, int(args.pixels))
-        print(
-            f"{facts['spectra']:,} spectra, {facts['pixels']:,} pixels; synthesis "
-            f"{facts['synthesis_s']:.1f} s (not counted); pixel ingest {facts['ingest_s']:.1f} s = "
-            f"{facts['pixels'] / facts['ingest_s'] / 1e6:.2f} M pixels/s (target > 1); "
-            f"baseline load {facts['baseline_load_s']:.1f} s + B-tree {facts['baseline_index_s']:.1f} s"
+        url, facts = build(args.workdir, int(args.pixels), baseline=not args.no_baseline)
+        text = (
+            f"{facts['spectra']:,} spectra, {facts['pixels']:,} pixels in {facts['build_s']:.0f} s; "
+            f"synthesis {facts['synthesis_s']:.1f} s (not counted); pixel ingest "
+            f"{facts['ingest_s']:.1f} s = {facts['pixels'] / facts['ingest_s'] / 1e6:.2f} "
+            f"M pixels/s (target > 2); store {facts['store_bytes'] / 1e9:.2f} GB in "
+            f"{facts['segments']} segments"
         )
+        if "baseline_load_s" in facts:
+            text += (
+                f"; baseline load {facts['baseline_load_s']:.1f} s + "
+                f"B-tree {facts['baseline_index_s']:.1f} s"
+            )
+        print(text, flush=True)
+    results: dict = {"pixels": args.pixels, "build": facts, "queries": {}}
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    if args.build_only:
+        return
     engine = open_catalog(url)
     db = sqlite3.connect(url, check_same_thread=False)
+    has_baseline = bool(
+        db.execute("SELECT 1 FROM sqlite_master WHERE name = 'pixel_btree'").fetchone()
+    )
     scan = None
     if args.dask:
         from webbarchive.pixels.distributed import DaskScan, connect
 
         scan = DaskScan(connect(f"local:{args.dask}"))
+        if args.dask_all:  # every read on the cluster, as before small reads stayed local
+            scan.local_first_groups = scan.local_count_groups = 0
+    only = [w.strip() for w in args.only.split(",")] if args.only else None
     rows: list[tuple[str, Timing, Timing | None]] = []
     for label, query in QUERIES:
-        if args.only and args.only not in label:
+        if only and not any(w in label for w in only):
             continue
         parsed = parse([tuple(kv.split("=", 1)) for kv in query.split("&")])
         ours_total = count(engine, parsed, ANONYMOUS)
         assert ours_total == prepare(engine, parsed, ANONYMOUS).total()  # both plans agree
-        page_sql, page_values = baseline_sql(query, count=False)
-        count_sql, count_values = baseline_sql(query, count=True)
-        base_total = db.execute(count_sql, count_values).fetchone()[0]
-        assert ours_total == base_total, (label, ours_total, base_total)
+        base_page = base_count = None
+        if has_baseline:
+            page_sql, page_values = baseline_sql(query, count=False)
+            count_sql, count_values = baseline_sql(query, count=True)
+            base_total = db.execute(count_sql, count_values).fetchone()[0]
+            assert ours_total == base_total, (label, ours_total, base_total)
         ours_page = measure(
             "page", lambda p=parsed: page(engine, p, ANONYMOUS, 1000, 0), repeat=args.repeat
         )
         ours_count = measure(
-            "count", lambda p=parsed: count(engine, p, ANONYMOUS), repeat=args.repeat
+            "count", lambda p=parsed: count(engine, p, ANONYMOUS), repeat=count_repeat, warmup=1
         )
-        base_page = measure(
-            "bpage",
-            lambda s=page_sql, v=page_values: db.execute(s, v).fetchall(),
-            repeat=args.baseline_repeat,
-            warmup=1,
-        )
-        base_count = measure(
-            "bcount",
-            lambda s=count_sql, v=count_values: db.execute(s, v).fetchone(),
-            repeat=args.baseline_repeat,
-            warmup=1,
-        )
+        if has_baseline:
+            base_page = measure(
+                "bpage",
+                lambda s=page_sql, v=page_values: db.execute(s, v).fetchall(),
+                repeat=args.baseline_repeat,
+                warmup=1,
+            )
+            base_count = measure(
+                "bcount",
+                lambda s=count_sql, v=count_values: db.execute(s, v).fetchone(),
+                repeat=args.baseline_repeat,
+                warmup=1,
+            )
         rows.append((f"{label} [page]", ours_page, base_page))
         rows.append((f"{label} [count={ours_total:,}]", ours_count, base_count))
         print(report(rows[-2:]).splitlines()[-2], flush=True)
         print(report(rows[-1:]).splitlines()[-1], flush=True)
+        entry = {"total": ours_total, "page_p50_ms": ours_page.p50, "count_p50_ms": ours_count.p50}
         if scan is not None:
             assert count(engine, parsed, ANONYMOUS, scan=scan) == ours_total, label
             assert page(engine, parsed, ANONYMOUS, 1000, 0, scan) == page(
@@ -378,12 +537,26 @@ def main(argv: list[str] | None = None) -> None:
             dask_count = measure(
                 "dcount",
                 lambda p=parsed: count(engine, p, ANONYMOUS, scan=scan),
-                repeat=args.repeat,
+                repeat=count_repeat,
+                warmup=1,
             )
             rows.append((f"{label} [page, dask {args.dask}]", dask_page, ours_page))
             rows.append((f"{label} [count, dask {args.dask}]", dask_count, ours_count))
             print(report(rows[-2:]).splitlines()[-2], flush=True)
             print(report(rows[-1:]).splitlines()[-1], flush=True)
+            entry.update(
+                dask_workers=args.dask,
+                dask_page_p50_ms=dask_page.p50,
+                dask_count_p50_ms=dask_count.p50,
+            )
+        results["queries"][label] = entry
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=1))
+    if args.rates:
+        results["rates"] = measure_rates(engine, scan.client if scan is not None else None)
+        print("rates:", json.dumps(results["rates"], indent=1), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
     print()
     print(report(rows))
 

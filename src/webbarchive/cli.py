@@ -88,6 +88,25 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 0 if report.consistent or report.repaired else EXIT_INCONSISTENT
 
 
+def _cmd_pixels(args: argparse.Namespace) -> int:
+    """``webbarchive pixels verify|compact``: the pixel store's upkeep."""
+    from webbarchive.catalog.db import open_catalog
+    from webbarchive.catalog.writer_lock import writer_lock
+
+    engine = open_catalog(args.db)
+    with writer_lock(engine, wait=not args.no_wait):
+        if args.action == "compact":
+            from webbarchive.pixels.index import compact_store
+
+            print(compact_store(engine, grace_s=args.grace))
+            return 0
+        from webbarchive.pixels.verify import verify
+
+        report = verify(engine, repair=args.repair, deep=True)
+    print(report.summary())
+    return 0 if report.consistent or report.repaired else EXIT_INCONSISTENT
+
+
 def _cmd_mnemonics(args: argparse.Namespace) -> int:
     from webbarchive.catalog.db import open_catalog
     from webbarchive.ingest.mnemonics import load_mnemonics
@@ -542,6 +561,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_no_wait(p)
     p.set_defaults(func=_cmd_verify)
+
+    p = sub.add_parser("pixels", help="the pixel store's upkeep: verify, compact")
+    pixels_sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    q = pixels_sub.add_parser(
+        "verify", help="segments against the catalog: files, counts per spectrum, checksums"
+    )
+    q.add_argument(
+        "--repair",
+        action="store_true",
+        help="remove orphan files; mark spectra of missing or altered segments for rebuild",
+    )
+    q = pixels_sub.add_parser(
+        "compact", help="merge small segments (readers keep reading); delete retired files"
+    )
+    q.add_argument(
+        "--grace",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="delete retired segment files older than this (default: 600)",
+    )
+    for q in pixels_sub.choices.values():
+        _add_db(q)
+        _add_no_wait(q)
+    p.set_defaults(func=_cmd_pixels)
 
     p = sub.add_parser("ingest-mnemonics", help="load an engineering mnemonic table (CSV)")
     p.add_argument(

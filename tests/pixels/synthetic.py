@@ -69,6 +69,13 @@ class Product:
     flux_error: np.ndarray
     snr_flux: np.ndarray  # fluxes in the order DER_SNR reads them
     product_id: int | None = None
+    header: object = None  # s3d: the SCI header (its celestial WCS places the spaxels)
+
+    def sky(self):
+        """Each pixel's sky position (astropy SkyCoord), cubes only."""
+        from astropy.wcs import WCS
+
+        return WCS(self.header).celestial.pixel_to_world(self.x, self.y)
 
     @property
     def der_snr(self) -> float | None:
@@ -176,6 +183,21 @@ def make_products(folder: Path, seed: int = 3, n_x1d: int = 24) -> list[Product]
     nz, ny, nx = 40, 3, 4
     sci = 10 ** rng.uniform(0, 2) + rng.normal(0, 1, (nz, ny, nx))
     header = fits.Header({"CTYPE3": "WAVE", "CRVAL3": 5.0, "CDELT3": 0.01, "CRPIX3": 1.0})
+    # a celestial WCS of 0.5" spaxels centred on the target (12, -5)
+    header.update(
+        {
+            "CTYPE1": "RA---TAN",
+            "CTYPE2": "DEC--TAN",
+            "CRVAL1": 12.0,
+            "CRVAL2": -5.0,
+            "CRPIX1": 2.5,
+            "CRPIX2": 2.0,
+            "CDELT1": -0.5 / 3600,
+            "CDELT2": 0.5 / 3600,
+            "CUNIT1": "deg",
+            "CUNIT2": "deg",
+        }
+    )
     name = "jw01001-o200_t001_miri_ch1-short_s3d.fits"
     fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(sci, header, name="SCI")]).writeto(
         folder / name, overwrite=True
@@ -202,6 +224,7 @@ def make_products(folder: Path, seed: int = 3, n_x1d: int = 24) -> list[Product]
             sci.ravel(),
             np.full(sci.size, np.nan),
             sci.transpose(1, 2, 0).ravel(),
+            header=header,
         )
     )
     return out
@@ -215,8 +238,11 @@ def catalog(engine: Engine, items: list[Product]) -> None:
     """Insert programs, observations, products, keywords and sky cells for ``items``."""
     import json
 
+    from sqlalchemy import select
+
     with engine.begin() as conn:
-        for program in sorted({p.program for p in items}):
+        known = set(conn.execute(select(programs.c.proposal_id)).scalars())
+        for program in sorted({p.program for p in items} - known):
             conn.execute(insert(programs).values(proposal_id=program))
         for p in items:
             polygon = sky.target_box(p.ra, p.dec, 0.01)

@@ -9,6 +9,7 @@ from bench.pixel_search import QUERIES
 from distributed import Client, LocalCluster
 from fastapi.testclient import TestClient
 
+import webbarchive.pixels.distributed as distributed_module
 import webbarchive.pixels.query as query_module
 import webbarchive.pixels.store as store_module
 from tests.pixels.synthetic import PAST_MJD, brute_force, build_archive
@@ -46,7 +47,8 @@ def scan(request):
         Client(cluster) as client,
     ):
         assert len(client.nthreads()) == request.param
-        yield DaskScan(client)
+        # every read on the cluster (no small read kept in this process)
+        yield DaskScan(client, local_first_groups=0, local_count_groups=0)
 
 
 @pytest.fixture(params=["shallow", "deep"])
@@ -123,6 +125,29 @@ def test_first_page_is_a_prefix(archive, scan):
         assert search(archive.engine, q, ANONYMOUS, limit, 0, scan).results == full[:limit]
 
 
+@pytest.mark.parametrize("budget", [(2, 2), (10**6, 10**6)], ids=["some-local", "all-local"])
+def test_small_reads_kept_local_answer_the_same(archive, scan, budget):
+    """First pages and counts that a few row groups answer stay in this process
+    (no task reaches a worker when everything is small); the answers are the
+    cluster's and the single process's."""
+    mixed = DaskScan(scan.client, local_first_groups=budget[0], local_count_groups=budget[1])
+    everything = {}
+    for text in QUERY_SET:  # deep pages (past the first rows) always go to the cluster
+        q = _parse(text)
+        everything[text] = search(archive.engine, q, ANONYMOUS, 100_000, 0)
+        assert search(archive.engine, q, ANONYMOUS, 100_000, 0, mixed).results == (
+            everything[text].results
+        )
+    before = sum(scan.client.run(_executed).values())
+    for text in QUERY_SET:
+        one = everything[text]
+        for limit in (1, 50):
+            got = search(archive.engine, _parse(text), ANONYMOUS, limit, 0, mixed)
+            assert got.results == one.results[:limit] and got.total == one.total
+    if budget[1] == 10**6:
+        assert sum(scan.client.run(_executed).values()) == before
+
+
 def test_setting_values():
     assert parse_spec("") is None
     assert parse_spec("local:4") == ("local", 4)
@@ -138,6 +163,8 @@ def test_api_route_uses_the_cluster(archive, monkeypatch):
     """WEBBARCHIVE_DASK=local:2: the route's answer is the in-process one, and the
     server's cluster did the reads."""
     monkeypatch.setenv("WEBBARCHIVE_RATE_LIMITS", "pixel_search=off")
+    monkeypatch.setattr(distributed_module, "LOCAL_FIRST_GROUPS", 0)
+    monkeypatch.setattr(distributed_module, "LOCAL_COUNT_GROUPS", 0)
     text = "wavelength=1,6&flux.gte=5"
     q = _parse(text)
     expected = search(archive.engine, q, ANONYMOUS, 50, 20)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import heapq
 import threading
+import time
 from itertools import islice
 from typing import TYPE_CHECKING
 
@@ -41,9 +42,9 @@ from webbarchive.pixels.query import (
     pixel_counts,
     run_restricted,
 )
-from webbarchive.pixels.scan import first_rows
+from webbarchive.pixels.scan import first_rows, first_rows_within, matching_ids, plan
 from webbarchive.pixels.spectra import SpectraView
-from webbarchive.pixels.store import pixels_root
+from webbarchive.pixels.store import segment_paths
 from webbarchive.pixels.syntax import Predicate
 
 if TYPE_CHECKING:  # distributed is imported when a cluster is first used
@@ -51,6 +52,25 @@ if TYPE_CHECKING:  # distributed is imported when a cluster is first used
 
 #: ``local:N`` takes at most this many workers.
 MAX_LOCAL_WORKERS = 64
+
+#: A first page is first read in this process from at most this many row groups
+#: (8,192 pixels each, 0.05-0.3 ms apiece on the 2-core box: 256 groups are
+#: 2 million pixels, 13-75 ms); only when they do not fill the page does the scan
+#: go to the cluster. A Dask round trip costs 12 ms or more here (a no-op
+#: ``client.submit(...).result()``, p50 on the loaded box), and a page that the
+#: first groups fill is found in a few of them. A count of groups, not a time
+#: budget: under load a time budget sent every page to the cluster after
+#: reading locally (measured, 10^7 pixels, load 14). Pages sparser than this
+#: profit from the cluster's parallel scan.
+LOCAL_FIRST_GROUPS = 256
+
+#: A count whose zone maps leave at most this many row groups runs in this
+#: process (the footers are cached here too), for the same reason: ~0.1 ms a
+#: group, 128 groups cost about one round trip.
+LOCAL_COUNT_GROUPS = 128
+
+#: Seconds the worker list is reused before the scheduler is asked again.
+WORKERS_TTL_S = 5.0
 
 Share = list[tuple[int, str]]  # (segment rank in store order, absolute path)
 
@@ -125,17 +145,40 @@ def segment_rows(
 
 
 class DaskScan(LocalScan):
-    """The pixel reads of a search, on the workers of ``client``'s cluster."""
+    """The pixel reads of a search, on the workers of ``client``'s cluster.
 
-    def __init__(self, client: Client):
+    Small reads stay in this process (``local_first_groups``,
+    ``local_count_groups``; 0 sends everything to the cluster): a first page
+    that the first row groups fill, a count over few row groups. The answer is
+    the same either way (the same scan code, the same store order)."""
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        local_first_groups: int | None = None,
+        local_count_groups: int | None = None,
+    ):
         self.client = client
+        self.local_first_groups = (
+            LOCAL_FIRST_GROUPS if local_first_groups is None else local_first_groups
+        )
+        self.local_count_groups = (
+            LOCAL_COUNT_GROUPS if local_count_groups is None else local_count_groups
+        )
+        self._known_workers: tuple[float, list[str]] = (0.0, [])
 
     def _workers(self) -> list[str]:
-        # nthreads() asks the scheduler; scheduler_info() returns a cache that the
-        # client's periodic refresh may truncate to no workers
+        # nthreads() asks the scheduler (a round trip: cached a few seconds);
+        # scheduler_info() returns a cache that the client's periodic refresh may
+        # truncate to no workers
+        asked, workers = self._known_workers
+        if workers and time.monotonic() - asked < WORKERS_TTL_S:
+            return workers
         workers = sorted(self.client.nthreads())
         if not workers:
             raise RuntimeError("the Dask cluster has no workers")
+        self._known_workers = (time.monotonic(), workers)
         return workers
 
     def _deal(self, paths: list[str]) -> list[tuple[str, Share]]:
@@ -167,6 +210,18 @@ class DaskScan(LocalScan):
     ) -> tuple[list[tuple], bool]:
         if not paths:
             return [], True
+        if self.local_first_groups:
+            rows, exhausted, final = first_rows_within(
+                paths,
+                predicates,
+                output,
+                wanted,
+                ids=ids,
+                exclude=exclude,
+                max_groups=self.local_first_groups,
+            )
+            if final:
+                return rows, exhausted
         parts = self._run(
             share_first_rows, self._deal(paths), predicates, output, wanted, ids, exclude
         )
@@ -186,6 +241,14 @@ class DaskScan(LocalScan):
     ) -> int:
         if not paths:
             return 0
+        if self.local_count_groups:
+            planned = plan(paths, predicates)
+            if sum(groups.size for _, groups in planned) <= self.local_count_groups:
+                ids, counts = np.unique(matching_ids(planned, predicates), return_counts=True)
+                return candidate_total(ids, counts, spectra, candidates)
+            paths = [path for path, _ in planned]
+            if not paths:
+                return 0
         parts = self._run(share_counts, self._deal(paths), predicates)
         ids = np.concatenate([np.asarray(i, np.int64) for i, _ in parts])
         counts = np.concatenate([np.asarray(c, np.int64) for _, c in parts])
@@ -194,8 +257,7 @@ class DaskScan(LocalScan):
     def deep_rows(self, prepared: Prepared, limit: int, offset: int) -> list[tuple]:
         """Count the matches of every segment on the workers, then read the page
         from the segments that overlap [offset, offset + limit)."""
-        root = pixels_root(prepared.engine)
-        paths = [str(root / f) for f in prepared.files]
+        paths = segment_paths(prepared.engine, prepared.files)
         predicates, restriction, ids = prepared.query.predicates, prepared.restriction, prepared.ids
         dealt = self._deal(paths)
         owner = {rank: worker for worker, share in dealt for rank, _ in share}

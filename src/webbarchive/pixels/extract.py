@@ -9,7 +9,8 @@ wavelength: ``x`` (and ``y``, ``z`` where they apply), ``wavelength``
   extensions or rows), else null, as MAST reports it.
 - s2d: ``x``, ``y`` are the 0-based column and row of SCI; the wavelength comes
   from a WAVELENGTH extension when present, else from the product's gwcs.
-- s3d: ``x``, ``y`` are the spatial pixel, ``z`` the wavelength plane; the
+- s3d: ``x``, ``y`` are the spatial pixel, ``z`` the wavelength plane, ``ra``,
+  ``dec`` the spaxel's sky position (celestial WCS of SCI); the
   wavelength of each plane comes from the cube's WCS (linear ``WAVE`` axis or
   the ``WCS-TABLE`` of a ``WAVE-TAB`` axis, else the gwcs).
 """
@@ -42,6 +43,8 @@ class SpectrumPixels:
     dq: np.ndarray  # int32
     derSnr: float | None
     median_flux: float | None = None
+    ra: np.ndarray | None = None  # float64 degrees: a cube spaxel's sky position
+    dec: np.ndarray | None = None
 
     @property
     def npix(self) -> int:
@@ -76,6 +79,8 @@ def from_arrays(
     z: np.ndarray | None = None,
     kind: str = "1d",
     snr_flux: np.ndarray | None = None,
+    ra: np.ndarray | None = None,
+    dec: np.ndarray | None = None,
 ) -> SpectrumPixels:
     """Build :class:`SpectrumPixels` from arrays of one spectrum, dropping pixels
     whose wavelength is not finite. derSnr is computed over ``snr_flux`` (the
@@ -90,6 +95,8 @@ def from_arrays(
     x = np.arange(n, dtype=np.int32) if x is None else np.asarray(x).ravel().astype(np.int32)
     y = None if y is None else np.asarray(y).ravel().astype(np.int32)
     z = None if z is None else np.asarray(z).ravel().astype(np.int32)
+    ra = None if ra is None else np.asarray(ra, np.float64).ravel()
+    dec = None if dec is None else np.asarray(dec, np.float64).ravel()
     ordered = flux if snr_flux is None else np.asarray(snr_flux, np.float64).ravel()
     finite = ordered[np.isfinite(ordered)]
     median = float(np.median(finite)) if finite.size else None
@@ -101,7 +108,9 @@ def from_arrays(
         )
         y = None if y is None else y[keep]
         z = None if z is None else z[keep]
-    return SpectrumPixels(kind, x, y, z, wavelength, flux, flux_error, dq, snr, median)
+        ra = None if ra is None else ra[keep]
+        dec = None if dec is None else dec[keep]
+    return SpectrumPixels(kind, x, y, z, wavelength, flux, flux_error, dq, snr, median, ra, dec)
 
 
 def _table_spectra(hdul: fits.HDUList) -> list[tuple[np.ndarray, ...]]:
@@ -174,17 +183,60 @@ def _cube_wavelengths(hdul: fits.HDUList, path: str, nz: int) -> np.ndarray:
         )
 
 
+def _spaxel_sky(hdul: fits.HDUList, ny: int, nx: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """(ra, dec) in degrees of each spaxel (ny, nx) from the cube's celestial FITS
+    WCS (JWST s3d SCI headers carry RA---TAN / DEC--TAN axes 1 and 2; only those
+    two axes are read, so a ``WAVE-TAB`` third axis needs no table); None without
+    one or when it cannot be read (the pixels are kept, without positions)."""
+    header = hdul["SCI"].header
+    if not str(header.get("CTYPE1", "")).upper().startswith("RA"):
+        return None
+    import warnings
+
+    from astropy.wcs import WCS, FITSFixedWarning
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FITSFixedWarning)
+            celestial = WCS(header, fobj=hdul, naxis=[1, 2])
+        yy, xx = np.mgrid[:ny, :nx]
+        ra, dec = celestial.all_pix2world(xx, yy, 0)
+    except Exception as exc:  # a WCS astropy cannot read: no positions, pixels kept
+        import logging
+
+        logging.getLogger(__name__).warning("no spaxel positions: %s", exc)
+        return None
+    return np.asarray(ra, np.float64) % 360.0, np.asarray(dec, np.float64)
+
+
 def _three_d(hdul: fits.HDUList, path: str) -> SpectrumPixels:
     sci = np.asarray(hdul["SCI"].data, np.float64)
     nz, ny, nx = sci.shape
     wave_z = _cube_wavelengths(hdul, path, nz)
+    sky = _spaxel_sky(hdul, ny, nx)
+    ra = dec = None
+    if sky is not None:
+        ra = np.broadcast_to(sky[0], (nz, ny, nx))
+        dec = np.broadcast_to(sky[1], (nz, ny, nx))
     zz, yy, xx = np.indices((nz, ny, nx))
     err = np.asarray(hdul["ERR"].data, np.float64) if "ERR" in hdul else None
     dq = np.asarray(hdul["DQ"].data) if "DQ" in hdul else None
     # derSnr of a cube: over the spaxel fluxes in wavelength order, as one spectrum each,
     # concatenated spaxel by spaxel (second differences then run along wavelength).
     snr_flux = sci.transpose(1, 2, 0).ravel()
-    return from_arrays(wave_z[zz], sci, err, dq, x=xx, y=yy, z=zz, kind="3d", snr_flux=snr_flux)
+    return from_arrays(
+        wave_z[zz],
+        sci,
+        err,
+        dq,
+        x=xx,
+        y=yy,
+        z=zz,
+        kind="3d",
+        snr_flux=snr_flux,
+        ra=ra,
+        dec=dec,
+    )
 
 
 def extract(path: str, product_type: str) -> SpectrumPixels:

@@ -29,13 +29,26 @@ from webbarchive.pixels.store import (
     mode_name,
     pixels_root,
 )
-from webbarchive.pixels.tables import pixel_segments, spectral_characteristics
+from webbarchive.pixels.tables import (
+    PIXEL_TABLES,
+    pixel_retired,
+    pixel_segment_files,
+    pixel_segments,
+    spectral_characteristics,
+)
 from webbarchive.storage import StorageUnavailable, open_storage
 
 log = logging.getLogger(__name__)
 
 #: Merge small segments (incremental ingests) once a product type has this many.
 MAX_SMALL_SEGMENTS = 8
+
+#: Seconds a retired segment's file stays after it stops being listed (compacted,
+#: or rewritten without deleted products): a search plans on the catalog's list,
+#: then reads; one that planned before the change reads the old files, which must
+#: still be there. A search takes seconds at most; a reader slower than this
+#: finds a file gone and plans again (:func:`webbarchive.pixels.query.search`).
+RETIRE_GRACE_S = 600.0
 
 
 @dataclass
@@ -84,7 +97,14 @@ def record_segment(
 
 
 def _insert_segment(conn, info: SegmentInfo) -> None:
-    """List a written segment in ``pixel_segments``, last in store order."""
+    """List a written segment in ``pixel_segments``, last in store order, with its
+    file's checksum."""
+    if info.sha256:
+        conn.execute(
+            insert(pixel_segment_files).values(
+                segment=info.segment, bytes=info.bytes, sha256=info.sha256
+            )
+        )
     seq = conn.execute(select(pixel_segments.c.seq).order_by(pixel_segments.c.seq.desc())).first()
     conn.execute(
         insert(pixel_segments).values(
@@ -112,13 +132,12 @@ def _drop(engine: Engine, store: PixelStore, product_ids: set[int]) -> None:
     for pid, segment in rows:
         if pid in product_ids:
             by_segment.setdefault(segment, set()).add(pid)
-    obsolete = []
     for segment, pids in by_segment.items():
         replacement = None
         if segment in live:
             replacement = store.without(segment, pids)
         with engine.begin() as conn:
-            conn.execute(delete(pixel_segments).where(pixel_segments.c.segment == segment))
+            _retire(conn, [segment] if segment in live else [])
             conn.execute(
                 delete(spectral_characteristics).where(
                     spectral_characteristics.c.product_id.in_(sorted(pids))
@@ -126,9 +145,39 @@ def _drop(engine: Engine, store: PixelStore, product_ids: set[int]) -> None:
             )
             if replacement is not None:
                 _register_rewrite(conn, replacement, segment)
-        obsolete.append(segment)
-    for segment in obsolete:
+
+
+def _retire(conn, segments: list[str]) -> None:
+    """Unlist ``segments`` in the transaction of ``conn``; their files stay for
+    :data:`RETIRE_GRACE_S` (readers that planned before may still read them)."""
+    if not segments:
+        return
+    conn.execute(delete(pixel_segments).where(pixel_segments.c.segment.in_(segments)))
+    conn.execute(delete(pixel_segment_files).where(pixel_segment_files.c.segment.in_(segments)))
+    now = time.time()
+    conn.execute(insert(pixel_retired), [{"segment": s, "retired_unix": now} for s in segments])
+
+
+def purge_retired(engine: Engine, store: PixelStore, grace_s: float | None = None) -> list[str]:
+    """Delete the files of segments retired more than ``grace_s`` seconds ago
+    (default :data:`RETIRE_GRACE_S`); returns their names. Writers call it under
+    the writer lock."""
+    grace_s = RETIRE_GRACE_S if grace_s is None else grace_s
+    cutoff = time.time() - grace_s
+    with engine.connect() as conn:
+        due = (
+            conn.execute(
+                select(pixel_retired.c.segment).where(pixel_retired.c.retired_unix <= cutoff)
+            )
+            .scalars()
+            .all()
+        )
+    for segment in due:
         store.delete(segment)
+    if due:
+        with engine.begin() as conn:
+            conn.execute(delete(pixel_retired).where(pixel_retired.c.segment.in_(due)))
+    return list(due)
 
 
 def _register_rewrite(conn, info: SegmentInfo, old_segment: str) -> None:
@@ -141,13 +190,20 @@ def _register_rewrite(conn, info: SegmentInfo, old_segment: str) -> None:
     )
 
 
-def compact(engine: Engine, store: PixelStore) -> int:
+def compact(engine: Engine, store: PixelStore, *, force: bool = False) -> int:
     """Merge the small segments of each partition (product type and mode) into
     segments of up to :data:`SEGMENT_ROWS` pixels; returns how many were merged.
 
     A partition is merged once its small segments (under half the size) are
-    :data:`MAX_SMALL_SEGMENTS` or hold half a segment's pixels: a bulk ingest
-    mixing modes leaves many, an incremental one a few that wait for company.
+    :data:`MAX_SMALL_SEGMENTS` or hold half a segment's pixels (``force``: as
+    soon as it has two): a bulk ingest mixing modes leaves many, an incremental
+    one a few that wait for company.
+
+    Readers are never blocked: the merged segment is written beside the old
+    ones, then one transaction lists it, unlists them and points their spectra
+    at it, so a search sees the old list or the new one, never a mix; the old
+    files are retired (kept :data:`RETIRE_GRACE_S`) for searches that planned
+    on the old list.
     """
     import pyarrow as pa
 
@@ -164,7 +220,9 @@ def compact(engine: Engine, store: PixelStore) -> int:
             small_by_partition.setdefault(partition_of(r.segment), []).append(r)
     for folder, small in sorted(small_by_partition.items()):
         if len(small) < 2 or (
-            len(small) < MAX_SMALL_SEGMENTS and sum(r.nrows for r in small) < SEGMENT_ROWS // 2
+            not force
+            and len(small) < MAX_SMALL_SEGMENTS
+            and sum(r.nrows for r in small) < SEGMENT_ROWS // 2
         ):
             continue
         groups: list[list[str]] = [[]]
@@ -180,17 +238,45 @@ def compact(engine: Engine, store: PixelStore) -> int:
                 continue
             info = store.write(folder, pa.concat_tables([store.read(s) for s in group]))
             with engine.begin() as conn:
-                conn.execute(delete(pixel_segments).where(pixel_segments.c.segment.in_(group)))
+                _retire(conn, group)
                 _register_rewrite(conn, info, group[0])
                 conn.execute(
                     sql_update(spectral_characteristics)
                     .where(spectral_characteristics.c.segment.in_(group))
                     .values(segment=info.segment)
                 )
-            for segment in group:
-                store.delete(segment)
             merged += len(group)
     return merged
+
+
+@dataclass
+class CompactSummary:
+    merged: int  # segments merged into others
+    purged: list[str]  # retired files deleted (grace period over)
+    segments: int  # listed after compaction
+
+    def __str__(self) -> str:
+        return (
+            f"pixel store: {self.merged} small segments merged, {len(self.purged)} retired "
+            f"files deleted; {self.segments} segments listed"
+        )
+
+
+@holding_writer_lock
+def compact_store(
+    engine: Engine, *, force: bool = True, grace_s: float | None = None
+) -> CompactSummary:
+    """``webbarchive pixels compact``: merge small segments (every partition with two
+    or more unless not ``force``), then delete retired files past ``grace_s``."""
+    from webbarchive.catalog.schema import metadata
+
+    metadata.create_all(engine, tables=list(PIXEL_TABLES))
+    store = PixelStore(pixels_root(engine))
+    merged = compact(engine, store, force=force)
+    purged = purge_retired(engine, store, grace_s)
+    with engine.connect() as conn:
+        listed = len(conn.execute(select(pixel_segments.c.segment)).all())
+    return CompactSummary(merged, purged, listed)
 
 
 def _modes(engine: Engine, product_ids: list[int]) -> dict[int, str]:
@@ -230,10 +316,11 @@ def update(engine: Engine, progress: bool = True) -> UpdateSummary:
     import webbarchive.catalog.tables  # noqa: F401  (makes sure our tables exist)
     from webbarchive.catalog.schema import metadata
 
-    metadata.create_all(engine, tables=[spectral_characteristics, pixel_segments])
+    metadata.create_all(engine, tables=list(PIXEL_TABLES))
     start = time.perf_counter()
     summary = UpdateSummary()
     store = PixelStore(pixels_root(engine))
+    purge_retired(engine, store)
     # under the writer lock, a file nothing lists was left by a writer that died
     # (killed, full disk) between writing and listing it
     from webbarchive.pixels.verify import remove_orphans

@@ -31,6 +31,7 @@ every plan.
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 
@@ -43,12 +44,14 @@ from webbarchive.catalog.rights import User
 from webbarchive.pixels.candidates_sql import shown_candidates
 from webbarchive.pixels.scan import first_rows, matching_ids, plan
 from webbarchive.pixels.spectra import SpectraView, view
-from webbarchive.pixels.store import pixels_root
+from webbarchive.pixels.store import segment_paths
 from webbarchive.pixels.syntax import (  # noqa: F401  (re-exported: the API's vocabulary)
+    CONE,
     OPERATORS,
     PIXEL_COLUMNS,
     PRODUCT_FILTERS,
     PRODUCT_TYPES,
+    SCAN_COLUMNS,
     PixelQuery,
     Predicate,
     QueryError,
@@ -85,8 +88,18 @@ def _pixel_where(
 ) -> tuple[str, list[float]]:
     """DuckDB WHERE text of the pixel predicates (and ``extra`` conditions) with
     ``?`` placeholders and their values; ``shown``: values written in, for display."""
-    conditions = [f"{PIXEL_COLUMNS[p.column]} {p.op} ?" for p in predicates] + list(extra)
-    values = [p.value for p in predicates]
+    conditions, values = [], []
+    for p in predicates:
+        if p.column == CONE:  # the exact angular test (see Predicate.cone_holds)
+            ra0, dec0 = (math.radians(v) for v in p.center)
+            conditions.append(
+                "sin(radians(dec)) * ? + cos(radians(dec)) * ? * cos(radians(ra) - ?) >= ?"
+            )
+            values += [math.sin(dec0), math.cos(dec0), ra0, p.value]
+        else:
+            conditions.append(f"{SCAN_COLUMNS[p.column]} {p.op} ?")
+            values.append(p.value)
+    conditions += list(extra)
     where = " AND ".join(conditions) or "TRUE"
     if shown:
         for value in values:
@@ -146,8 +159,7 @@ class Prepared:
         return _pixel_where(self.query.predicates, extra, shown)
 
     def _source(self) -> str:
-        root = pixels_root(self.engine)
-        paths = ", ".join(_sql_literal(str(root / f)) for f in self.files)
+        paths = ", ".join(_sql_literal(p) for p in segment_paths(self.engine, self.files))
         return f"read_parquet([{paths}])"
 
     def _run(self, sql: str, values: list, purpose: str) -> list[tuple]:
@@ -159,9 +171,8 @@ class Prepared:
         if self.empty:
             return []
         if offset + limit <= PIXEL_FIRST_MAX_ROWS:
-            root = pixels_root(self.engine)
             rows, _ = self.scan.first_rows(
-                [str(root / f) for f in self.files],
+                segment_paths(self.engine, self.files),
                 self.query.predicates,
                 self.output,
                 offset + limit,
@@ -326,8 +337,7 @@ def pixel_first_page(
     files = _candidate_segments(spectra, query, allowed & spectra.may_match(query.predicates))
     if not files:
         return None
-    root = pixels_root(engine)
-    paths = [str(root / f) for f in files]
+    paths = segment_paths(engine, files)
     for _attempt in range(2):
         rows, exhausted = (scan or LOCAL).first_rows(paths, query.predicates, output, fetch)
         named = _names(spectra, {r[0] for r in rows}, allowed)
@@ -548,8 +558,7 @@ def count(
             Predicate("wavelength", ">=", float(wmin[candidates].min())),
             Predicate("wavelength", "<=", float(wmax[candidates].max())),
         ]
-    root = pixels_root(engine)
-    paths = [str(root / f) for f in _candidate_segments(spectra, query, candidates)]
+    paths = segment_paths(engine, _candidate_segments(spectra, query, candidates))
     # derSnr is the spectrum's: the candidates' mask has decided it exactly
     scanned = [p for p in predicates if p.column != "derSnr"]
     return total + (scan or LOCAL).count(paths, scanned, spectra, candidates)

@@ -12,6 +12,7 @@ DuckDB.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -19,9 +20,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from webbarchive.pixels.syntax import PIXEL_COLUMNS, Predicate
+from webbarchive.pixels.syntax import CONE, SCAN_COLUMNS, Predicate
 
-_ZONE_COLUMNS = tuple(PIXEL_COLUMNS.values())
+_ZONE_COLUMNS = tuple(SCAN_COLUMNS.values())
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,9 @@ def footer(path: str) -> SegmentFooter:
     names = metadata.schema.names
     minimum, maximum = {}, {}
     for column in _ZONE_COLUMNS:
+        if column not in names:  # a segment written before the column existed
+            minimum[column] = maximum[column] = np.full(metadata.num_row_groups, np.nan)
+            continue
         k = names.index(column)
         lows, highs = [], []
         for g in range(metadata.num_row_groups):
@@ -70,7 +74,9 @@ def _may_match(foot: SegmentFooter, predicates: list[Predicate]) -> np.ndarray:
     """Row groups whose [min, max] can satisfy every predicate (unknown stats: yes)."""
     keep = np.ones(foot.metadata.num_row_groups, bool)
     for p in predicates:
-        column = PIXEL_COLUMNS[p.column]
+        if p.column == CONE:  # the ra/dec box beside it prunes
+            continue
+        column = SCAN_COLUMNS[p.column]
         low, high = foot.minimum[column], foot.maximum[column]
         with np.errstate(invalid="ignore"):
             if p.op in (">", ">="):
@@ -111,7 +117,14 @@ def _matches(table: pa.Table, predicates: list[Predicate]) -> np.ndarray:
     start, stop, rest = _window(table.column("wavelength").to_numpy(), predicates)
     mask = np.ones(stop - start, bool)
     for p in rest:
-        values = table.column(PIXEL_COLUMNS[p.column]).to_numpy(zero_copy_only=False)
+        if p.column == CONE:
+            ra, dec = (
+                table.column(c).to_numpy(zero_copy_only=False)[start:stop].astype(np.float64)
+                for c in ("ra", "dec")
+            )
+            mask &= p.cone_holds(ra, dec)
+            continue
+        values = table.column(SCAN_COLUMNS[p.column]).to_numpy(zero_copy_only=False)
         mask &= p.holds(values[start:stop].astype(np.float64, copy=False))
     return start + np.flatnonzero(mask)
 
@@ -128,9 +141,31 @@ def first_rows(
     """Up to ``wanted`` matching rows (tuples of ``output``) in store order, and
     whether the scan reached the end. ``ids`` restricts to (or, with
     ``exclude``, away from) those product ids."""
+    rows, exhausted, _ = first_rows_within(
+        paths, predicates, output, wanted, ids=ids, exclude=exclude
+    )
+    return rows, exhausted
+
+
+def first_rows_within(
+    paths: list[str],
+    predicates: list[Predicate],
+    output: list[str],
+    wanted: int,
+    *,
+    ids: np.ndarray | None = None,
+    exclude: bool = False,
+    max_groups: int | None = None,
+    deadline: float | None = None,
+) -> tuple[list[tuple], bool, bool]:
+    """:func:`first_rows` reading at most ``max_groups`` row groups, and none
+    after ``deadline`` (a :func:`time.perf_counter` value): (rows, exhausted,
+    final), ``final`` False when the budget ran out before the page filled or
+    the store ended (the rows are then a prefix of the answer)."""
     rows: list[tuple] = []
+    read = 0
     needed = sorted(
-        {PIXEL_COLUMNS[p.column] for p in predicates} | {"product_id", "wavelength"} | set(output)
+        {c for p in predicates for c in p.columns} | {"product_id", "wavelength"} | set(output)
     )
     for path in paths:
         foot = footer(path)
@@ -139,6 +174,11 @@ def first_rows(
             continue
         segment = _open(path)
         for g in groups:
+            if (max_groups is not None and read >= max_groups) or (
+                deadline is not None and time.perf_counter() > deadline
+            ):
+                return rows, False, False
+            read += 1
             table = _read(segment, int(g), needed)
             hits = _matches(table, predicates)
             if ids is not None and hits.size:
@@ -151,8 +191,8 @@ def first_rows(
             columns = [picked.column(name).to_pylist() for name in output]
             rows.extend(zip(*columns, strict=True))
             if len(rows) >= wanted:
-                return rows, False
-    return rows, True
+                return rows, False, True
+    return rows, True, True
 
 
 def plan(paths: list[str], predicates: list[Predicate]) -> list[tuple[str, np.ndarray]]:
@@ -168,7 +208,7 @@ def plan(paths: list[str], predicates: list[Predicate]) -> list[tuple[str, np.nd
 def matching_ids(planned: list[tuple[str, np.ndarray]], predicates: list[Predicate]) -> np.ndarray:
     """The product_id of every matching pixel in the ``planned`` row groups (one
     element per pixel): the count of a narrow window without a DuckDB plan."""
-    needed = sorted({PIXEL_COLUMNS[p.column] for p in predicates} | {"product_id", "wavelength"})
+    needed = sorted({c for p in predicates for c in p.columns} | {"product_id", "wavelength"})
     found: list[np.ndarray] = []
     for path, groups in planned:
         segment = _open(path)

@@ -16,7 +16,9 @@ ones on flux). Columns:
 ``product_id`` (int32), ``x``, ``y``, ``z`` (int32, null where they do not
 apply), ``wavelength`` (microns, float64), ``flux``, ``flux_error`` (float64,
 null when not finite), ``dq`` (int32), ``derSnr`` (the spectrum's, float64,
-repeated so that a scan needs no join).
+repeated so that a scan needs no join), ``ra``, ``dec`` (degrees, ICRS: the sky
+position of an s3d spaxel, from the cube's celestial WCS; null elsewhere, and
+absent from segments written before they existed).
 
 Where the root is: ``<file>.db.pixels/`` beside a SQLite catalog; for
 PostgreSQL ``$WEBBARCHIVE_PIXELS/<host>_<port>_<database>/`` with
@@ -28,6 +30,7 @@ half-seen (files are written under a temporary name and renamed).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import secrets
@@ -63,6 +66,9 @@ SCHEMA = pa.schema(
         ("flux_error", pa.float64()),
         ("dq", pa.int32()),
         ("derSnr", pa.float64()),
+        # a cube's spaxel position (degrees, ICRS), null for 1-D and 2-D pixels
+        ("ra", pa.float64()),
+        ("dec", pa.float64()),
     ]
 )
 
@@ -81,6 +87,13 @@ def _nullable(values: np.ndarray) -> pa.Array:
     return pa.array(values, mask=None if finite.all() else ~finite)
 
 
+def segment_paths(engine: Engine, segments: list[str]) -> list[str]:
+    """Where the readers of the catalog behind ``engine`` open ``segments`` (names
+    relative to the store's root): the one place a search turns names into paths."""
+    root = pixels_root(engine)
+    return [str(root / s) for s in segments]
+
+
 @dataclass
 class SegmentInfo:
     segment: str  # relative to the root: "productType=x1d/seg-....parquet"
@@ -89,6 +102,18 @@ class SegmentInfo:
     wavelength_min: float | None
     wavelength_max: float | None
     product_ids: list[int] = field(default_factory=list)
+    sha256: str | None = None  # of the file's bytes, when known
+    bytes: int = 0
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in 4 MiB blocks (a freshly written segment is
+    still in the page cache: ~0.1 s per 8 million pixels)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(4 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 @dataclass
@@ -122,6 +147,8 @@ class PixelStore:
         self.root = Path(root)
 
     def path(self, segment: str) -> Path:
+        """Where ``segment`` (a name relative to the root) lives: the one place a
+        segment name becomes a path."""
         return self.root / segment
 
     def new_segment_name(self, folder: str) -> str:
@@ -163,10 +190,19 @@ class PixelStore:
             float(wave[0]) if wave.size else None,
             float(wave[-1]) if wave.size else None,
             [int(i) for i in ids],
+            file_sha256(target),
+            target.stat().st_size,
         )
 
     def read(self, segment: str) -> pa.Table:
-        return pq.read_table(self.path(segment), schema=SCHEMA)
+        """A whole segment in :data:`SCHEMA` (columns it predates read as nulls)."""
+        table = pq.read_table(self.path(segment))
+        for name in SCHEMA.names:
+            if name not in table.column_names:
+                table = table.append_column(
+                    SCHEMA.field(name), pa.nulls(table.num_rows, SCHEMA.field(name).type)
+                )
+        return table.select(SCHEMA.names).cast(SCHEMA)
 
     def without(self, segment: str, product_ids: set[int]) -> SegmentInfo | None:
         """Rewrite ``segment`` without the pixels of ``product_ids`` (copy on write, in
@@ -220,6 +256,17 @@ def to_table(
             np.concatenate([getattr(s, attr) for s in spectra]).astype(dtype, copy=False)
         )
 
+    def optional_float(attr: str) -> pa.Array:
+        if all(getattr(s, attr) is None for s in spectra):
+            return pa.nulls(total, pa.float64())
+        values = np.concatenate(
+            [
+                np.full(s.npix, np.nan) if getattr(s, attr) is None else getattr(s, attr)
+                for s in spectra
+            ]
+        ).astype(np.float64, copy=False)
+        return _nullable(arranged(values))
+
     ids = arranged(ids)
     snr = arranged(snr)
     return pa.Table.from_arrays(
@@ -233,6 +280,8 @@ def to_table(
             _nullable(cat("flux_error", np.float64)),
             pa.array(cat("dq", np.int32)),
             _nullable(snr),
+            optional_float("ra"),
+            optional_float("dec"),
         ],
         schema=SCHEMA,
     )

@@ -27,6 +27,15 @@ PIXEL_COLUMNS = {
     "fluxErr": "flux_error",
     "derSnr": "derSnr",
 }
+#: Sky position of a cube's spaxel (degrees, ICRS; null for 1-D and 2-D pixels):
+#: not searchable by name, but ``ra,dec,radius`` on ``productType=s3d`` becomes
+#: predicates on them (:func:`spaxel_predicates`), so a cone prunes inside a cube.
+SKY_COLUMNS = {"ra": "ra", "dec": "dec"}
+#: Every column a scan may test: API or internal name -> column in the segments.
+SCAN_COLUMNS = {**PIXEL_COLUMNS, **SKY_COLUMNS}
+#: The exact cone test of a spaxel (a :class:`Predicate` with ``center``).
+CONE = "cone"
+
 #: Operators of ``<column>.<op>=value``; min and max are gte and lte.
 OPERATORS = {
     "gt": ">",
@@ -75,9 +84,24 @@ COMPARISONS = {
 
 @dataclass(frozen=True)
 class Predicate:
-    column: str  # API name
+    column: str  # API name (or a SKY_COLUMNS name, or CONE)
     op: str  # SQL operator
-    value: float
+    value: float  # for CONE: cos(radius), compared with the dot product of unit vectors
+    center: tuple[float, float] | None = None  # CONE only: (ra, dec) in degrees
+
+    @property
+    def columns(self) -> list[str]:
+        """The segment columns the predicate reads."""
+        return ["ra", "dec"] if self.column == CONE else [SCAN_COLUMNS[self.column]]
+
+    def cone_holds(self, ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
+        """CONE: spaxels within the radius of the centre (null positions fail):
+        sin d sin d0 + cos d cos d0 cos(a - a0) >= cos r."""
+        ra0, dec0 = np.radians(self.center)
+        a, d = np.radians(ra), np.radians(dec)
+        with np.errstate(invalid="ignore"):
+            dot = np.sin(d) * np.sin(dec0) + np.cos(d) * np.cos(dec0) * np.cos(a - ra0)
+            return (dot >= self.value) & np.isfinite(dot)
 
     def compare(self, values):
         """``values <op> value``: a numpy mask, or an SQL clause for a column."""
@@ -166,7 +190,23 @@ def parse(params: Iterable[tuple[str, str]]) -> PixelQuery:
         query.predicates.append(Predicate(column, OPERATORS[op], _number(key, value)))
     if position:
         query.position = _parse_position(position)
+        if query.product_type == "s3d":
+            query.predicates.extend(spaxel_predicates(*query.position))
     return query
+
+
+def spaxel_predicates(ra: float, dec: float, radius: float) -> list[Predicate]:
+    """A cone on a cube's spaxels: a box on ra and dec (row-group statistics
+    prune with it; ra only away from the poles and from RA 0/360) and the exact
+    angular test."""
+    box = [Predicate("dec", ">=", dec - radius), Predicate("dec", "<=", dec + radius)]
+    if abs(dec) + radius < 89.0:
+        half = math.degrees(
+            math.asin(min(1.0, math.sin(math.radians(radius)) / math.cos(math.radians(dec))))
+        )
+        if ra - half >= 0.0 and ra + half <= 360.0:
+            box += [Predicate("ra", ">=", ra - half), Predicate("ra", "<=", ra + half)]
+    return [*box, Predicate(CONE, ">=", math.cos(math.radians(radius)), center=(ra, dec))]
 
 
 def _parse_position(position: dict[str, str]) -> tuple[float, float, float]:

@@ -51,3 +51,30 @@ pixel_segments = Table(
     Column("created_unix", Float),
     Column("seq", Integer),  # write order: results are returned segment by segment
 )
+
+
+#: Content checksums of the segment files (SHA-256 of the file's bytes, written
+#: when the segment is): ``webbarchive pixels verify`` recomputes them. A table
+#: of its own so that catalogs made before it need no migration (segments without
+#: a row are reported as unchecked, not as drift).
+pixel_segment_files = Table(
+    "pixel_segment_files",
+    metadata,
+    Column("segment", String(255), primary_key=True),
+    Column("bytes", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+)
+
+#: Segments no longer listed (compacted, or rewritten without deleted products)
+#: whose files stay for a grace period, since a search that planned before the
+#: change may still be reading them; :func:`webbarchive.pixels.index.purge_retired`
+#: deletes them once the grace period is over. Never taken for orphans.
+pixel_retired = Table(
+    "pixel_retired",
+    metadata,
+    Column("segment", String(255), primary_key=True),
+    Column("retired_unix", Float, nullable=False),
+)
+
+#: The tables of the pixel store, created by the first update.
+PIXEL_TABLES = (spectral_characteristics, pixel_segments, pixel_segment_files, pixel_retired)

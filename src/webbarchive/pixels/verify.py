@@ -22,14 +22,20 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, inspect, select
 
 from webbarchive.catalog.schema import products
 from webbarchive.catalog.writer_lock import holding_writer_lock
 from webbarchive.pixels.extract import PIXEL_KINDS
-from webbarchive.pixels.store import PARTIAL_SUFFIX, PixelStore, pixels_root
-from webbarchive.pixels.tables import pixel_segments, spectral_characteristics
+from webbarchive.pixels.store import PARTIAL_SUFFIX, PixelStore, file_sha256, pixels_root
+from webbarchive.pixels.tables import (
+    pixel_retired,
+    pixel_segment_files,
+    pixel_segments,
+    spectral_characteristics,
+)
 
 
 @dataclass
@@ -46,10 +52,25 @@ class VerifyReport:
     repaired: bool = False
     orphan_bytes: int = 0
     marked: int = 0  # spectra marked for re-extraction by the repair
+    # deep checks (``webbarchive pixels verify``)
+    deep: bool = False
+    retired: int = 0  # unlisted files kept for readers (grace period), not orphans
+    checksummed: int = 0  # segments whose file checksum was recomputed and matched
+    unchecked: int = 0  # segments with no recorded checksum (written before they were)
+    # (product_id, segment, pixels the segment holds, pixels the catalog says)
+    products_drifted: list[tuple[int, str, int, int]] = field(default_factory=list)
+    unindexed: list[int] = field(default_factory=list)  # spectral products without pixels
 
     @property
     def consistent(self) -> bool:
-        return not (self.orphans or self.missing or self.drifted or self.dangling)
+        return not (
+            self.orphans
+            or self.missing
+            or self.drifted
+            or self.dangling
+            or self.products_drifted
+            or (self.deep and self.unindexed)
+        )
 
     def summary(self) -> str:
         lines = [
@@ -59,6 +80,19 @@ class VerifyReport:
             f"{self.dangling} spectra pointing at no segment; {self.pending} spectral "
             "products not in the store (the next ingest extracts them)"
         ]
+        if self.deep:
+            lines.append(
+                f"deep check: {self.checksummed} segment checksums match, {self.unchecked} "
+                f"segments without a recorded checksum, {self.retired} retired files waiting "
+                f"out their grace period; {len(self.products_drifted)} spectra whose pixel "
+                f"count differs from the catalog's, {len(self.unindexed)} spectral products "
+                "with no pixels in the store"
+            )
+            lines += [
+                f"  product {pid} in {segment}: the segment holds {held} pixels, the catalog {npix}"
+                for pid, segment, held, npix in self.products_drifted[:50]
+            ]
+            lines += [f"  product {pid}: no pixels in the store" for pid in self.unindexed[:50]]
         lines += [f"  orphan {name}" for name in self.orphans]
         lines += [f"  missing {name}" for name in self.missing]
         lines += [f"  drifted {name}: {what}" for name, what in self.drifted]
@@ -86,11 +120,20 @@ def segment_files(root: Path) -> dict[str, int]:
     return found
 
 
+def _known(conn) -> set[str]:
+    """Segments listed, and retired ones whose files wait out their grace period."""
+    listed = set(conn.execute(select(pixel_segments.c.segment)).scalars())
+    if inspect(conn).has_table(pixel_retired.name):
+        listed |= set(conn.execute(select(pixel_retired.c.segment)).scalars())
+    return listed
+
+
 def remove_orphans(engine: Engine, store: PixelStore) -> list[str]:
-    """Delete the files under the store's root that ``pixel_segments`` does not list;
-    only safe under the writer lock (the pixel index update calls it first)."""
+    """Delete the files under the store's root that ``pixel_segments`` does not list
+    (nor ``pixel_retired``); only safe under the writer lock (the pixel index
+    update calls it first)."""
     with engine.connect() as conn:
-        listed = set(conn.execute(select(pixel_segments.c.segment)).scalars())
+        listed = _known(conn)
     orphans = sorted(set(segment_files(store.root)) - listed)
     for name in orphans:
         store.delete(name)
@@ -98,11 +141,36 @@ def remove_orphans(engine: Engine, store: PixelStore) -> list[str]:
 
 
 @holding_writer_lock
-def verify(engine: Engine, repair: bool = False) -> VerifyReport:
-    """Check the pixel store of the catalog behind ``engine``; repair it if asked."""
+def verify(engine: Engine, repair: bool = False, deep: bool = False) -> VerifyReport:
+    """Check the pixel store of the catalog behind ``engine``; repair it if asked.
+
+    ``deep`` (``webbarchive pixels verify``) also recomputes each segment file's
+    SHA-256 against the one recorded when it was written, counts every
+    spectrum's pixels in its segment against the catalog's ``npix``, and counts
+    spectral products with no pixels in the store (not extracted, or their rows
+    lost) as drift."""
     store = PixelStore(pixels_root(engine))
-    report = VerifyReport(str(store.root))
+    report = VerifyReport(str(store.root), deep=deep)
     with engine.connect() as conn:
+        retired = set()
+        checksums: dict[str, str] = {}
+        if inspect(conn).has_table(pixel_retired.name):
+            retired = set(conn.execute(select(pixel_retired.c.segment)).scalars())
+            checksums = dict(
+                conn.execute(
+                    select(pixel_segment_files.c.segment, pixel_segment_files.c.sha256)
+                ).all()
+            )
+        per_product: dict[str, list[tuple[int, int]]] = {}
+        if deep:
+            for pid, segment, npix in conn.execute(
+                select(
+                    spectral_characteristics.c.product_id,
+                    spectral_characteristics.c.segment,
+                    spectral_characteristics.c.npix,
+                )
+            ):
+                per_product.setdefault(segment, []).append((int(pid), int(npix)))
         listed = dict(conn.execute(select(pixel_segments.c.segment, pixel_segments.c.nrows)).all())
         held = dict(
             conn.execute(
@@ -110,8 +178,8 @@ def verify(engine: Engine, repair: bool = False) -> VerifyReport:
                 .group_by(spectral_characteristics.c.segment)
             ).all()
         )  # fmt: skip
-        report.pending = conn.execute(
-            select(func.count())
+        report.unindexed = conn.execute(
+            select(products.c.product_id)
             .select_from(products)
             .outerjoin(
                 spectral_characteristics,
@@ -122,14 +190,19 @@ def verify(engine: Engine, repair: bool = False) -> VerifyReport:
                 (spectral_characteristics.c.checksum.is_(None))
                 | (spectral_characteristics.c.checksum != products.c.checksum),
             )
-        ).scalar_one()
+            .order_by(products.c.product_id)
+        ).scalars().all()  # fmt: skip
+        report.pending = len(report.unindexed)
     files = segment_files(store.root)
     report.segments = len(listed)
-    report.orphans = sorted(set(files) - set(listed))
+    report.retired = len(retired & set(files))
+    report.orphans = sorted(set(files) - set(listed) - retired)
     report.orphan_bytes = sum(files[name] for name in report.orphans)
     report.missing = sorted(set(listed) - set(files))
     for name in sorted(set(listed) & set(files)):
         what = _drift(store, name, listed[name], held.get(name))
+        if not what and deep:
+            what = _deep_drift(store, name, checksums.get(name), per_product.get(name, []), report)
         if what:
             report.drifted.append((name, what))
     report.dangling = int(sum(1 for segment in held if segment not in listed))
@@ -148,6 +221,36 @@ def _drift(store: PixelStore, name: str, nrows: int, spectra_pixels: int | None)
         return f"the file holds {rows} pixels, the catalog lists {nrows}"
     if int(spectra_pixels or 0) != nrows:
         return f"its spectra hold {int(spectra_pixels or 0)} pixels, the segment {nrows}"
+    return None
+
+
+def _deep_drift(
+    store: PixelStore,
+    name: str,
+    sha256: str | None,
+    spectra: list[tuple[int, int]],
+    report: VerifyReport,
+) -> str | None:
+    """The checksum and the per-spectrum pixel counts of segment ``name`` against
+    the catalog; differing spectra are added to ``report.products_drifted``."""
+    if sha256 is None:
+        report.unchecked += 1
+    elif file_sha256(store.path(name)) != sha256:
+        return "its bytes differ from those written (SHA-256 mismatch)"
+    else:
+        report.checksummed += 1
+    ids = pq.read_table(store.path(name), columns=["product_id"]).column("product_id").to_numpy()
+    found, counts = np.unique(ids, return_counts=True)
+    held = dict(zip(found.tolist(), counts.tolist(), strict=True))
+    expected = dict(spectra)
+    drifted = [
+        (pid, name, int(held.get(pid, 0)), int(expected.get(pid, 0)))
+        for pid in sorted(set(held) | set(expected))
+        if held.get(pid, 0) != expected.get(pid, 0)
+    ]
+    report.products_drifted += drifted
+    if drifted:
+        return f"{len(drifted)} spectra hold another number of pixels than the catalog says"
     return None
 
 
