@@ -154,10 +154,19 @@ def form(*params: Param) -> dict[str, Any]:
     }
 
 
+_STRING = {"type": "string"}
+
+
 def _complete(path: str, operation: dict[str, Any]) -> None:
     responses = operation.setdefault("responses", {})
     errors = votable_errors if is_vo_path(path) else json_errors
     responses.pop("422", None)  # FastAPI's validation error: this app answers 400
+    for code, response in responses.items():
+        content = response.get("content", {}).get("application/json")
+        if code.startswith("2") and content is not None and content.get("schema") == _STRING:
+            # FastAPI says "a string" for a route answering the app's JsonResponse
+            # (not a JSONResponse subclass) without a response model: any JSON value.
+            content["schema"] = {}
     codes = [400, 401, 429]
     if any(p.get("in") == "path" for p in operation.get("parameters", [])):
         codes.append(404)  # a path naming nothing this user may see
