@@ -65,7 +65,9 @@ class AllowHeader:
             if message["type"] == "http.response.start" and message["status"] == 405:
                 methods = allowed_methods(self.fastapi_app, scope.get("path", ""))
                 if methods:
-                    headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+                    headers = [
+                        (k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"
+                    ]
                     headers.append((b"allow", ", ".join(methods).encode()))
                     message = {**message, "headers": headers}
             await send(message)

@@ -78,6 +78,21 @@ def votable_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def html_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` of a portal page, which answers its errors as a page saying
+    what was wrong (the rate limiter, ahead of the page, still answers JSON)."""
+    return {
+        code: {
+            "description": _MEANINGS.get(code, "error") + " (an HTML page saying so)",
+            "content": {
+                "text/html": {"schema": {"type": "string"}},
+                "application/json": {"schema": ERROR_SCHEMA},
+            },
+        }
+        for code in codes
+    }
+
+
 def media(*types: str, description: str = "success", status: int = 200) -> dict:
     """``responses=`` for a success answered in one of ``types`` (FITS, CSV, PNG...)."""
     return {status: {"description": description, "content": {t: {} for t in types}}}
@@ -155,9 +170,39 @@ def form(*params: Param) -> dict[str, Any]:
 
 
 _STRING = {"type": "string"}
+#: :class:`webbarchive.api.params.Page`'s bounds, for :func:`refine`.
+LIMIT: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": 100_000}
+OFFSET: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": 2**62}
+_REFINE = "x-webbarchive-refine"
+
+
+def refine(required: tuple[str, ...] = (), **schemas: dict[str, Any]) -> dict[str, Any]:
+    """``openapi_extra`` telling OpenAPI more than a ``Query`` declaration can,
+    for a parameter the route's own parser reads (and explains when wrong):
+    ``required`` names parameters the parser demands although they are typed
+    ``str | None`` (so its 400 can say what is accepted), ``schemas`` gives a
+    parameter the schema of what the parser accepts (an integer sent as text, an
+    enum matched in any case). Applied by :func:`install`."""
+    return {_REFINE: {"required": list(required), "schemas": schemas}}
+
+
+def _apply_refine(operation: dict[str, Any]) -> None:
+    refinement = operation.pop(_REFINE, None)
+    if not refinement:
+        return
+    for parameter in operation.get("parameters", []):
+        name = parameter["name"]
+        if name in refinement["required"]:
+            parameter["required"] = True
+        if name in refinement["schemas"]:
+            parameter["schema"] = refinement["schemas"][name]
+    for name in [*refinement["required"], *refinement["schemas"]]:
+        if not any(p["name"] == name for p in operation.get("parameters", [])):
+            raise ValueError(f"refine() names {name!r}, which the operation does not declare")
 
 
 def _complete(path: str, operation: dict[str, Any]) -> None:
+    _apply_refine(operation)
     responses = operation.setdefault("responses", {})
     errors = votable_errors if is_vo_path(path) else json_errors
     responses.pop("422", None)  # FastAPI's validation error: this app answers 400
