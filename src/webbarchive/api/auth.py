@@ -111,7 +111,9 @@ class TokenRequest(BaseModel):
         json_schema_extra={"pattern": r"\S"},  # the 400 of a blank name says what is wanted
     )
     scopes: list[str] | None = Field(
-        default=None, description=f"default: {' '.join(accounts.DEFAULT_SCOPES)}"
+        default=None,
+        json_schema_extra={"items": {"type": "string", "enum": list(accounts.DEFAULT_SCOPES)}},
+        description=f"default: {' '.join(accounts.DEFAULT_SCOPES)}",
     )
 
 

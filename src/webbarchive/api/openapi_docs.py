@@ -176,20 +176,36 @@ OFFSET: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": 2**62}
 _REFINE = "x-webbarchive-refine"
 
 
-def refine(required: tuple[str, ...] = (), **schemas: dict[str, Any]) -> dict[str, Any]:
+#: A product named by URI or bare file name, as :func:`webbarchive.uris.filename_from_uri`
+#: reads it (a name it refuses is a 400; one it does not know, a 404).
+PRODUCT_URI: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^(mast:JWST/product/)?[A-Za-z0-9][^/\\\x00-\x1f\x7f:]*$",
+}
+
+
+def refine(
+    required: tuple[str, ...] = (), body_required: tuple[str, ...] = (), **schemas: dict[str, Any]
+) -> dict[str, Any]:
     """``openapi_extra`` telling OpenAPI more than a ``Query`` declaration can,
     for a parameter the route's own parser reads (and explains when wrong):
     ``required`` names parameters the parser demands although they are typed
     ``str | None`` (so its 400 can say what is accepted), ``schemas`` gives a
     parameter the schema of what the parser accepts (an integer sent as text, an
     enum matched in any case). Applied by :func:`install`."""
-    return {_REFINE: {"required": list(required), "schemas": schemas}}
+    return {_REFINE: {"required": list(required), "body": list(body_required), "schemas": schemas}}
 
 
-def _apply_refine(operation: dict[str, Any]) -> None:
+def _apply_refine(operation: dict[str, Any], spec: dict[str, Any]) -> None:
     refinement = operation.pop(_REFINE, None)
     if not refinement:
         return
+    for content in operation.get("requestBody", {}).get("content", {}).values():
+        schema = content.get("schema", {})
+        if "$ref" in schema:  # FastAPI's form model: #/components/schemas/Body_...
+            schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+        if refinement["body"]:
+            schema["required"] = sorted({*schema.get("required", []), *refinement["body"]})
     for parameter in operation.get("parameters", []):
         name = parameter["name"]
         if name in refinement["required"]:
@@ -201,8 +217,8 @@ def _apply_refine(operation: dict[str, Any]) -> None:
             raise ValueError(f"refine() names {name!r}, which the operation does not declare")
 
 
-def _complete(path: str, operation: dict[str, Any]) -> None:
-    _apply_refine(operation)
+def _complete(path: str, operation: dict[str, Any], spec: dict[str, Any]) -> None:
+    _apply_refine(operation, spec)
     responses = operation.setdefault("responses", {})
     errors = votable_errors if is_vo_path(path) else json_errors
     responses.pop("422", None)  # FastAPI's validation error: this app answers 400
@@ -231,7 +247,7 @@ def install(app: FastAPI) -> None:
             spec = build()
             for path, operations in spec.get("paths", {}).items():
                 for operation in operations.values():
-                    _complete(path, operation)
+                    _complete(path, operation, spec)
             spec.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
             spec.get("components", {}).get("schemas", {}).pop("ValidationError", None)
             app.openapi_schema = spec

@@ -30,10 +30,13 @@ MAX_URIS = 500
 @router.get(
     "/api/v0.1/path_lookup/",
     summary="Storage paths of products, as MAST's path_lookup",
-    openapi_extra=refine(("uri",)),
+    openapi_extra=refine(
+        ("uri",),
+        uri={"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": MAX_URIS},
+    ),
     responses={
         200: {
-            "description": "per URI asked: 200 and its storage path, or 404/403 and null",
+            "description": "per URI asked: 200 and its storage path, or 400/403/404 and null",
             "content": {
                 "application/json": {
                     "schema": {

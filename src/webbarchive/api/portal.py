@@ -70,9 +70,9 @@ _FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
     "pagesize": {"type": "integer", "enum": list(search.PAGE_SIZES)},
     "position": {
         "type": "string",
-        "pattern": r"^(0|[1-9]\d?|[12]\d\d|3[0-5]\d)(\.\d{1,6})? -?[1-8]?\d(\.\d{1,6})?$",
+        "pattern": r"^$|^(0|[1-9]\d?|[12]\d\d|3[0-5]\d)(\.\d{1,6})? -?[1-8]?\d(\.\d{1,6})?$",
     },
-    "radius": {"type": "string", "pattern": r"^(0\.\d{0,5}[1-9]|[1-9]\d?(\.\d{1,6})?)$"},
+    "radius": {"type": "string", "pattern": r"^$|^(0\.\d{0,5}[1-9]|[1-9]\d?(\.\d{1,6})?)$"},
 }
 _FIELD_HELP = {
     "position": "ra dec (ICRS degrees), e.g. '53.16 -27.78'",
@@ -191,6 +191,7 @@ def account_page(request: Request) -> HTMLResponse:
 
 @router.post(
     "/portal/account/signin",
+    openapi_extra=doc.refine(body_required=("token",)),
     summary="Portal: keep a token as the mast_token cookie",
     response_class=HTMLResponse,
     responses={

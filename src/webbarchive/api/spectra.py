@@ -39,7 +39,7 @@ from sqlalchemy import Engine
 
 from webbarchive.api.deps import catalog, current_user, readable_product
 from webbarchive.api.errors import ApiError, bad_request, not_found
-from webbarchive.api.openapi_docs import json_errors, refine
+from webbarchive.api.openapi_docs import PRODUCT_URI, json_errors, refine
 from webbarchive.api.params import filename_from_uri, product_uri
 from webbarchive.api.spectral_data import (
     SUPPORTED_SUFFIXES,
@@ -80,7 +80,7 @@ def _parse_ext(ext: str | None) -> int | None:
 @router.get(
     "/retrieve",
     summary="Pixel arrays of an x1d, c1d, s2d or s3d product",
-    openapi_extra=refine(("uri",), ext={"type": "integer", "minimum": 1}),
+    openapi_extra=refine(("uri",), uri=PRODUCT_URI, ext={"type": "integer", "minimum": 1}),
     responses=json_errors(403, 404, 422),
 )
 def retrieve(

@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 
 from webbarchive.api.deps import catalog, current_user, readable_product
 from webbarchive.api.errors import bad_request, not_found
-from webbarchive.api.openapi_docs import LIMIT, OFFSET, json_errors, refine
+from webbarchive.api.openapi_docs import LIMIT, OFFSET, PRODUCT_URI, json_errors, refine
 from webbarchive.api.params import Page, filename_from_uri, paging_headers, product_uri
 from webbarchive.catalog import keyword_types, queries
 from webbarchive.catalog.keyword_dictionary import keyword_dictionary, lookup
@@ -226,7 +226,9 @@ def render_mnemonic(row: dict[str, Any]) -> dict[str, Any]:
 # --- endpoints ---------------------------------------------------------------------
 
 
-@router.get("/parameters", openapi_extra=refine(("uri",)), responses=json_errors(403, 404))
+@router.get(
+    "/parameters", openapi_extra=refine(("uri",), uri=PRODUCT_URI), responses=json_errors(403, 404)
+)
 @router.get("/parameters/", include_in_schema=False)
 def parameters(
     uri: str | None = Query(None, description=URI_DOC),
@@ -247,7 +249,11 @@ def parameters(
     return _json(render_parameters(observation))
 
 
-@router.get("/keywords/search", openapi_extra=refine(("uri",)), responses=json_errors(403, 404))
+@router.get(
+    "/keywords/search",
+    openapi_extra=refine(("uri",), uri=PRODUCT_URI),
+    responses=json_errors(403, 404),
+)
 @router.get("/keywords/search/", include_in_schema=False)
 def keywords_search(
     uri: str | None = Query(None, description=URI_DOC),
@@ -273,6 +279,7 @@ def keywords_search(
     "/products",
     openapi_extra=refine(
         ("uri",),
+        uri=PRODUCT_URI,
         level={"type": "string", "enum": ["", "1", "2", "3", "4"]},
         limit=LIMIT,
         offset=OFFSET,
