@@ -201,14 +201,14 @@ def account_page(request: Request) -> HTMLResponse:
 )
 def sign_in(
     request: Request,
-    token: str = Form(
-        "",
+    token: str | None = Form(
+        None,
         description="an API token of this archive (required: a blank one is a 400 page)",
         json_schema_extra={"pattern": r"\S"},
     ),
     engine: Engine = Depends(deps.catalog),
 ) -> Response:
-    token = token.strip()
+    token = (token or "").strip()
     if not token:
         return _error(request, 400, "paste a token to sign in", "Sign in")
     try:
