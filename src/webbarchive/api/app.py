@@ -7,7 +7,7 @@ from importlib import import_module
 from fastapi import FastAPI
 
 from webbarchive import __version__
-from webbarchive.api import deps, errors, openapi_docs, storage_errors
+from webbarchive.api import allow_header, deps, errors, openapi_docs, storage_errors
 from webbarchive.catalog.db import open_catalog
 from webbarchive.config import SettingError, Settings
 from webbarchive.pixels.distributed import Cluster
@@ -68,4 +68,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for name in ROUTER_MODULES:
         app.include_router(import_module(name).router)
     openapi_docs.install(app)  # every operation's error answers, by route family
+    allow_header.install(app)  # a 405 lists every method of the path
     return app

@@ -31,7 +31,36 @@ router = APIRouter(tags=["auth"])
 TOKENS = "/auth/api/v0.1/tokens"
 
 
-@router.get("/whoami", summary="Who the request's token authenticates (MAST's whoami)")
+@router.get(
+    "/whoami",
+    summary="Who the request's token authenticates (MAST's whoami)",
+    responses={
+        200: {
+            "description": "the token's user, or anon=true (with message and reason "
+            "when a token was sent and refused)",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["eppn", "ezid", "anon", "attrib", "scopes", "token"],
+                        "properties": {
+                            "eppn": {"type": ["string", "null"]},
+                            "ezid": {"type": ["string", "null"]},
+                            "anon": {"type": "boolean"},
+                            "attrib": {"type": "object"},
+                            "scopes": {"type": "array", "items": {"type": "string"}},
+                            "session": {"type": "null"},
+                            "token": {"type": ["string", "null"]},
+                            "token_expires_mjd": {"type": ["number", "null"]},
+                            "message": {"type": "string"},
+                            "reason": {"type": "string"},
+                        },
+                    }
+                }
+            },
+        }
+    },
+)
 def whoami(request: Request) -> dict[str, Any]:
     session, rejected = token_session(request)
     if session is None:
@@ -77,9 +106,14 @@ def _raw_token(request: Request) -> str | None:
 
 
 class TokenRequest(BaseModel):
-    name: str = Field(description="what the token is for, e.g. 'laptop' or 'Astroquery'")
+    name: str = Field(
+        description="what the token is for, e.g. 'laptop' or 'Astroquery' (not blank)",
+        json_schema_extra={"pattern": r"\S"},  # the 400 of a blank name says what is wanted
+    )
     scopes: list[str] | None = Field(
-        default=None, description=f"default: {' '.join(accounts.DEFAULT_SCOPES)}"
+        default=None,
+        json_schema_extra={"items": {"type": "string", "enum": list(accounts.DEFAULT_SCOPES)}},
+        description=f"default: {' '.join(accounts.DEFAULT_SCOPES)}",
     )
 
 

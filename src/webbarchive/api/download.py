@@ -26,6 +26,7 @@ from webbarchive.api.deps import catalog, current_user, readable_product
 from webbarchive.api.engineering import edb_download
 from webbarchive.api.errors import ApiError, not_found
 from webbarchive.api.http_ranges import http_date, parse_range, precondition, range_applies
+from webbarchive.api.openapi_docs import json_errors, refine
 from webbarchive.api.params import filename_from_uri
 from webbarchive.api.previews import names_preview, preview_download
 from webbarchive.catalog.rights import User
@@ -189,5 +190,7 @@ for _path, _method in itertools.product(DOWNLOAD_PATHS, ("GET", "HEAD")):
             307: {"description": "presigned object-storage URL (download_redirect set)"},
             416: {"description": "malformed or unsatisfiable byte range"},
             503: {"description": "object storage unreachable; Retry-After says when to retry"},
+            **json_errors(403, 404, 409, 412),
         },
+        openapi_extra=refine(("uri",)),
     )

@@ -78,6 +78,21 @@ def votable_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+def html_errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` of a portal page, which answers its errors as a page saying
+    what was wrong (the rate limiter, ahead of the page, still answers JSON)."""
+    return {
+        code: {
+            "description": _MEANINGS.get(code, "error") + " (an HTML page saying so)",
+            "content": {
+                "text/html": {"schema": {"type": "string"}},
+                "application/json": {"schema": ERROR_SCHEMA},
+            },
+        }
+        for code in codes
+    }
+
+
 def media(*types: str, description: str = "success", status: int = 200) -> dict:
     """``responses=`` for a success answered in one of ``types`` (FITS, CSV, PNG...)."""
     return {status: {"description": description, "content": {t: {} for t in types}}}
@@ -154,10 +169,65 @@ def form(*params: Param) -> dict[str, Any]:
     }
 
 
-def _complete(path: str, operation: dict[str, Any]) -> None:
+_STRING = {"type": "string"}
+#: :class:`webbarchive.api.params.Page`'s bounds, for :func:`refine`.
+LIMIT: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": 100_000}
+OFFSET: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": 2**62}
+_REFINE = "x-webbarchive-refine"
+
+
+#: A product named by URI or bare file name, as :func:`webbarchive.uris.filename_from_uri`
+#: reads it (a name it refuses is a 400; one it does not know, a 404).
+PRODUCT_URI: dict[str, Any] = {
+    "type": "string",
+    "pattern": r"^(mast:JWST/product/)?[A-Za-z0-9][^/\\\x00-\x1f\x7f:]*$",
+}
+
+
+def refine(
+    required: tuple[str, ...] = (), body_required: tuple[str, ...] = (), **schemas: dict[str, Any]
+) -> dict[str, Any]:
+    """``openapi_extra`` telling OpenAPI more than a ``Query`` declaration can,
+    for a parameter the route's own parser reads (and explains when wrong):
+    ``required`` names parameters the parser demands although they are typed
+    ``str | None`` (so its 400 can say what is accepted), ``schemas`` gives a
+    parameter the schema of what the parser accepts (an integer sent as text, an
+    enum matched in any case). Applied by :func:`install`."""
+    return {_REFINE: {"required": list(required), "body": list(body_required), "schemas": schemas}}
+
+
+def _apply_refine(operation: dict[str, Any], spec: dict[str, Any]) -> None:
+    refinement = operation.pop(_REFINE, None)
+    if not refinement:
+        return
+    for content in operation.get("requestBody", {}).get("content", {}).values():
+        schema = content.get("schema", {})
+        if "$ref" in schema:  # FastAPI's form model: #/components/schemas/Body_...
+            schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+        if refinement["body"]:
+            schema["required"] = sorted({*schema.get("required", []), *refinement["body"]})
+    for parameter in operation.get("parameters", []):
+        name = parameter["name"]
+        if name in refinement["required"]:
+            parameter["required"] = True
+        if name in refinement["schemas"]:
+            parameter["schema"] = refinement["schemas"][name]
+    for name in [*refinement["required"], *refinement["schemas"]]:
+        if not any(p["name"] == name for p in operation.get("parameters", [])):
+            raise ValueError(f"refine() names {name!r}, which the operation does not declare")
+
+
+def _complete(path: str, operation: dict[str, Any], spec: dict[str, Any]) -> None:
+    _apply_refine(operation, spec)
     responses = operation.setdefault("responses", {})
     errors = votable_errors if is_vo_path(path) else json_errors
     responses.pop("422", None)  # FastAPI's validation error: this app answers 400
+    for code, response in responses.items():
+        content = response.get("content", {}).get("application/json")
+        if code.startswith("2") and content is not None and content.get("schema") == _STRING:
+            # FastAPI says "a string" for a route answering the app's JsonResponse
+            # (not a JSONResponse subclass) without a response model: any JSON value.
+            content["schema"] = {}
     codes = [400, 401, 429]
     if any(p.get("in") == "path" for p in operation.get("parameters", [])):
         codes.append(404)  # a path naming nothing this user may see
@@ -177,7 +247,7 @@ def install(app: FastAPI) -> None:
             spec = build()
             for path, operations in spec.get("paths", {}).items():
                 for operation in operations.values():
-                    _complete(path, operation)
+                    _complete(path, operation, spec)
             spec.get("components", {}).get("schemas", {}).pop("HTTPValidationError", None)
             spec.get("components", {}).get("schemas", {}).pop("ValidationError", None)
             app.openapi_schema = spec

@@ -18,6 +18,7 @@ from fastapi import APIRouter, Query, Request
 
 from webbarchive.api.deps import catalog, current_user, readable_product
 from webbarchive.api.errors import bad_request, status_of
+from webbarchive.api.openapi_docs import refine
 from webbarchive.api.params import filename_from_uri
 from webbarchive.errors import ArchiveError
 
@@ -27,7 +28,34 @@ router = APIRouter(tags=["downloads"])
 MAX_URIS = 500
 
 
-@router.get("/api/v0.1/path_lookup/", summary="Storage paths of products, as MAST's path_lookup")
+@router.get(
+    "/api/v0.1/path_lookup/",
+    summary="Storage paths of products, as MAST's path_lookup",
+    openapi_extra=refine(
+        ("uri",),
+        uri={"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": MAX_URIS},
+    ),
+    responses={
+        200: {
+            "description": "per URI asked: 200 and its storage path, or 400/403/404 and null",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "additionalProperties": {
+                            "type": "object",
+                            "required": ["status_code", "path"],
+                            "properties": {
+                                "status_code": {"type": "integer"},
+                                "path": {"type": ["string", "null"]},
+                            },
+                        },
+                    }
+                }
+            },
+        }
+    },
+)
 @router.get("/api/v0.1/path_lookup", include_in_schema=False)
 def path_lookup(
     request: Request,

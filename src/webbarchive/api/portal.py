@@ -61,6 +61,33 @@ def portal_user(request: Request) -> tuple[User, str | None]:
         return ANONYMOUS, exc.message
 
 
+#: What the search form's parser accepts, field by field, where a schema can say it.
+#: A radius, and sort=distance, need a position: a rule between fields that
+#: OpenAPI cannot write (tests/api/test_schemathesis.py says so where it applies).
+_FIELD_SCHEMAS: dict[str, dict[str, Any]] = {
+    "calib_level": {"type": "string", "enum": ["", "0", "1", "2", "3", "4"]},
+    "rights": {"type": "string", "enum": ["", *search.RIGHTS]},
+    "sort": {"type": "string", "enum": ["", *search.SORTABLE]},
+    "order": {"type": "string", "enum": ["", "asc", "desc"]},
+    "page": {"type": "integer", "minimum": 1, "maximum": search.MAX_PAGE},
+    "pagesize": {"type": "integer", "enum": list(search.PAGE_SIZES)},
+    "position": {
+        "type": "string",
+        "pattern": r"^$|^(0|[1-9]\d?|[12]\d\d|3[0-5]\d)(\.\d{1,6})? -?[1-8]?\d(\.\d{1,6})?$",
+    },
+    "radius": {"type": "string", "pattern": r"^$|^(0\.\d{0,5}[1-9]|[1-9]\d?(\.\d{1,6})?)$"},
+}
+_FIELD_HELP = {
+    "position": "ra dec (ICRS degrees), e.g. '53.16 -27.78'",
+    "radius": "cone radius (arcmin, default 3), with a position",
+    "sort": "a column of the table, or distance (with a position)",
+}
+
+
+def _field_schema(name: str) -> dict[str, Any]:
+    return _FIELD_SCHEMAS.get(name, {"type": "string"})
+
+
 def _page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     user, refused = portal_user(request)
     csrf, new = portal_csrf.form_token(request)
@@ -82,11 +109,16 @@ def _error(request: Request, status: int, message: str, title: str = "Error") ->
     response_class=HTMLResponse,
     summary="Portal: search observations",
     openapi_extra=doc.query(
-        *(doc.text(f.name, f"search form field {f.name}") for f in fields(search.SearchForm))
+        *(
+            doc.Param(
+                f.name,
+                _FIELD_HELP.get(f.name, f"search form field {f.name}"),
+                _field_schema(f.name),
+            )
+            for f in fields(search.SearchForm)
+        )
     ),
-    responses={
-        400: {"description": "the page, saying what was wrong", "content": {"text/html": {}}}
-    },
+    responses=doc.html_errors(400, 401),
 )
 def search_page(request: Request, engine: Engine = Depends(deps.catalog)) -> HTMLResponse:
     user, _ = portal_user(request)
@@ -120,6 +152,7 @@ def search_page(request: Request, engine: Engine = Depends(deps.catalog)) -> HTM
     "/portal/observation/{obs_id}",
     response_class=HTMLResponse,
     summary="Portal: one observation, its products and its spectrum",
+    responses=doc.html_errors(400, 401, 403, 404),
 )
 def observation_page(
     request: Request,
@@ -163,16 +196,29 @@ def account_page(request: Request) -> HTMLResponse:
     return _page(request, "account.html", title="Account")
 
 
-@router.post("/portal/account/signin", summary="Portal: keep a token as the mast_token cookie")
+@router.post(
+    "/portal/account/signin",
+    openapi_extra=doc.refine(body_required=("token",)),
+    summary="Portal: keep a token as the mast_token cookie",
+    response_class=HTMLResponse,
+    responses={
+        303: {"description": "signed in: to /portal/account, with the cookie set"},
+        **doc.html_errors(400, 401, 403),
+    },
+)
 def sign_in(
     request: Request,
-    token: str = Form("", description="an API token of this archive"),
+    token: str | None = Form(
+        None,
+        description="an API token of this archive (required: a blank one is a 400 page)",
+        json_schema_extra={"pattern": r"\S"},
+    ),
     csrf: str = Form("", description="the anti-forgery token of the sign-in form"),
     engine: Engine = Depends(deps.catalog),
 ) -> Response:
     if not portal_csrf.genuine(request, csrf):
         return _error(request, 403, portal_csrf.REFUSED, "Sign in")
-    token = token.strip()
+    token = (token or "").strip()
     if not token:
         return _error(request, 400, "paste a token to sign in", "Sign in")
     try:
@@ -192,7 +238,15 @@ def sign_in(
     return answer
 
 
-@router.post("/portal/account/signout", summary="Portal: forget the mast_token cookie")
+@router.post(
+    "/portal/account/signout",
+    summary="Portal: forget the mast_token cookie",
+    response_class=HTMLResponse,
+    responses={
+        303: {"description": "signed out: to /, with the cookie deleted"},
+        **doc.html_errors(403),
+    },
+)
 def sign_out(
     request: Request,
     csrf: str = Form("", description="the anti-forgery token of the sign-out form"),
@@ -215,7 +269,12 @@ def target_suggestions(
         return {"targets": targets.suggest(conn, user, q)}
 
 
-@router.get("/portal/vendor/plotly.min.js", summary="Portal: Plotly.js, from node_modules")
+@router.get(
+    "/portal/vendor/plotly.min.js",
+    summary="Portal: Plotly.js, from node_modules",
+    response_class=Response,
+    responses={**doc.media("text/javascript"), **doc.json_errors(404)},
+)
 def plotly(request: Request) -> Response:
     path = Path(request.app.state.settings.portal_vendor) / PLOTLY
     if not path.is_file():
@@ -226,7 +285,12 @@ def plotly(request: Request) -> Response:
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css"}
 
 
-@router.get("/portal/static/{name}", summary="Portal: its stylesheet and JavaScript modules")
+@router.get(
+    "/portal/static/{name}",
+    summary="Portal: its stylesheet and JavaScript modules",
+    response_class=Response,
+    responses=doc.media(*sorted(set(STATIC_TYPES.values()))),
+)
 def static_file(name: str) -> Response:
     files = {p.name: p for p in STATIC.iterdir() if p.suffix in STATIC_TYPES}
     if name not in files:

@@ -29,6 +29,7 @@ from starlette.datastructures import FormData
 
 from webbarchive.api import deps
 from webbarchive.api.errors import ApiError, bad_request
+from webbarchive.api.openapi_docs import json_errors, refine
 from webbarchive.api.portal import _page, portal_user
 from webbarchive.catalog.schema import observations
 from webbarchive.mast import bundle
@@ -38,6 +39,15 @@ router = APIRouter(tags=["portal"])
 #: Products one basket may hold.
 MAX_FILES = 2000
 FILE_HELP = "a product file name (repeat the field for each product)"
+
+
+#: The ``file`` field as the parser takes it: names, blanks ignored (at least one for the zip).
+_FILES = {
+    "type": "array",
+    "items": {"type": "string", "pattern": r"\S"},
+    "minItems": 1,
+    "maxItems": MAX_FILES,
+}
 
 
 async def _files(request: Request, query: list[str]) -> list[str]:
@@ -177,6 +187,7 @@ for _method in ("GET", "POST"):
         methods=[_method],
         response_class=Response,
         summary="Portal: the basket's products as one zip, streamed",
-        responses={200: {"content": {"application/zip": {}}}},
+        responses={200: {"content": {"application/zip": {}}}, **json_errors(403, 404, 409)},
+        openapi_extra=refine(("file",), file=_FILES),
         name=f"basket_zip_{_method.lower()}",
     )

@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from webbarchive.api import deps
 from webbarchive.api.errors import ApiError, bad_request
+from webbarchive.api.openapi_docs import html_errors, json_errors, refine
 from webbarchive.api.portal import PLOTTED_SUFFIXES, _error, _page, portal_user
 from webbarchive.catalog.queries import observation_of_product
 from webbarchive.catalog.rights import rights_for
@@ -58,6 +59,17 @@ def _stretch_query(
         raise bad_request(str(exc), accepted=", ".join(STRETCHES)) from None
 
 
+#: What the stretch parser accepts; lo < hi (and vmin < vmax) is a rule between
+#: two parameters that OpenAPI cannot write (see tests/api/test_schemathesis.py).
+_STRETCH_SCHEMAS: dict[str, dict[str, Any]] = {
+    "stretch": {"type": "string", "enum": list(STRETCHES)},
+    "lo": {"type": "number", "minimum": 0, "maximum": 100},
+    "hi": {"type": "number", "minimum": 0, "maximum": 100},
+    "vmin": {"type": "number"},
+    "vmax": {"type": "number"},
+}
+
+
 def _readable(request: Request, engine: Engine, filename: str) -> dict[str, Any]:
     user, _ = portal_user(request)
     return deps.readable_product(engine, user, filename)
@@ -67,6 +79,8 @@ def _readable(request: Request, engine: Engine, filename: str) -> dict[str, Any]
     "/portal/product/{filename}",
     response_class=HTMLResponse,
     summary="Portal: one product, its fields, keywords, preview and image view",
+    openapi_extra=refine(**_STRETCH_SCHEMAS),
+    responses=html_errors(400, 401, 403, 404),
 )
 def product_page(
     request: Request,
@@ -124,7 +138,8 @@ def _stretch_params(stretch: str, lo: str, hi: str, vmin: str, vmax: str) -> dic
     "/portal/product/{filename}/image.png",
     summary="Portal: the product's image with the chosen stretch and limits (PNG)",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}}},
+    responses={200: {"content": {"image/png": {}}}, **json_errors(403, 404, 422)},
+    openapi_extra=refine(**_STRETCH_SCHEMAS),
 )
 def product_image(
     request: Request,

@@ -39,6 +39,7 @@ from sqlalchemy import Engine
 
 from webbarchive.api.deps import catalog, current_user, readable_product
 from webbarchive.api.errors import ApiError, bad_request, not_found
+from webbarchive.api.openapi_docs import PRODUCT_URI, json_errors, refine
 from webbarchive.api.params import filename_from_uri, product_uri
 from webbarchive.api.spectral_data import (
     SUPPORTED_SUFFIXES,
@@ -76,7 +77,12 @@ def _parse_ext(ext: str | None) -> int | None:
     return value
 
 
-@router.get("/retrieve", summary="Pixel arrays of an x1d, c1d, s2d or s3d product")
+@router.get(
+    "/retrieve",
+    summary="Pixel arrays of an x1d, c1d, s2d or s3d product",
+    openapi_extra=refine(("uri",), uri=PRODUCT_URI, ext={"type": "integer", "minimum": 1}),
+    responses=json_errors(403, 404, 422),
+)
 def retrieve(
     request: Request,
     uri: str | None = Query(

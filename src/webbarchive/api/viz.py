@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 
 from webbarchive.api.deps import catalog, current_user, readable_product
 from webbarchive.api.errors import bad_request, not_found
+from webbarchive.api.openapi_docs import LIMIT, OFFSET, PRODUCT_URI, json_errors, refine
 from webbarchive.api.params import Page, filename_from_uri, paging_headers, product_uri
 from webbarchive.catalog import keyword_types, queries
 from webbarchive.catalog.keyword_dictionary import keyword_dictionary, lookup
@@ -225,7 +226,9 @@ def render_mnemonic(row: dict[str, Any]) -> dict[str, Any]:
 # --- endpoints ---------------------------------------------------------------------
 
 
-@router.get("/parameters")
+@router.get(
+    "/parameters", openapi_extra=refine(("uri",), uri=PRODUCT_URI), responses=json_errors(403, 404)
+)
 @router.get("/parameters/", include_in_schema=False)
 def parameters(
     uri: str | None = Query(None, description=URI_DOC),
@@ -246,7 +249,11 @@ def parameters(
     return _json(render_parameters(observation))
 
 
-@router.get("/keywords/search")
+@router.get(
+    "/keywords/search",
+    openapi_extra=refine(("uri",), uri=PRODUCT_URI),
+    responses=json_errors(403, 404),
+)
 @router.get("/keywords/search/", include_in_schema=False)
 def keywords_search(
     uri: str | None = Query(None, description=URI_DOC),
@@ -268,7 +275,17 @@ def keywords_search(
     return _json(render_keywords(product, keywords))
 
 
-@router.get("/products")
+@router.get(
+    "/products",
+    openapi_extra=refine(
+        ("uri",),
+        uri=PRODUCT_URI,
+        level={"type": "string", "enum": ["", "1", "2", "3", "4"]},
+        limit=LIMIT,
+        offset=OFFSET,
+    ),
+    responses=json_errors(403, 404),
+)
 @router.get("/products/", include_in_schema=False)
 def products(
     uri: str | None = Query(None, description=URI_DOC),
@@ -308,7 +325,26 @@ def products(
     return _json({obs_id: [render_product(row) for row in rows]}, page.paging(total, len(rows)))
 
 
-@router.get("/info/keywords")
+@router.get(
+    "/info/keywords",
+    responses={
+        200: {
+            "description": "keyword definitions by schema group and model attribute",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "additionalProperties": {
+                            "type": "object",
+                            "additionalProperties": {"type": "object"},
+                        },
+                    }
+                }
+            },
+        },
+        **json_errors(404),
+    },
+)
 @router.get("/info/keywords/", include_in_schema=False)
 def info_keywords(
     name: str | None = Query(None, description="a FITS keyword, any case (all if absent)"),
@@ -345,7 +381,27 @@ def _dictionary_json() -> bytes:
     return _DICTIONARY_JSON
 
 
-@router.get("/info/mnemonics")
+@router.get(
+    "/info/mnemonics",
+    openapi_extra=refine(
+        name={"type": "string", "pattern": "^[^\\x00-\\x1f\\x7f]*$"}, limit=LIMIT, offset=OFFSET
+    ),
+    responses={
+        200: {
+            "description": 'the mnemonics, ``{"data": [...]}``',
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["data"],
+                        "properties": {"data": {"type": "array", "items": {"type": "object"}}},
+                    }
+                }
+            },
+        },
+        **json_errors(404),
+    },
+)
 @router.get("/info/mnemonics/", include_in_schema=False)
 def info_mnemonics(
     name: str | None = Query(None, description="a mnemonic, any case (all if absent)"),
