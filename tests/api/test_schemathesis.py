@@ -43,6 +43,11 @@ NOT_EXPRESSIBLE = {
     # The stretch limits need lo < hi and vmin < vmax.
     "GET /portal/product/{filename}": [checks.positive_data_acceptance],
     "GET /portal/product/{filename}/image.png": [checks.positive_data_acceptance],
+    # The tool pages hand their fields to the API they front (pixel search, /thumb,
+    # NIRSpec), whose rules between fields (a range, a position) they do not repeat.
+    "GET /portal/tools/pixels": [checks.positive_data_acceptance],
+    "GET /portal/tools/thumb": [checks.positive_data_acceptance],
+    "GET /portal/tools/nirspec": [checks.positive_data_acceptance],
 }
 
 

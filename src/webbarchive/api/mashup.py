@@ -21,6 +21,7 @@ from webbarchive.api.deps import catalog, current_user
 from webbarchive.api.errors import Refused, bad_request
 from webbarchive.api.heavy_queries import gate
 from webbarchive.api.identity import identity
+from webbarchive.api.openapi_docs import refine
 from webbarchive.catalog.rights import User, may_read_engineering
 from webbarchive.mast import caom, jwst_edb, jwst_keywords, render
 from webbarchive.mast import columns as C
@@ -166,10 +167,15 @@ def service_columns_config(engine: Engine, service: str, user: User) -> dict[str
 
 @router.post(
     "/portal/Mashup/Mashup.asmx/columnsconfig",
+    openapi_extra=refine(body_required=("colConfigId",)),
     summary="Column configuration of a Mashup service (every filterable column)",
 )
 def columnsconfig(
-    colConfigId: str | None = Form(None, description="a Mashup service, e.g. Mast.Caom.Cone"),
+    colConfigId: str | None = Form(
+        None,
+        description="a Mashup service, e.g. Mast.Caom.Cone (required)",
+        json_schema_extra={"pattern": r"\S"},
+    ),
     engine: Engine = Depends(catalog),
     user: User = Depends(current_user),
 ):

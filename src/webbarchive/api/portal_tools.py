@@ -45,7 +45,8 @@ class Field:
         """This field as an OpenAPI query parameter, for /docs."""
         described = f"{self.label}{'; ' + self.hint if self.hint else ''}"
         extra = {"enum": ["", *self.choices]} if self.choices else {}
-        return doc.text(self.name, described, self.placeholder or None, **extra)
+        example = None if self.placeholder.startswith(("e.g.", "<")) else self.placeholder
+        return doc.text(self.name, described, example or None, **extra)
 
 
 def _documented(fields: tuple[Field, ...]) -> dict[str, Any]:
@@ -227,6 +228,7 @@ PIXEL_FIELDS = (
 
 @router.get(
     "/portal/tools/pixels",
+    responses=doc.html_errors(400, 401, 403, 404, 502),
     response_class=HTMLResponse,
     summary="Portal: pixel search",
     openapi_extra=_documented(PIXEL_FIELDS),
@@ -265,6 +267,7 @@ THUMB_FIELDS = (
 
 @router.get(
     "/portal/tools/thumb",
+    responses=doc.html_errors(400, 401, 403, 404, 502),
     response_class=HTMLResponse,
     summary="Portal: thumbnails",
     openapi_extra=_documented(THUMB_FIELDS),
@@ -296,6 +299,7 @@ NIRSPEC_FIELDS = (
 
 @router.get(
     "/portal/tools/nirspec",
+    responses=doc.html_errors(400, 401, 403, 404, 502),
     response_class=HTMLResponse,
     summary="Portal: NIRSpec spectra",
     openapi_extra=_documented(NIRSPEC_FIELDS),
