@@ -30,10 +30,10 @@ from webbarchive.api.errors import ApiError, bad_request
 from webbarchive.api.params import Page, paging_headers, product_uri
 from webbarchive.catalog import sky
 from webbarchive.catalog.rights import User
-from webbarchive.dja import cutouts, figures, queries, render, thumbs
-from webbarchive.dja.geometry import MAX_ARCMIN, Region, polygon_text
-from webbarchive.dja.names import FILTER_NAME, filter_matches, pivot_um
-from webbarchive.dja.tables import EXPOSURE_COLUMNS
+from webbarchive.dja.imaging import cutouts, figures, queries, render, thumbs
+from webbarchive.dja.imaging.geometry import MAX_ARCMIN, Region, polygon_text
+from webbarchive.dja.imaging.names import FILTER_NAME, filter_matches, pivot_um
+from webbarchive.dja.imaging.tables import EXPOSURE_COLUMNS
 from webbarchive.positions import Position, parse_position
 
 router = APIRouter(tags=["DJA imaging tools"])
@@ -81,7 +81,7 @@ def _names(value: str | None) -> list[str]:
 
 def _filters(params) -> list[str]:
     """``filters=``: DJA filter names in any case, full (``F200W-CLEAR``) or by band
-    (``f200w``), as :func:`~webbarchive.dja.names.filter_matches` reads them."""
+    (``f200w``), as :func:`~webbarchive.dja.imaging.names.filter_matches` reads them."""
     names = _names(params.get("filters"))
     bad = [n for n in names if not FILTER_NAME.match(n)]
     if bad:
@@ -561,7 +561,7 @@ def _msa_shutters(params, engine: Engine, user: User, position, size: float) -> 
     if not _bool("nirspec", params.get("nirspec")) or not metafile:
         return []
     from webbarchive.api.deps import readable_product
-    from webbarchive.dja_spectra.queries import msa_files_named, shutters_of_metafile
+    from webbarchive.dja.spectra.queries import msa_files_named, shutters_of_metafile
 
     with engine.connect() as conn:
         names = msa_files_named(conn, metafile)

@@ -265,7 +265,7 @@ def _update_pixel_index(engine: Engine, progress: bool) -> None:
 
 def _update_dja(engine: Engine, progress: bool) -> None:
     """Let the DJA tools (associations, mosaics) catalogue what changed."""
-    from webbarchive.dja.build import update
+    from webbarchive.dja.imaging.build import update
 
     update(engine, progress=progress)
 
@@ -273,9 +273,9 @@ def _update_dja(engine: Engine, progress: bool) -> None:
 def _dja_spectra_build():
     """The DJA spectroscopy capability (optional), or None."""
     try:
-        return importlib.import_module("webbarchive.dja_spectra.build")
+        return importlib.import_module("webbarchive.dja.spectra.build")
     except ModuleNotFoundError as exc:
-        if exc.name and "webbarchive.dja_spectra" in exc.name:
+        if exc.name and "webbarchive.dja.spectra" in exc.name:
             return None
         raise
 
