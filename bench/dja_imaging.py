@@ -40,9 +40,9 @@ from bench.common import measure, report
 from bench.viz import _Server
 from webbarchive.catalog.db import open_catalog
 from webbarchive.catalog.schema import SKY_INDEX_DEPTH
-from webbarchive.dja.geometry import Region
-from webbarchive.dja.load import ExposureRecord, insert_exposures
-from webbarchive.dja.tables import dja_exposures
+from webbarchive.dja.imaging.geometry import Region
+from webbarchive.dja.imaging.load import ExposureRecord, insert_exposures
+from webbarchive.dja.imaging.tables import dja_exposures
 from webbarchive.ingest.runner import ingest_paths
 
 FIELDS = 250

@@ -22,7 +22,7 @@ from astropy.io import fits
 from webbarchive.ingest import runner
 
 #: End-of-ingest hooks of other capabilities, timed apart from the catalog's own work.
-HOOKS = ("_update_pixel_index", "_update_dja", "_update_dja_spectra")
+HOOKS = ("_post_ingest",)  # one call per capability (webbarchive.capabilities)
 
 
 def open_all_headers(paths: list[str]) -> float:

@@ -146,7 +146,7 @@ def prepare(workdir: Path, backend: str, cluster) -> str:
 def targets(url: str) -> Targets:
     from webbarchive.catalog.db import open_catalog
     from webbarchive.catalog.schema import observations, products
-    from webbarchive.dja.tables import dja_mosaics
+    from webbarchive.dja.imaging.tables import dja_mosaics
 
     engine = open_catalog(url, create=False)
     with engine.connect() as conn:

@@ -90,8 +90,8 @@ def test_real_file_access_goes_through_the_skipping_fixtures():
 SAMPLE = [
     "tests/catalog/test_sky.py",
     "tests/catalog/test_keyword_dictionary.py",
-    "tests/dja_spectra/test_geometry.py",
-    "tests/dja/test_queries.py",
+    "tests/dja/spectra/test_geometry.py",
+    "tests/dja/imaging/test_queries.py",
     "tests/ingest/test_ingest_headers.py",
     "tests/pixels/test_extract.py",
     "tests/mast/test_mashup_protocol.py",

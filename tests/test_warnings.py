@@ -60,7 +60,7 @@ import logging, requests
 logging.basicConfig(level=logging.DEBUG)
 calls = []
 requests.get = lambda *a, **k: calls.append(a)  # webbarchive's import must not get here
-from webbarchive.dja_spectra.geometry import Pointing
+from webbarchive.dja.spectra.geometry import Pointing
 ra, dec = Pointing(10.0, 20.0, 30.0, 0.0, 0.0).sky([0.0], [0.0])
 assert abs(ra[0] - 10.0) < 1e-9 and abs(dec[0] - 20.0) < 1e-9
 assert calls == [], calls

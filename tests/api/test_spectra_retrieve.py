@@ -23,10 +23,10 @@ from fastapi.testclient import TestClient
 from tests.rows import add_file_product
 
 from webbarchive.api.app import create_app
-from webbarchive.api.spectral_data import api_column_name, json_chunks, read_product
 from webbarchive.catalog.db import open_catalog
 from webbarchive.catalog.schema import products
 from webbarchive.config import Settings
+from webbarchive.pixels.spectral_data import api_column_name, json_chunks, read_product
 
 X1D = "jw02736-o007_s06355_nirspec_f290lp-g395m_x1d.fits"
 S2D = "jw02736-o007_s06355_nirspec_f290lp-g395m_s2d.fits"

@@ -30,7 +30,7 @@ from sqlalchemy import select
 from webbarchive.catalog import accounts
 from webbarchive.catalog.db import open_catalog
 from webbarchive.config import Settings
-from webbarchive.dja_spectra.tables import nirspec_extractions, nirspec_redshifts
+from webbarchive.dja.spectra.tables import nirspec_extractions, nirspec_redshifts
 from webbarchive.ingest.runner import ingest_paths
 
 EXCLUSIVE, PUBLIC, UNKNOWN = "6802", "2561", "4233"
@@ -46,7 +46,7 @@ READERS = {
 _KILLED_BEFORE_LINK = textwrap.dedent(
     """
     import os, signal, sys
-    from webbarchive.dja_spectra import build
+    from webbarchive.dja.spectra import build
     from webbarchive.ingest.runner import ingest_paths
 
     def die(engine):

@@ -16,12 +16,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from tests.auth.eap import EAP_FILE, EAP_PROGRAM
-from tests.dja.conftest import EAP_PROGRAM as DJA_EAP_PROGRAM
-from tests.dja.conftest import FUTURE_MJD
+from tests.dja.imaging.conftest import EAP_PROGRAM as DJA_EAP_PROGRAM
+from tests.dja.imaging.conftest import FUTURE_MJD
 from webbarchive.catalog.db import open_catalog
 from webbarchive.catalog.rights import User, now_mjd
 from webbarchive.catalog.schema import observations, products, programs
-from webbarchive.dja.tables import dja_exposures, dja_mosaics
+from webbarchive.dja.imaging.tables import dja_exposures, dja_mosaics
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -40,8 +40,8 @@ import webbarchive
 from webbarchive import cli
 from webbarchive.catalog.db import open_catalog
 from webbarchive.catalog.schema import keywords, observations, products
-from webbarchive.dja.tables import dja_associations, dja_exposures, dja_mosaics
-from webbarchive.dja_spectra.tables import nirspec_extractions, nirspec_slits
+from webbarchive.dja.imaging.tables import dja_associations, dja_exposures, dja_mosaics
+from webbarchive.dja.spectra.tables import nirspec_extractions, nirspec_slits
 from webbarchive.pixels.store import pixels_root
 from webbarchive.pixels.tables import pixel_segments, spectral_characteristics
 

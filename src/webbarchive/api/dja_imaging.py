@@ -30,10 +30,10 @@ from webbarchive.api.errors import ApiError, bad_request
 from webbarchive.api.params import Page, paging_headers, product_uri
 from webbarchive.catalog import sky
 from webbarchive.catalog.rights import User
-from webbarchive.dja import cutouts, figures, queries, render, thumbs
-from webbarchive.dja.geometry import MAX_ARCMIN, Region, polygon_text
-from webbarchive.dja.names import FILTER_NAME, filter_matches, pivot_um
-from webbarchive.dja.tables import EXPOSURE_COLUMNS
+from webbarchive.dja.imaging import figures, queries, render, thumbnail, thumbs
+from webbarchive.dja.imaging.geometry import MAX_ARCMIN, Region, polygon_text
+from webbarchive.dja.imaging.names import FILTER_NAME, pivot_um
+from webbarchive.dja.imaging.tables import EXPOSURE_COLUMNS
 from webbarchive.positions import Position, parse_position
 
 router = APIRouter(tags=["DJA imaging tools"])
@@ -81,7 +81,7 @@ def _names(value: str | None) -> list[str]:
 
 def _filters(params) -> list[str]:
     """``filters=``: DJA filter names in any case, full (``F200W-CLEAR``) or by band
-    (``f200w``), as :func:`~webbarchive.dja.names.filter_matches` reads them."""
+    (``f200w``), as :func:`~webbarchive.dja.imaging.names.filter_matches` reads them."""
     names = _names(params.get("filters"))
     bad = [n for n in names if not FILTER_NAME.match(n)]
     if bad:
@@ -462,24 +462,6 @@ def _requested_filters(params) -> list[str] | None:
     return None
 
 
-def _match(wanted: str, available: list[str]) -> str | None:
-    """The available filter (lower-case DJA name) a requested name means:
-    ``f115w-clear`` or ``f115w``, in any case."""
-    if wanted.lower() in available:
-        return wanted.lower()
-    return next((name for name in available if filter_matches(wanted, name)), None)
-
-
-def _best(rows: list[dict]) -> dict[str, dict]:
-    """One mosaic per filter: field mosaics before sub-mosaics, then the deepest."""
-    best: dict[str, dict] = {}
-    for row in sorted(
-        rows, key=lambda r: (r["kind"] != "field", -(r["exptime"] or 0.0), r["file"])
-    ):
-        best.setdefault(row["filter"].lower(), row)
-    return best
-
-
 def _slit(params):
     values = _floats("slit", params.get("slit"), 5)
     if values is None:
@@ -527,30 +509,27 @@ def thumb(
         rows = queries.mosaics(conn, point, user, kinds=("field", "assoc"))
         known = [f.lower() for f in queries.known_filters(conn, user)]
         wht_paths = {}
-        best = _best(rows)
+        best = thumbnail.best_mosaics(rows)
         if output == "fits_weight":
             wht_paths = {k: queries.wht_path(conn, r["wht_product_id"]) for k, r in best.items()}
     where = f"ra={position.ra:.7f}, dec={position.dec:.7f}"
     if requested is not None:
-        unknown = [f for f in requested if _match(f, known) is None and pivot_um(f) is None]
+        unknown = [
+            f for f in requested if thumbnail.match_filter(f, known) is None and pivot_um(f) is None
+        ]
         if unknown:
             raise bad_request(f"unknown filters {unknown}", accepted=known)
     if not rows:  # hidden mosaics do not exist for this user: a position names nothing
         raise ApiError(404, f"No cutout found for {where}: no mosaic covers this position",
                        accepted={"filters_in_archive": known})  # fmt: skip
-    available = sorted(best, key=thumbs.wavelength)
-    if requested is None:
-        chosen = available if output != "png" or all_filters else thumbs.rgb_filters(available)
-    else:
-        missing = [f for f in requested if _match(f, available) is None]
-        if missing:  # never a thumbnail of other filters than those asked for
-            raise ApiError(404, f"No cutout found for {where} in filters {missing} "
-                           f"(requested {requested})",
-                           accepted={"filters_here": available})  # fmt: skip
-        chosen = list(dict.fromkeys(m for f in requested if (m := _match(f, available))))
+    chosen = thumbnail.choose_filters(best, requested, output == "png" and not all_filters, where)
     if output in ("fits", "fits_weight"):
         return _fits_response(best, chosen, wht_paths, position, size, output == "fits_weight")
-    return _png(_thumb_png(best, chosen, position, size, style, all_filters, slit, shutters))
+    return _png(
+        thumbnail.png(
+            best, chosen, position.ra, position.dec, size, style, all_filters, slit, shutters
+        )
+    )
 
 
 def _msa_shutters(params, engine: Engine, user: User, position, size: float) -> list[dict]:
@@ -561,7 +540,7 @@ def _msa_shutters(params, engine: Engine, user: User, position, size: float) -> 
     if not _bool("nirspec", params.get("nirspec")) or not metafile:
         return []
     from webbarchive.api.deps import readable_product
-    from webbarchive.dja_spectra.queries import msa_files_named, shutters_of_metafile
+    from webbarchive.dja.spectra.queries import msa_files_named, shutters_of_metafile
 
     with engine.connect() as conn:
         names = msa_files_named(conn, metafile)
@@ -576,48 +555,10 @@ def _msa_shutters(params, engine: Engine, user: User, position, size: float) -> 
 
 
 def _fits_response(best, chosen, wht_paths, position, size, weight: bool) -> Response:
-    parts = []
-    for name in chosen:
-        row = best[name]
-        data, header = cutouts.fits_cutout(row["path"], position.ra, position.dec, 2 * size, 0.0)
-        header["MOSAIC"] = row["file"]
-        parts.append((row["filter"], "SCI", data, header))
-        if weight:
-            path = wht_paths.get(name)
-            if path is None:
-                raise ApiError(404, f"no weight (wht) image for {row['file']}")
-            wdata, wheader = cutouts.fits_cutout(path, position.ra, position.dec, 2 * size, 0.0)
-            wheader["MOSAIC"] = row["wht_file"]
-            parts.append((row["filter"], "WHT", wdata, wheader))
-    name = f"cutout_{position.ra:.5f}_{position.dec:+.5f}.fits"
+    body = thumbnail.fits_cutouts(best, chosen, wht_paths, position.ra, position.dec, size, weight)
+    name = thumbnail.fits_name(position.ra, position.dec)
     return Response(
-        cutouts.fits_document(parts),
+        body,
         media_type="application/fits",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
-
-
-def _channel(row: dict, grid, n: int) -> thumbs.Channel:
-    image, scale = cutouts.resample(row["path"], grid, n)
-    return thumbs.Channel(
-        filter=row["filter"].lower(), image=image, pixel_scale_arcsec=scale,
-        photflam=row["photflam"], photplam=row["photplam"], imgmed=row["imgmed"],
-    )  # fmt: skip
-
-
-def _thumb_png(best, chosen, position, size, style, all_filters: bool, slit, shutters) -> bytes:
-    grid, n = cutouts.thumb_grid(position.ra, position.dec, size)
-    by_wavelength = sorted(chosen, key=thumbs.wavelength, reverse=True)
-    channels = {name: _channel(best[name], grid, n) for name in chosen}
-    rgb_names = thumbs.rgb_filters(by_wavelength) if len(chosen) > 3 else by_wavelength
-    rgb = thumbs.compose([channels[name] for name in rgb_names], style)
-    slits = [slit] if slit else []
-    if not all_filters:
-        return thumbs.png(rgb, grid, slits, shutters=shutters)
-    panels = []
-    mono_style = thumbs.Style(**{**style.__dict__, "invert": True, "asinh": False})
-    for name in sorted(chosen, key=thumbs.wavelength):
-        panels.append(thumbs.compose([channels[name]], mono_style))
-    panels.append(rgb)
-    offset = (n + thumbs.PAD_PIXELS) * (len(panels) - 1)
-    return thumbs.png(thumbs.strip(panels), grid, slits, offset_x=offset, shutters=shutters)

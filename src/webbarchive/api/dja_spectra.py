@@ -24,10 +24,10 @@ from webbarchive.api.deps import catalog, community_rights, current_user
 from webbarchive.api.errors import ApiError, bad_request, not_found
 from webbarchive.api.params import Page, filename_from_uri, paging_headers
 from webbarchive.catalog.rights import CommunityRights, User, check_named
-from webbarchive.dja import render
-from webbarchive.dja_spectra import overlap, previews, queries
-from webbarchive.dja_spectra.spec_file import is_spec_file, prefix_of
-from webbarchive.dja_spectra.tables import (
+from webbarchive.dja.imaging import render
+from webbarchive.dja.spectra import overlap, previews, queries
+from webbarchive.dja.spectra.spec_file import is_spec_file, prefix_of
+from webbarchive.dja.spectra.tables import (
     EXTRACTION_COLUMNS,
     MOSFIRE_COLUMNS,
     REDSHIFT_COLUMNS,
@@ -78,7 +78,7 @@ def _page(limit: str | None, offset: str | None) -> Page:
 def csv_response(
     rows: list[dict[str, Any]], columns: list[str], headers: dict[str, str] | None = None
 ) -> Response:
-    """pandas-style CSV, as DJA answers (:func:`webbarchive.dja.render.csv_text`)."""
+    """pandas-style CSV, as DJA answers (:func:`webbarchive.dja.imaging.render.csv_text`)."""
     return Response(
         render.csv_text(columns, rows), media_type="text/csv; charset=utf-8", headers=headers
     )

@@ -41,14 +41,14 @@ from webbarchive.api.deps import catalog, current_user, readable_product
 from webbarchive.api.errors import ApiError, bad_request, not_found
 from webbarchive.api.openapi_docs import PRODUCT_URI, json_errors, refine
 from webbarchive.api.params import filename_from_uri, product_uri
-from webbarchive.api.spectral_data import (
+from webbarchive.catalog.rights import User
+from webbarchive.pixels.spectral_data import (
     SUPPORTED_SUFFIXES,
     ExtensionOutOfRange,
     ProductReadError,
     json_chunks,
     read_product,
 )
-from webbarchive.catalog.rights import User
 from webbarchive.storage import open_storage
 
 router = APIRouter(prefix="/spectra/api/v0.1", tags=["spectra"])

@@ -46,14 +46,17 @@ def open_catalog(
 ) -> Engine:
     """Return an engine on the catalog at ``url``, creating its tables if asked.
 
-    Importing the modules that define the later tables (accounts, pixels ...)
-    before :func:`metadata.create_all` is what registers them. PostgreSQL:
+    The registry of capabilities (:mod:`webbarchive.capabilities`) imports the
+    modules that define the later tables (accounts, pixels ...) before
+    :func:`metadata.create_all`: that is what registers them. PostgreSQL:
     ``pool_size`` connections kept open by this process plus ``max_overflow``
     at peaks (so a server's connections are workers x their sum), and the role
     user queries run as (:mod:`webbarchive.catalog.query_role`; ``query_role``
     is ``WEBBARCHIVE_QUERY_ROLE``).
     """
-    import webbarchive.catalog.tables  # noqa: F401  (registers every table)
+    from webbarchive.capabilities import register_tables
+
+    register_tables()  # the catalog's tables and those of the capabilities above it
 
     sa_url = normalize_url(url)
     if sa_url.startswith("sqlite"):

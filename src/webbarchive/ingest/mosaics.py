@@ -5,7 +5,7 @@ The sci and wht files of one mosaic form one observation, named for the mosaic
 root (``j021744m0514_unknown-f444w_00287-f444w-clear``); the file is read like any
 other FITS product (primary-header keywords, S_REGION footprint, HEALPix index).
 The DJA tables (associations, mosaic catalogue) are then built from the catalog
-by :func:`webbarchive.dja.build.update`.
+by :func:`webbarchive.dja.imaging.build.update`.
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ A file whose size and mtime match the catalog is not even opened.
 
 from __future__ import annotations
 
-import importlib
 import itertools
 import os
 import time
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from tqdm import tqdm
 
+from webbarchive.capabilities import CAPABILITIES, Capability
 from webbarchive.catalog.db import create_schema, open_catalog
 from webbarchive.catalog.rights import now_mjd
 from webbarchive.catalog.writer_lock import writer_lock
@@ -44,7 +44,7 @@ class IngestReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     conflicts: list[duplicates.Conflict] = field(default_factory=list)  # one name, two files
     ignored: list[str] = field(default_factory=list)
-    handed: list[str] = field(default_factory=list)  # community files for dja_spectra
+    handed: list[str] = field(default_factory=list)  # community files a capability claimed
     previews: PreviewReport = field(default_factory=PreviewReport)
     seconds: float = 0.0
     bytes: int = 0  # bytes of the candidate files (read or recognised)
@@ -123,7 +123,8 @@ def _ingest(
     local_paths, remote_paths = remote.split_paths(paths)
     found = discover(local_paths)
     remote_stats = remote.discover_remote(remote_paths, found)
-    found.candidates, found.ignored, report.handed = _hand_over(found.candidates, found.ignored)
+    found.candidates, found.ignored, claimed = _hand_over(found.candidates, found.ignored)
+    report.handed = [path for paths in claimed.values() for path in paths]
     report.ignored = found.ignored
     report.skipped.extend((path, "no such file or directory") for path in found.missing)
     found.candidates, report.conflicts = duplicates.resolve(
@@ -169,9 +170,8 @@ def _ingest(
     finally:
         bar.close()
     report.previews = previews.update(engine, progress=progress)
-    _update_pixel_index(engine, progress)
-    _update_dja_spectra(engine, report.handed, progress)
-    _update_dja(engine, progress)
+    for capability in CAPABILITIES:
+        _post_ingest(engine, capability, claimed.get(capability.name), progress)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -252,47 +252,34 @@ def _write(engine: Engine, report: IngestReport, batch: list[tuple[ReadResult, f
             report.skipped.append((result.path, outcome))
 
 
-def _update_pixel_index(engine: Engine, progress: bool) -> None:
-    """Let pixel search (another capability, optional) index what changed."""
-    try:
-        module = importlib.import_module("webbarchive.pixels.index")
-    except ModuleNotFoundError as exc:
-        if exc.name and "webbarchive.pixels" in exc.name:
-            return
-        raise
-    module.update(engine, progress=progress)
-
-
-def _update_dja(engine: Engine, progress: bool) -> None:
-    """Let the DJA tools (associations, mosaics) catalogue what changed."""
-    from webbarchive.dja.build import update
-
-    update(engine, progress=progress)
-
-
-def _dja_spectra_build():
-    """The DJA spectroscopy capability (optional), or None."""
-    try:
-        return importlib.import_module("webbarchive.dja_spectra.build")
-    except ModuleNotFoundError as exc:
-        if exc.name and "webbarchive.dja_spectra" in exc.name:
-            return None
-        raise
-
-
-def _hand_over(candidates: list[str], ignored: list[str]) -> tuple[list[str], list[str], list[str]]:
+def _hand_over(
+    candidates: list[str], ignored: list[str]
+) -> tuple[list[str], list[str], dict[str, list[str]]]:
     """Split off the community files (msaexp ``*.spec.fits``, redshift tables, MOSFIRE
-    listings) that the DJA spectroscopy tools read instead of the product readers."""
-    module = _dja_spectra_build()
-    if module is None:
-        return candidates, ignored, []
-    handed = [p for p in candidates + ignored if module.claims(p)]
-    taken = set(handed)
-    return [p for p in candidates if p not in taken], [p for p in ignored if p not in taken], handed
+    listings) that a capability (the DJA spectroscopy tools) reads instead of the
+    product readers: ``(candidates, ignored, {capability name: claimed paths})``."""
+    claimed: dict[str, list[str]] = {}
+    taken: set[str] = set()
+    for capability in CAPABILITIES:
+        if capability.claims_files:
+            claims = capability.step().claims
+            mine = [p for p in candidates + ignored if p not in taken and claims(p)]
+            claimed[capability.name] = mine
+            taken.update(mine)
+    return (
+        [p for p in candidates if p not in taken],
+        [p for p in ignored if p not in taken],
+        claimed,
+    )
 
 
-def _update_dja_spectra(engine: Engine, handed: list[str], progress: bool) -> None:
-    """Let the DJA spectroscopy tools (optional) build their tables."""
-    module = _dja_spectra_build()
-    if module is not None:
-        module.update(engine, progress=progress, paths=handed)
+def _post_ingest(
+    engine: Engine, capability: Capability, claimed: list[str] | None, progress: bool
+) -> None:
+    """Let ``capability`` bring its tables up to date with what this run changed
+    (and read the files it ``claimed``)."""
+    step = capability.step()
+    if capability.claims_files:
+        step.update(engine, progress=progress, paths=claimed or [])
+    else:
+        step.update(engine, progress=progress)

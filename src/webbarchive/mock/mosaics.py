@@ -13,7 +13,7 @@ Pixels are in 10 nJy (AB zero point 28.9), like DJA's. The sky holds galaxies
 grows with wavelength), seeded per field, so every filter sees the same objects
 with different brightness and thumbnails look like the sky.
 
-Names and association keys come from :mod:`webbarchive.dja.names`, the module
+Names and association keys come from :mod:`webbarchive.dja.imaging.names`, the module
 ingest uses to build associations from the exposures, so they always agree.
 """
 
@@ -28,7 +28,7 @@ from astropy.io import fits
 from astropy.modeling.models import Moffat2D, Sersic2D
 from astropy.wcs import WCS
 
-from webbarchive.dja.names import association_name, dja_filter, pivot_um
+from webbarchive.dja.imaging.names import association_name, dja_filter, pivot_um
 from webbarchive.mock import common, imaging
 from webbarchive.mock.sky import Observation
 

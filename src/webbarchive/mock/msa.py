@@ -66,7 +66,7 @@ def place_sources(
     shutter that sees it at the first nod (inverse of the DJA shutter geometry). A draw
     that falls in a quadrant gap, off the MSA, too near a quadrant's edge column for the
     3-shutter slitlet, or within 0.2 shutter of a bar is drawn again."""
-    from webbarchive.dja_spectra.geometry import Pointing, sky_to_shutter
+    from webbarchive.dja.spectra.geometry import Pointing, sky_to_shutter
 
     kw = pointing_keywords(obs)
     pointing = Pointing(kw["ra_ref"], kw["dec_ref"], kw["roll_ref"], kw["v2_ref"], kw["v3_ref"])

@@ -9,7 +9,7 @@ SLITS (one row per nod: exposure name, detector, cutout and trace). The trace of
 slitlet lies where its shutter column puts it on NRS1 (about 5.3 px per shutter), so
 spectra of one observation can overlap as RUBIES' do. These files are not JWST
 pipeline products: they are not in ``mock_manifest.json``; ingest hands them to
-:mod:`webbarchive.dja_spectra`.
+:mod:`webbarchive.dja.spectra`.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ def _inside(polygon: list[tuple[float, float]], ra: float, dec: float) -> bool:
 def test_mock_mos_source_lies_in_its_shutter(mock_dir, tmp_path):
     from webbarchive.api.app import create_app
     from webbarchive.config import Settings
-    from webbarchive.dja_spectra.geometry import parse_footprint
+    from webbarchive.dja.spectra.geometry import parse_footprint
     from webbarchive.ingest.runner import ingest_paths
 
     paths = [mock_dir / MSA_FILE, *sorted(mock_dir.glob("jw01345-o062_*_s2d.fits"))]

@@ -15,7 +15,7 @@ from astropy.visualization import make_lupton_rgb, simple_norm
 from astropy.wcs import WCS
 from PIL import Image, ImageDraw
 
-from webbarchive.dja.names import pivot_um
+from webbarchive.dja.imaging.names import pivot_um
 from webbarchive.sphere import from_tangent
 
 #: ``default_filters=``: DJA's sets.

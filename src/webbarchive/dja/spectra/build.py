@@ -22,10 +22,10 @@ from tqdm import tqdm
 
 from webbarchive.catalog.schema import metadata, products
 from webbarchive.catalog.writer_lock import holding_writer_lock
-from webbarchive.dja_spectra import redshifts as zt
-from webbarchive.dja_spectra.slits import exposures_of, slit_rows
-from webbarchive.dja_spectra.spec_file import is_spec_file, read_spec_file
-from webbarchive.dja_spectra.tables import (
+from webbarchive.dja.spectra import redshifts as zt
+from webbarchive.dja.spectra.slits import exposures_of, slit_rows
+from webbarchive.dja.spectra.spec_file import is_spec_file, read_spec_file
+from webbarchive.dja.spectra.tables import (
     ALL_TABLES,
     MOSFIRE_COLUMNS,
     dja_spectra_files,

@@ -1,4 +1,4 @@
-"""Catalog tables of the DJA tools, built from the catalog by :func:`webbarchive.dja.build.update`.
+"""Catalog tables of the DJA tools, built from the catalog by :func:`webbarchive.dja.imaging.build.update`.
 
 - ``dja_exposures``: one row per level-2 imaging exposure (the ``rate`` file, else
   the ``cal``), with DJA's ``exposure_files`` columns. Sky queries reach it through

@@ -15,9 +15,9 @@ from sqlalchemy import Connection, insert, select, text
 
 from webbarchive.catalog import sky
 from webbarchive.catalog.schema import observations, programs, sky_index
-from webbarchive.dja.build import exposure_cells
-from webbarchive.dja.geometry import path_text
-from webbarchive.dja.tables import dja_exposure_cells, dja_exposures
+from webbarchive.dja.imaging.build import exposure_cells
+from webbarchive.dja.imaging.geometry import path_text
+from webbarchive.dja.imaging.tables import dja_exposure_cells, dja_exposures
 
 
 @dataclass(frozen=True)

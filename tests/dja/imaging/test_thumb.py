@@ -14,7 +14,7 @@ from astropy.nddata import Cutout2D
 from astropy.wcs import WCS
 from PIL import Image
 
-from tests.dja.conftest import POLE, RA0
+from tests.dja.imaging.conftest import POLE, RA0
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

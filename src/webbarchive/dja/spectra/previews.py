@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import Engine
 
-from webbarchive.dja_spectra.spec_file import prefix_of, read_arrays
+from webbarchive.dja.spectra.spec_file import prefix_of, read_arrays
 from webbarchive.previews.plots import spectrum_picture
 from webbarchive.storage.beside_catalog import store_folder
 

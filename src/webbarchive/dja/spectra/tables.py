@@ -1,4 +1,4 @@
-"""Catalog tables of the DJA spectroscopy tools (built by :func:`webbarchive.dja_spectra.build.update`).
+"""Catalog tables of the DJA spectroscopy tools (built by :func:`webbarchive.dja.spectra.build.update`).
 
 - ``nirspec_slits``: one row per MSA shutter per exposure (DJA's ``nirspec_slits``),
   footprint from the exposure's pointing and the SIAF shutter geometry.
@@ -14,7 +14,7 @@ Data rights: extractions (and their traces and redshifts) follow the program in
 their file name or header (``proposal_id``), slits their exposure (``product_id``, a
 catalogued JWST product) and their program, as
 :class:`webbarchive.catalog.rights.CommunityRights` configure per collection
-(:mod:`webbarchive.dja_spectra.queries`). A spectrum is hidden from the moment its
+(:mod:`webbarchive.dja.spectra.queries`). A spectrum is hidden from the moment its
 row is written until its program is released: no link step has to run first. No
 foreign keys: ingest may replace products before ``update`` runs, and a join drops
 stale rows.

@@ -14,7 +14,7 @@ from astropy import units as u
 from astropy.coordinates import SkyCoord
 from matplotlib.path import Path as MplPath
 
-from webbarchive.dja.load import ExposureRecord, insert_exposures
+from webbarchive.dja.imaging.load import ExposureRecord, insert_exposures
 from webbarchive.mock.common import corners
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -181,8 +181,8 @@ def test_exposure_cells_of_older_catalogs_are_backfilled(tmp_path, records):
     from sqlalchemy import delete, select
 
     from webbarchive.catalog.db import open_catalog
-    from webbarchive.dja.build import _index_exposures
-    from webbarchive.dja.tables import dja_exposure_cells
+    from webbarchive.dja.imaging.build import _index_exposures
+    from webbarchive.dja.imaging.tables import dja_exposure_cells
 
     engine = open_catalog(str(tmp_path / "old.db"))
     with engine.begin() as conn:

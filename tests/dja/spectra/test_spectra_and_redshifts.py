@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from astropy.table import Table
 
-from webbarchive.dja_spectra.overlap import MAX_OFFSET_PIX, yoffsets
-from webbarchive.dja_spectra.redshifts import group_sources, merged_redshift
-from webbarchive.dja_spectra.spec_file import read_spec_file, root_of
+from webbarchive.dja.spectra.overlap import MAX_OFFSET_PIX, yoffsets
+from webbarchive.dja.spectra.redshifts import group_sources, merged_redshift
+from webbarchive.dja.spectra.spec_file import read_spec_file, root_of
 
 
 def test_older_layout_with_per_exposure_keywords(real_dir):

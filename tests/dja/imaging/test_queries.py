@@ -14,7 +14,7 @@ import pytest
 from astropy.io import fits
 from PIL import Image
 
-from tests.dja.conftest import POLE, RA0
+from tests.dja.imaging.conftest import POLE, RA0
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -32,9 +32,9 @@ from webbarchive.catalog.rights import (
     visible_products,
 )
 from webbarchive.catalog.schema import products
-from webbarchive.dja_spectra.geometry import parse_footprint
-from webbarchive.dja_spectra.redshifts import merged_redshift
-from webbarchive.dja_spectra.tables import (
+from webbarchive.dja.spectra.geometry import parse_footprint
+from webbarchive.dja.spectra.redshifts import merged_redshift
+from webbarchive.dja.spectra.tables import (
     EXTRACTION_COLUMNS,
     SLIT_COLUMNS,
     mosfire_spectra,

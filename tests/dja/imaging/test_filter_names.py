@@ -10,7 +10,7 @@ import io
 
 import pytest
 
-from tests.dja.conftest import RA0
+from tests.dja.imaging.conftest import RA0
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

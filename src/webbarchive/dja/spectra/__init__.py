@@ -6,6 +6,6 @@ queries (every one through the catalog's rights) in :mod:`.queries`; the HTTP AP
 :mod:`webbarchive.api.dja_spectra`.
 """
 
-from webbarchive.dja_spectra.build import claims, update
+from webbarchive.dja.spectra.build import claims, update
 
 __all__ = ["claims", "update"]

@@ -3,7 +3,7 @@
 Candidates come from HEALPix cells of the region (``dja_exposure_cells`` for
 exposures, ``sky_index`` for mosaics), rights and instrument/filter filters are
 applied in SQL, and every candidate is confirmed
-with the exact spherical overlap test of :class:`~webbarchive.dja.geometry.Region`.
+with the exact spherical overlap test of :class:`~webbarchive.dja.imaging.geometry.Region`.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from webbarchive.catalog.rights import (
     visible_products,
 )
 from webbarchive.catalog.schema import observations, products, sky_index
-from webbarchive.dja.geometry import Region, pad
-from webbarchive.dja.names import filter_patterns
-from webbarchive.dja.tables import (
+from webbarchive.dja.imaging.geometry import Region, pad
+from webbarchive.dja.imaging.names import filter_patterns
+from webbarchive.dja.imaging.tables import (
     EXPOSURE_CELL_DEPTH,
     EXPOSURE_COLUMNS,
     dja_associations,
@@ -43,7 +43,7 @@ _CORNERS = [f"{c}{i}" for i in range(1, 5) for c in ("ra", "dec")]
 
 def _filter_clause(column, filters: Sequence[str]):
     """Rows whose DJA filter any of ``filters`` means (``filter_matches`` of
-    dja/names.py; each name already checked against its ``FILTER_NAME``)."""
+    names.py; each name already checked against its ``FILTER_NAME``)."""
     return or_(*[column.like(p) for f in filters for p in filter_patterns(f)])
 
 

@@ -13,7 +13,7 @@ import io
 import numpy as np
 from matplotlib.figure import Figure
 
-from webbarchive.dja.geometry import Region
+from webbarchive.dja.imaging.geometry import Region
 from webbarchive.sphere import to_tangent
 
 ARCMIN_PER_RADIAN = 180.0 / np.pi * 60.0

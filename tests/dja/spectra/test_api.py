@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from webbarchive.catalog import accounts
 from webbarchive.catalog.db import open_catalog
-from webbarchive.dja_spectra.tables import EXTRACTION_COLUMNS, REDSHIFT_COLUMNS, SLIT_COLUMNS
+from webbarchive.dja.spectra.tables import EXTRACTION_COLUMNS, REDSHIFT_COLUMNS, SLIT_COLUMNS
 from webbarchive.mock.msaexp import FOLDER, MOSFIRE_LISTING, REDSHIFT_TABLE
 
 ERO_SOURCE = "110.84459416965377,-73.4350589621277"  # SRCRA/SRCDEC of 2736_6355

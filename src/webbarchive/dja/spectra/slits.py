@@ -23,7 +23,7 @@ from astropy.io import fits
 from sqlalchemy import Connection, select
 
 from webbarchive.catalog.schema import keywords, products
-from webbarchive.dja_spectra.geometry import Pointing, format_footprint, shutter_corners
+from webbarchive.dja.spectra.geometry import Pointing, format_footprint, shutter_corners
 from webbarchive.ingest.headers import decode
 
 POINTING_KEYWORDS = (

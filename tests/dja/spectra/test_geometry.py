@@ -10,13 +10,13 @@ from astropy.io import fits
 from astropy.table import Table
 
 from webbarchive.catalog import sky
-from webbarchive.dja_spectra.geometry import (
+from webbarchive.dja.spectra.geometry import (
     Pointing,
     shutter_corners,
     shutter_v2v3,
     source_in_shutter,
 )
-from webbarchive.dja_spectra.slits import read_metafile
+from webbarchive.dja.spectra.slits import read_metafile
 
 
 def test_shutter_v2v3_matches_apt_for_rubies_sources(real_dir):

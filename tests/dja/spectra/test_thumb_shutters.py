@@ -10,8 +10,8 @@ from astropy.wcs import WCS
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from webbarchive.dja import thumbs
-from webbarchive.dja.cutouts import thumb_grid
+from webbarchive.dja.imaging import thumbs
+from webbarchive.dja.imaging.cutouts import thumb_grid
 
 EAP_MSA = "jw06802004001_01_msa.fits"  # RA0_GO (program 6802) observation 4, taken 2026-09: exclusive access
 
@@ -70,7 +70,7 @@ def test_shutters_outlined_around_their_source_on_a_mosaic(mock_dir, tmp_path):
     from webbarchive.api.app import create_app
     from webbarchive.catalog.db import open_catalog
     from webbarchive.config import Settings
-    from webbarchive.dja_spectra.tables import nirspec_slits
+    from webbarchive.dja.spectra.tables import nirspec_slits
     from webbarchive.ingest.runner import ingest_paths
     from webbarchive.mock.mosaics import grid_wcs, write_pair
 
@@ -133,7 +133,7 @@ def test_msa_files_named_by_the_short_form(catalog_url, tmp_path):
     the prefix matches MSA files only, from the start of the name, literally."""
     from tests.rows import add_file_product
     from webbarchive.catalog.db import open_catalog
-    from webbarchive.dja_spectra.queries import msa_files_named
+    from webbarchive.dja.spectra.queries import msa_files_named
 
     names = [
         "jw01345061001_01_msa.fits", "jw01345061001_02_msa.fits", "jw01345062001_01_msa.fits",

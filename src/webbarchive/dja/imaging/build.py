@@ -27,9 +27,9 @@ from tqdm import tqdm
 from webbarchive.catalog import sky
 from webbarchive.catalog.schema import observations, products
 from webbarchive.catalog.writer_lock import holding_writer_lock
-from webbarchive.dja.geometry import path_text
-from webbarchive.dja.names import association_name, dja_filter, parent_name
-from webbarchive.dja.tables import (
+from webbarchive.dja.imaging.geometry import path_text
+from webbarchive.dja.imaging.names import association_name, dja_filter, parent_name
+from webbarchive.dja.imaging.tables import (
     EXPOSURE_CELL_DEPTH,
     dja_associations,
     dja_exposure_cells,
@@ -150,7 +150,7 @@ def _update_exposures(engine: Engine, progress: bool) -> int:
         have = {
             r.obsid: (r.product_id, r.checksum)
             for r in conn.execute(
-                # rows loaded without a file (webbarchive.dja.load: product_id < 0) stay
+                # rows loaded without a file (webbarchive.dja.imaging.load: product_id < 0) stay
                 select(
                     dja_exposures.c.obsid, dja_exposures.c.product_id, dja_exposures.c.checksum
                 ).where(dja_exposures.c.product_id > 0)
