@@ -169,8 +169,8 @@ def _ingest(
     finally:
         bar.close()
     report.previews = previews.update(engine, progress=progress)
-    _update_pixel_index(engine, progress)
     _update_dja_spectra(engine, report.handed, progress)
+    _update_pixel_index(engine, progress)  # after the DJA step: its msaexp spectra too
     _update_dja(engine, progress)
     report.seconds = time.perf_counter() - started
     return report
