@@ -15,10 +15,9 @@ from fastapi import Request
 from fastapi.responses import FileResponse, Response
 from sqlalchemy import Engine
 
-from webbarchive.api.deps import authorize
 from webbarchive.api.errors import not_found
 from webbarchive.catalog.queries import product_by_filename
-from webbarchive.catalog.rights import User
+from webbarchive.catalog.rights import User, check_named
 from webbarchive.previews import store
 from webbarchive.previews.draw import PreviewError
 from webbarchive.uris import UriError, filename_from_uri
@@ -46,7 +45,7 @@ def preview_download(request: Request, uri: str, engine: Engine, user: User) -> 
         product = store.source_product(conn, filename)
     if product is None:
         raise not_found(f"no product named {filename!r} in this archive")
-    authorize(user, product["proposal_id"], product["release_mjd"], filename)
+    check_named(user, product, filename)
     try:
         path = store.ensure(engine, product)
     except PreviewError as exc:
