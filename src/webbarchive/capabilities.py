@@ -41,20 +41,21 @@ class Capability:
         return importlib.import_module(self.post_ingest)
 
 
-#: Every capability, in the order their post-ingest steps run: the pixel index,
-#: then the DJA spectroscopy tables (which read the files handed to them), then
-#: the DJA imaging tables (associations and mosaics of what was catalogued).
+#: Every capability, in the order their post-ingest steps run: the DJA
+#: spectroscopy tables (which read the files handed to them), then the pixel
+#: index (the JWST products and those tables' msaexp spectra), then the DJA
+#: imaging tables (associations and mosaics of what was catalogued).
 CAPABILITIES: tuple[Capability, ...] = (
-    Capability(
-        "pixel search",
-        tables="webbarchive.pixels.tables",
-        post_ingest="webbarchive.pixels.index",
-    ),
     Capability(
         "DJA spectroscopy",
         tables="webbarchive.dja.spectra.tables",
         post_ingest="webbarchive.dja.spectra.build",
         claims_files=True,
+    ),
+    Capability(
+        "pixel search",
+        tables="webbarchive.pixels.tables",
+        post_ingest="webbarchive.pixels.index",
     ),
     Capability(
         "DJA imaging",

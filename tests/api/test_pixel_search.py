@@ -106,7 +106,9 @@ def test_seed_query_finds_something_and_reports_sql(api, archive):
     # the SQL that ran, with its values shown
     assert "wavelength >= 1.2" in body["query"] and "derSnr > 5.0" in body["query"]
     first = body["results"][0]
-    assert set(first) == {"fileName", "x", "y", "wavelength", "flux", "derSnr", "uri"}
+    # the seed's fields, then the collection (JWST for MAST products; DJA for msaexp)
+    assert set(first) == {"fileName", "x", "y", "wavelength", "flux", "derSnr", "uri", "collection"}
+    assert first["collection"] == "JWST"
     assert first["uri"] == f"mast:JWST/product/{first['fileName']}"
     assert first["y"] is None and first["derSnr"] > 5
 

@@ -4,7 +4,8 @@ The seed's syntax (001_a0a2d59d1416d624): ``wavelength=1.2,1.3&flux.gte=10&derSn
 ``<column>.<op>=value`` with op in gt, gte, lt, lte, eq, ne (min, max = gte, lte)
 on wavelength (microns), flux, fluxErr, derSnr; product filters instrument,
 grating, filter, exp_type, program, target and ra/dec/radius (degrees);
-``productType`` x1d (default), c1d, s2d, s3d; ``limit`` (default 1000) and
+``productType`` x1d (default), c1d, s2d, s3d; ``collection`` JWST (default),
+DJA (msaexp spectra) or all; ``limit`` (default 1000) and
 ``offset``. Only products the user may read are searched. With
 ``WEBBARCHIVE_DASK`` set, the pixels are read on a Dask cluster
 (:mod:`webbarchive.pixels.distributed`), with the same answer.
@@ -16,12 +17,13 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy import Engine
 
 from webbarchive.api import openapi_docs as doc
-from webbarchive.api.deps import catalog, current_user
+from webbarchive.api.deps import catalog, community_rights, current_user
 from webbarchive.api.heavy_queries import gate
 from webbarchive.api.identity import identity
 from webbarchive.api.params import Page
 from webbarchive.catalog.rights import User
 from webbarchive.pixels.query import (
+    COLLECTIONS,
     OPERATORS,
     PIXEL_COLUMNS,
     PRODUCT_FILTERS,
@@ -64,6 +66,13 @@ PARAMETERS = doc.query(
     doc.text(
         "productType", "product type searched", "x1d", enum=list(PRODUCT_TYPES), default="x1d"
     ),
+    doc.text(
+        "collection",
+        "spectra searched: JWST (MAST products of productType), DJA (msaexp spectra), all",
+        "all",
+        enum=list(COLLECTIONS),
+        default="JWST",
+    ),
     doc.integer("limit", "rows per page", 1000, minimum=1, maximum=100_000, default=1000),
     doc.integer("offset", "first row", 0, minimum=0, default=0),
 )
@@ -92,6 +101,7 @@ def _search(request: Request, engine: Engine, user: User) -> dict:
     params = request.query_params
     page = Page.parse(params.get("limit"), params.get("offset"), default=1000)
     query = parse(params.multi_items())
+    query.community = community_rights(request)  # who reads msaexp spectra
     with gate(request.app).slot(identity(request)):
         scan = request.app.state.pixel_cluster.scan()  # None: this process
         found = search(engine, query, user, page.limit, page.offset, scan)

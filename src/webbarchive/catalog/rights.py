@@ -385,3 +385,19 @@ def visible_community(
     if policy.mode(collection) == OPEN:
         return true()
     return _visible(program_release_expr(proposal_column), proposal_column, user, at_mjd)
+
+
+def community_visible_mask(
+    collection: str,
+    user: User,
+    proposal_ids: np.ndarray,
+    release_mjd: np.ndarray,
+    policy: CommunityRights = DEFAULT_COMMUNITY_RIGHTS,
+    at_mjd: float | None = None,
+) -> np.ndarray:
+    """:func:`visible_community` over rows held in memory: ``release_mjd`` is the
+    program's effective release (:func:`program_release_expr`, NaN where unknown),
+    ``proposal_ids`` the programs the files name."""
+    if policy.mode(collection) == OPEN:
+        return np.ones(np.shape(release_mjd), bool)
+    return visible_mask(user, proposal_ids, release_mjd, at_mjd)

@@ -100,7 +100,7 @@ def candidates_statement(
         select(c.product_id)
         .select_from(_joined())
         .where(
-            c.productType == query.product_type,
+            c.productType.in_(query.product_types),  # msaexp: see the spectra view
             *_allowed_clauses(query, user, obsids, at_mjd),
             *_zone_map_clause(query.predicates),
         )
@@ -111,7 +111,7 @@ def stored_statement(query: PixelQuery):
     """Spectra in the store that may hold matching pixels, whoever asks."""
     c = spectral_characteristics.c
     return select(c.product_id).where(
-        c.productType == query.product_type, *_zone_map_clause(query.predicates)
+        c.productType.in_(query.product_types), *_zone_map_clause(query.predicates)
     )
 
 
@@ -124,7 +124,11 @@ def _shown_template(
     dialect, query_key: tuple, user: User, obsids: tuple | None, excluded: bool
 ) -> str:
     query = PixelQuery(
-        query_key[0], list(query_key[1]), {k: list(v) for k, v in query_key[2]}, query_key[3]
+        query_key[0],
+        list(query_key[1]),
+        {k: list(v) for k, v in query_key[2]},
+        query_key[3],
+        query_key[4],
     )
     statement = candidates_statement(
         query, user, list(obsids) if obsids is not None else None, at_mjd=_AT_SENTINEL
@@ -150,6 +154,7 @@ def shown_candidates(
         tuple(query.predicates),
         tuple(sorted((k, tuple(v)) for k, v in query.filters.items())),
         query.position,
+        query.collection,
     )
     text = _shown_template(
         engine.dialect, key, user, tuple(obsids) if obsids is not None else None, excluded

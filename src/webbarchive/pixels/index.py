@@ -1,8 +1,8 @@
 """Keeping the pixel store in step with the catalog: :func:`update`.
 
 Ingest calls ``update(engine, progress)`` at the end of each run. It compares
-the catalog's spectral products (x1d, c1d, s2d, s3d) with
-``spectral_characteristics``: products that are new or whose checksum changed
+the catalog's spectral products (x1d, c1d, s2d, s3d) and DJA's msaexp spectra
+(:mod:`webbarchive.pixels.msaexp_source`) with ``spectral_characteristics``: products that are new or whose checksum changed
 are (re)extracted, pixels of products that changed or left the catalog are
 dropped (their segments are rewritten without them). Running it twice changes
 nothing the second time.
@@ -14,13 +14,15 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, delete, insert, inspect, select
 from sqlalchemy import update as sql_update
 from tqdm import tqdm
 
 from webbarchive.catalog.schema import keywords, products
 from webbarchive.catalog.writer_lock import holding_writer_lock
+from webbarchive.pixels import msaexp_source
 from webbarchive.pixels.extract import PIXEL_KINDS, SpectrumPixels, extract
 from webbarchive.pixels.store import (
     PixelStore,
@@ -306,6 +308,19 @@ def _modes(engine: Engine, product_ids: list[int]) -> dict[int, str]:
     }
 
 
+def _msaexp_spectra(conn) -> dict[int, SimpleNamespace]:
+    """The catalogued msaexp spectra as rows like the products' (path, checksum,
+    suffix ``msaexp``, mode, position); none before the DJA tables exist."""
+    if not inspect(conn).has_table(msaexp_source.extractions.name):
+        return {}
+    rows = {}
+    for pid, row in msaexp_source.current(conn).items():
+        grating, filt = msaexp_source.grating_filter(row["grating"])
+        mode = mode_name(msaexp_source.INSTRUMENT, grating, filt)
+        rows[pid] = SimpleNamespace(**row, suffix=msaexp_source.PRODUCT_TYPE, mode=mode)
+    return rows
+
+
 #: Keywords naming the mode a spectrum was taken in, after the instrument.
 MODE_KEYWORDS = ("grating", "filter", "channel", "band")
 
@@ -340,6 +355,8 @@ def update(engine: Engine, progress: bool = True) -> UpdateSummary:
                 select(spectral_characteristics.c.product_id, spectral_characteristics.c.checksum)
             ).all()
         )
+        community = _msaexp_spectra(conn)  # DJA's msaexp spectra, negative ids
+    catalog.update(community)
     changed = {
         pid
         for pid, checksum in stored.items()
@@ -355,12 +372,15 @@ def update(engine: Engine, progress: bool = True) -> UpdateSummary:
     writer = SegmentWriter(
         store, lambda info, pids, spectra: record_segment(engine, info, pids, spectra, checksums)
     )
-    modes = _modes(engine, new)
+    modes = _modes(engine, new) | {pid: community[pid].mode for pid in new if pid in community}
     for pid in tqdm(new, desc="pixels", unit="product", disable=not progress):
         row = catalog[pid]
         try:
             with open_storage(row.path).local_file(row.path) as local:  # S3: a temporary copy
-                spectrum = extract(str(local), row.suffix)
+                if row.suffix == msaexp_source.PRODUCT_TYPE:
+                    spectrum = msaexp_source.extract(str(local), row.ra, row.dec)
+                else:
+                    spectrum = extract(str(local), row.suffix)
         except StorageUnavailable:
             raise  # not the file's fault: stop, a re-run resumes here
         except Exception as exc:  # one unreadable file must not stop the others

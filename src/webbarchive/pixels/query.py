@@ -41,11 +41,13 @@ import pyarrow as pa
 from sqlalchemy import Engine
 
 from webbarchive.catalog.rights import User
+from webbarchive.pixels import msaexp_source
 from webbarchive.pixels.candidates_sql import shown_candidates
 from webbarchive.pixels.scan import first_rows, matching_ids, plan
 from webbarchive.pixels.spectra import SpectraView, view
 from webbarchive.pixels.store import segment_paths
 from webbarchive.pixels.syntax import (  # noqa: F401  (re-exported: the API's vocabulary)
+    COLLECTIONS,
     CONE,
     OPERATORS,
     PIXEL_COLUMNS,
@@ -144,7 +146,7 @@ class Prepared:
     @staticmethod
     def output_columns(query: PixelQuery) -> list[str]:
         columns = ["product_id", "x", "y", "wavelength", "flux"]
-        if query.product_type == "s3d":
+        if "s3d" in query.product_types:
             columns.insert(3, "z")
         return columns
 
@@ -208,14 +210,20 @@ class Prepared:
         return (
             f"WITH candidates AS ({self.catalog_sql}) "
             f"SELECT {', '.join(self.output)} FROM "
-            f"read_parquet('productType={self.query.product_type}/*/*.parquet') "
+            f"read_parquet({_shown_partitions(self.query)}) "
             f"WHERE {where} LIMIT {limit} OFFSET {offset};"
         )
 
 
+def _shown_partitions(query: PixelQuery) -> str:
+    """The partitions a search reads, as the shown statement names them."""
+    return ", ".join(f"'productType={t}/*/*.parquet'" for t in query.product_types)
+
+
 def _names(spectra: SpectraView, ids, allowed: np.ndarray | None = None) -> dict:
-    """product_id -> (fileName, derSnr) for ``ids`` that are current spectra
-    (and, with ``allowed``, pass that mask)."""
+    """product_id -> (fileName, derSnr, collection, uri) for ``ids`` that are
+    current spectra (and, with ``allowed``, pass that mask): JWST products link
+    to their MAST URI, DJA's msaexp spectra to the route serving the file."""
     ids = np.fromiter(ids, np.int64)
     rows, found = spectra.rows_of(ids)
     if allowed is not None:
@@ -223,14 +231,18 @@ def _names(spectra: SpectraView, ids, allowed: np.ndarray | None = None) -> dict
     named = {}
     for pid, row in zip(ids[found].tolist(), rows[found].tolist(), strict=True):
         snr = spectra.derSnr[row]
-        named[pid] = (spectra.filename[row], None if snr != snr else float(snr))
+        name = spectra.filename[row]
+        if spectra.community[row]:
+            where = (msaexp_source.DJA, msaexp_source.link(name))
+        else:
+            where = (msaexp_source.JWST, f"mast:JWST/product/{name}")
+        named[pid] = (name, None if snr != snr else float(snr), *where)
     return named
 
 
 def _records(rows: list[tuple], output: list[str], named: dict) -> list[dict]:
     """Result records in the seed's field order: fileName, x, y, (z,) wavelength,
-    flux, derSnr, uri."""
-    uris = {pid: f"mast:JWST/product/{name}" for pid, (name, _snr) in named.items()}
+    flux, derSnr, uri (a link to the spectrum file); then collection (JWST, DJA)."""
     if output == ["product_id", "x", "y", "wavelength", "flux"]:
         return [
             {
@@ -240,7 +252,8 @@ def _records(rows: list[tuple], output: list[str], named: dict) -> list[dict]:
                 "wavelength": wavelength,
                 "flux": flux,
                 "derSnr": named[pid][1],
-                "uri": uris[pid],
+                "uri": named[pid][3],
+                "collection": named[pid][2],
             }
             for pid, x, y, wavelength, flux in rows
         ]
@@ -250,7 +263,8 @@ def _records(rows: list[tuple], output: list[str], named: dict) -> list[dict]:
         pid = row[0]
         record = {"fileName": named[pid][0], **dict(zip(keys, row[1:], strict=True))}
         record["derSnr"] = named[pid][1]
-        record["uri"] = uris[pid]
+        record["uri"] = named[pid][3]
+        record["collection"] = named[pid][2]
         records.append(record)
     return records
 
@@ -271,7 +285,7 @@ def _candidate_segments(spectra: SpectraView, query: PixelQuery, mask: np.ndarra
         s.segment
         for s in spectra.segments
         if s.segment in wanted
-        and s.productType == query.product_type
+        and s.productType in query.product_types
         and not (s.wavelength_max is not None and s.wavelength_max < low)
         and not (s.wavelength_min is not None and s.wavelength_min > high)
     ]
@@ -346,7 +360,7 @@ def pixel_first_page(
             shown, _ = _pixel_where(query.predicates, shown=True)
             text = (
                 f"SELECT {', '.join(output)} FROM "
-                f"read_parquet('productType={query.product_type}/*/*.parquet') WHERE {shown} "
+                f"read_parquet({_shown_partitions(query)}) WHERE {shown} "
                 f"AND product_id IN (<spectra of these pixels that pass: "
                 f"{shown_candidates(engine, query, user)}>) LIMIT {limit} OFFSET {offset};"
             )
@@ -382,7 +396,7 @@ def prepare(
     """Step 1: ask the catalog which spectra may match and which segments to read."""
     snap = snap or snapshot(engine, query)
     spectra, obsids = snap.spectra, snap.obsids
-    stored = spectra.product_type.isin([query.product_type]) & spectra.may_match(query.predicates)
+    stored = spectra.product_type.isin(query.product_types) & spectra.may_match(query.predicates)
     allowed = stored & spectra.allowed(query, user, obsids)
     n_allowed, n_stored = int(allowed.sum()), int(stored.sum())
     restriction, ids = None, np.empty(0, np.int64)

@@ -23,13 +23,19 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine, and_, func, inspect, select
 
 from webbarchive.catalog import generation
 from webbarchive.catalog.accounts import AccountError, normalize_proposal_id
-from webbarchive.catalog.rights import User, visible_mask
+from webbarchive.catalog.rights import (
+    User,
+    community_visible_mask,
+    program_release_expr,
+    visible_mask,
+)
 from webbarchive.catalog.schema import keywords, observations, products, programs
-from webbarchive.pixels.syntax import PixelQuery, Predicate
+from webbarchive.pixels import msaexp_source
+from webbarchive.pixels.syntax import PixelQuery, Predicate, spaxel_predicates
 from webbarchive.pixels.tables import pixel_segments, spectral_characteristics
 
 
@@ -95,6 +101,17 @@ class SpectraView:
     #: keyword name (grating, filter) -> upper-cased JSON text of a value (as the
     #: SQL filter compares) -> product ids with that value in some HDU
     keyword_ids: dict[str, dict[str, np.ndarray]]
+    #: DJA's msaexp spectra (negative ids; release_mjd is their program's release)
+    community: np.ndarray | None = None
+    ra: np.ndarray | None = None  # msaexp: the source's position (degrees); NaN else
+    dec: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.community is None:
+            object.__setattr__(self, "community", np.zeros(self.size, bool))
+        for name in ("ra", "dec"):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, np.full(self.size, np.nan))
 
     @property
     def size(self) -> int:
@@ -112,8 +129,21 @@ class SpectraView:
     def allowed(self, query: PixelQuery, user: User, obsids=None) -> np.ndarray:
         """Mask of the spectra ``user`` may see that pass the product type and
         the product filters (and lie in ``obsids``, a cone's observations)."""
-        keep = self.product_type.isin([query.product_type])
-        keep &= visible_mask(user, self.proposal_id, self.release_mjd)
+        keep = self.product_type.isin(query.product_types)
+        visible = visible_mask(user, self.proposal_id, self.release_mjd)
+        if self.community.any():  # msaexp spectra: the community rule of their program
+            visible = np.where(
+                self.community,
+                community_visible_mask(
+                    msaexp_source.RIGHTS_COLLECTION,
+                    user,
+                    self.proposal_id,
+                    self.release_mjd,
+                    query.community,
+                ),
+                visible,
+            )
+        keep &= visible
         for name, values in query.filters.items():
             upper = [v.upper() for v in values]
             if name == "instrument":
@@ -131,7 +161,11 @@ class SpectraView:
             else:  # the syntax admits no other filter
                 raise ValueError(f"no product filter {name!r}")
         if obsids is not None:
-            keep &= np.isin(self.obsid, np.asarray(list(obsids), np.int64))
+            inside = np.isin(self.obsid, np.asarray(list(obsids), np.int64))
+            if query.position is not None and self.community.any():  # msaexp: the source
+                cone = spaxel_predicates(*query.position)[-1]
+                inside |= self.community & cone.cone_holds(self.ra, self.dec)
+            keep &= inside
         return keep
 
     def may_match(self, predicates: list[Predicate]) -> np.ndarray:
@@ -207,7 +241,21 @@ def _load(engine: Engine, key: tuple[str, int]) -> SpectraView:
         found: dict[str, dict[str, list[int]]] = {"grating": {}, "filter": {}}
         for pid, name, value in _raw(conn, words):
             found[name].setdefault(value, []).append(pid)
+        community = _community_rows(conn)
+    for pid, grating, _ra, _dec in community.extra:
+        for name, value in zip(
+            ("grating", "filter"), msaexp_source.grating_filter(grating), strict=True
+        ):
+            if value is not None:
+                found[name].setdefault(json.dumps(value), []).append(pid)
+    rows = community.rows + rows  # negative ids first: still sorted by product_id
     columns = list(zip(*rows, strict=True)) if rows else [()] * 16
+    n_community = len(community.rows)
+    position = np.full((2, len(rows)), np.nan)
+    if n_community:
+        position[:, :n_community] = np.asarray(
+            [[np.nan if v is None else v for v in r[2:]] for r in community.extra], np.float64
+        ).T
 
     def floats(k: int) -> np.ndarray:
         return np.asarray(columns[k], np.float64)  # None becomes NaN
@@ -236,7 +284,62 @@ def _load(engine: Engine, key: tuple[str, int]) -> SpectraView:
             name: {value: np.unique(np.asarray(pids, np.int64)) for value, pids in by.items()}
             for name, by in found.items()
         },
+        community=np.arange(len(rows)) < n_community,
+        ra=position[0],
+        dec=position[1],
     )
+
+
+@dataclass
+class _Community:
+    rows: list[tuple]  # in the columns of the products' statement
+    extra: list[tuple]  # (product_id, grating, ra, dec)
+
+
+def _community_rows(conn) -> _Community:
+    """DJA's msaexp spectra whose pixels are current (stored checksum = the file's
+    mtime now catalogued), as rows of the products' statement: instrument NIRSPEC,
+    exp_type NRS_MSASPEC, no observation or target; release: their program's."""
+    if not inspect(conn).has_table(msaexp_source.extractions.name):
+        return _Community([], [])
+    c = spectral_characteristics.c
+    e = msaexp_source.extractions.c
+    statement = (
+        select(
+            c.product_id,
+            c.productType,
+            c.derSnr,
+            c.wavelength_min,
+            c.wavelength_max,
+            c.flux_min,
+            c.flux_max,
+            c.npix,
+            c.segment,
+            e.file,
+            e.proposal_id,
+            program_release_expr(e.proposal_id),
+            c.checksum,
+            e.ctime,
+            e.grating,
+            e.ra,
+            e.dec,
+        )  # fmt: skip
+        .select_from(
+            spectral_characteristics.join(
+                msaexp_source.extractions, e.extraction_id == -c.product_id
+            )
+        )
+        .where(c.productType == msaexp_source.PRODUCT_TYPE)
+        .order_by(c.product_id)
+    )
+    rows, extra = [], []
+    for r in _raw(conn, statement):
+        if r[12] != msaexp_source.checksum(r[13]):
+            continue  # re-read since: its pixels are replaced at the next update
+        fixed = (msaexp_source.INSTRUMENT, msaexp_source.EXP_TYPE, None)
+        rows.append((*r[:12], None, *fixed))
+        extra.append((r[0], r[14], r[15], r[16]))
+    return _Community(rows, extra)
 
 
 def _raw(conn, statement) -> list[tuple]:

@@ -223,7 +223,7 @@ def to_table(
     """One Arrow table (SCHEMA) for several spectra, sorted by wavelength if asked
     (sorting numpy columns is cheaper than reordering the Arrow table)."""
     for pid in product_ids:
-        if not 0 <= pid < 2**31:
+        if not -(2**31) < pid < 2**31:  # negative: msaexp spectra (msaexp_source)
             raise ValueError(f"product_id {pid} does not fit the store's int32 column")
     counts = [s.npix for s in spectra]
     total = sum(counts)

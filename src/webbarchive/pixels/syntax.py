@@ -4,8 +4,9 @@
 with op in gt, gte, lt, lte, eq, ne (min and max are gte and lte) on wavelength
 (microns), flux, fluxErr and derSnr; product filters instrument, grating,
 filter, exp_type, program, target (repeat or comma-separate for OR); ra, dec
-and radius (degrees); productType x1d (default), c1d, s2d or s3d. Predicates
-are ANDed. Values are numbers kept apart from any SQL text.
+and radius (degrees); productType x1d (default), c1d, s2d or s3d; collection
+JWST (default: MAST's products of that type), DJA (msaexp spectra) or all (both).
+Predicates are ANDed. Values are numbers kept apart from any SQL text.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from webbarchive.catalog.rights import DEFAULT_COMMUNITY_RIGHTS, CommunityRights
 from webbarchive.errors import InvalidInput
+from webbarchive.pixels import msaexp_source
 from webbarchive.positions import PositionError, parse_position, parse_radius
 
 #: Searchable pixel columns: API name -> column in the segments.
@@ -50,7 +53,13 @@ OPERATORS = {
 PRODUCT_FILTERS = ("instrument", "grating", "filter", "exp_type", "program", "target")
 POSITION_PARAMS = ("ra", "dec", "radius")
 PRODUCT_TYPES = ("x1d", "c1d", "s2d", "s3d")
-OTHER_PARAMS = ("productType", "limit", "offset")
+OTHER_PARAMS = ("productType", "collection", "limit", "offset")
+#: ``collection=``: which spectra a search reads (case does not matter).
+COLLECTIONS = {
+    msaexp_source.JWST: "MAST's JWST products of the productType",
+    msaexp_source.DJA: "the DAWN JWST Archive's msaexp spectra (NIRSpec MSA, 1-D)",
+    msaexp_source.ALL: "both",
+}
 DEFAULT_RADIUS_DEG = 0.05
 
 
@@ -67,6 +76,7 @@ def accepted_parameters() -> dict:
         "operators": sorted(OPERATORS),
         "product filters": [*PRODUCT_FILTERS, *POSITION_PARAMS],
         "productType": list(PRODUCT_TYPES),
+        "collection": list(COLLECTIONS),
         "paging": ["limit", "offset"],
     }
 
@@ -119,6 +129,18 @@ class PixelQuery:
     predicates: list[Predicate] = field(default_factory=list)
     filters: dict[str, list[str]] = field(default_factory=dict)
     position: tuple[float, float, float] | None = None  # ra, dec, radius (deg)
+    collection: str = msaexp_source.JWST  # one of COLLECTIONS
+    #: who reads msaexp spectra (``WEBBARCHIVE_COMMUNITY_RIGHTS``): set by the caller
+    community: CommunityRights = DEFAULT_COMMUNITY_RIGHTS
+
+    @property
+    def product_types(self) -> tuple[str, ...]:
+        """The pixel-store product types the search reads, in the collection."""
+        if self.collection == msaexp_source.DJA:
+            return (msaexp_source.PRODUCT_TYPE,)
+        if self.collection == msaexp_source.ALL:
+            return (self.product_type, msaexp_source.PRODUCT_TYPE)
+        return (self.product_type,)
 
 
 def _number(name: str, text: str) -> float:
@@ -145,6 +167,8 @@ def parse(params: Iterable[tuple[str, str]]) -> PixelQuery:
                         f"productType {value!r} is not searchable", accepted=list(PRODUCT_TYPES)
                     )
                 query.product_type = value.lower()
+            elif key == "collection":
+                query.collection = _collection(value)
             continue
         if key in POSITION_PARAMS:
             position[key] = value
@@ -190,9 +214,21 @@ def parse(params: Iterable[tuple[str, str]]) -> PixelQuery:
         query.predicates.append(Predicate(column, OPERATORS[op], _number(key, value)))
     if position:
         query.position = _parse_position(position)
-        if query.product_type == "s3d":
+        if query.product_type == "s3d" and query.collection != msaexp_source.DJA:
+            # cube spaxels carry their sky position (msaexp pixels their source's, so
+            # they pass where the catalog's cone on the source does)
             query.predicates.extend(spaxel_predicates(*query.position))
     return query
+
+
+def _collection(value: str) -> str:
+    for name in COLLECTIONS:
+        if value.lower() == name.lower():
+            return name
+    raise QueryError(
+        f"collection {value!r} is not known; one of {', '.join(COLLECTIONS)}",
+        accepted=list(COLLECTIONS),
+    )
 
 
 def spaxel_predicates(ra: float, dec: float, radius: float) -> list[Predicate]:
