@@ -249,6 +249,9 @@ def full_rows(conn: Connection, keys: set[tuple[str, int, int]]) -> dict[tuple, 
                 c.proposal_id.in_(programs), tuple_(c.proposal_id, c.observation, c.visit).in_(part)
             )
         )
-        for row in conn.execute(query).mappings():
-            found[(row["proposal_id"], row["observation"], row["visit"])] = dict(row)
+        result = conn.execute(query)
+        names = list(result.keys())  # once: a RowMapping asks for them per row
+        for values in result.all():
+            row = dict(zip(names, values, strict=True))
+            found[(row["proposal_id"], row["observation"], row["visit"])] = row
     return found
