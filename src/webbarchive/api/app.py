@@ -34,6 +34,7 @@ ROUTER_MODULES = (
     "webbarchive.api.portal",
     "webbarchive.api.duplication",
     "webbarchive.api.mast_api_root",
+    "webbarchive.api.portal_duplication",
 )
 
 
