@@ -55,20 +55,29 @@ def day_samples(i: int, day: int) -> Samples:
     return Samples("real", time_us, value)
 
 
-def _write(task: tuple[str, int, int, float]) -> int:
-    root, i, day, deadline = task
+def _write(task: tuple[str, int, int, float, bool]) -> int:
+    root, i, day, deadline, reuse = task
+    if reuse and _day_file(Path(root), i, day).exists():
+        return 86_400  # built by an earlier run (--keep, --reuse)
     if time.monotonic() > deadline:
         return 0
     store.write(Path(root), mnemonic(i), day_samples(i, day))
     return 86_400
 
 
-def build(root: Path, samples: float, mnemonics: int, build_s: float) -> tuple[int, int, float]:
-    """(samples written, days of the queried mnemonic, seconds)."""
+def _day_file(root: Path, i: int, day: int) -> Path:
+    return store.day_path(root, mnemonic(i), store.day_of(FIRST_DAY_US + day * DAY_US))
+
+
+def build(
+    root: Path, samples: float, mnemonics: int, build_s: float, reuse: bool = False
+) -> tuple[int, int, float]:
+    """(samples in the store, days of the queried mnemonic, seconds); ``reuse``: keep
+    the day files an earlier run wrote and write only the missing ones."""
     days = max(1, int(np.ceil(samples / (mnemonics * 86_400))))
     started = time.monotonic()
     deadline = started + build_s
-    tasks = [(str(root), i, d, deadline) for d in range(days) for i in range(mnemonics)]
+    tasks = [(str(root), i, d, deadline, reuse) for d in range(days) for i in range(mnemonics)]
     written = 0
     with multiprocessing.get_context("fork").Pool(2) as pool:
         for n in pool.imap_unordered(_write, tasks, chunksize=4):
@@ -87,6 +96,12 @@ def main() -> None:
     parser.add_argument("--build-s", type=float, default=300.0)
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--keep", help="build the store in this folder and keep it")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --keep: keep the day files of an earlier run, write only missing days "
+        "(and, with a smaller --samples, query a prefix of a larger store)",
+    )
     args = parser.parse_args()
 
     from fastapi.testclient import TestClient
@@ -101,7 +116,7 @@ def main() -> None:
     db = work / "bench.db"
     engine = open_catalog(str(db))
     root = store.telemetry_root(engine)
-    written, days, seconds = build(root, args.samples, args.mnemonics, args.build_s)
+    written, days, seconds = build(root, args.samples, args.mnemonics, args.build_s, args.reuse)
     size = sum(p.stat().st_size for p in root.rglob("*.parquet"))
     print(
         f"store: {written:,} samples ({written / 1e9:.3f}e9) over {args.mnemonics} mnemonics, "
@@ -127,7 +142,8 @@ def main() -> None:
         _, lo, hi = window()
         return query.samples(root, query.Interval(name, lo, hi))
 
-    accounts.add_user(engine, "bench")
+    if not any(u["name"] == "bench" for u in accounts.list_users(engine)):  # --keep: a rerun
+        accounts.add_user(engine, "bench")
     token = accounts.create_token(engine, "bench", "bench").token
     client = TestClient(create_app(Settings.from_env(db_url=str(db))))
     headers = {"Authorization": f"token {token}"}

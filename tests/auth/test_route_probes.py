@@ -818,6 +818,30 @@ _register(
     ],
 )
 
+_register(
+    "GET",
+    ["/portal/duplication"],
+    lambda path: [
+        Probe("GET", path, "listing", expect=PORTAL_OK),
+        Probe(
+            "GET", f"{path}?position={EAP_RA}%20{EAP_DEC}&radius=600", "listing", expect=PORTAL_OK
+        ),
+    ],
+)
+_register(
+    "POST",
+    ["/portal/duplication"],
+    lambda path: [
+        Probe(
+            "POST",
+            path,
+            "explicit",
+            data={"radius": "600"},
+            expect=dict.fromkeys(IDENTITIES, (400,)),
+        ),
+    ],
+)
+
 # --- MAST API landing (the jwst EDB client's liveness check) -------------------------
 _register("GET", ["/api/", "/api"], lambda path: [Probe("GET", path, "static")])
 

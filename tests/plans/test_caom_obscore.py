@@ -228,3 +228,40 @@ def tap_count(url: str) -> int:
         ).scalar_one()
     engine.dispose()
     return count
+
+
+#: Known ranges (um) of optical elements, from the JWST documentation (JDox):
+#: NIRSpec's PRISM/CLEAR and G395H/F290LP dispersers; MIRI MRS's LONG band over its
+#: four channels (1C starts at 6.53, 4C ends at 27.90); MIRI's F770W imaging
+#: filter (half-power 6.58 to 8.69, the archive approximates every W filter as
+#: R = 4 about its name's wavelength, so 0.2 um of slack); MIRI LRS's prism, 5 to 14.
+KNOWN_RANGES_UM = {
+    ("NIRSpec MultiObject Spectroscopy", "CLEAR;PRISM"): ((0.60, 5.30), 1e-6),
+    ("NIRSpec IFU Spectroscopy", "F290LP;G395H"): ((2.87, 5.27), 1e-6),
+    ("MIRI Medium Resolution Spectroscopy", "LONG"): ((6.53, 27.90), 1e-6),
+    ("MIRI Imaging", "F770W"): ((6.58, 8.69), 0.2),
+    ("MIRI Low Resolution Spectroscopy", "P750L"): ((5.0, 14.0), 1e-6),
+}
+
+
+def test_obscore_wavelengths_of_planned_visits(tap, truth):
+    """em_min/em_max (m in ObsCore) of planned rows come from their optical elements."""
+    rows, _ = truth
+    plan = {obs_id(r): r for r in rows}
+    result = tap.search(
+        "SELECT obs_id, em_min, em_max FROM ivoa.obscore WHERE calib_level = -1", maxrec=100000
+    ).to_table()
+    seen = set()
+    for row in result:
+        visit = plan[str(row["obs_id"])]
+        known = KNOWN_RANGES_UM.get((visit["template"], visit["optical_elements"]))
+        if known is None:
+            continue
+        (low, high), slack = known
+        assert float(row["em_min"]) * 1e6 == pytest.approx(low, abs=slack), visit
+        assert float(row["em_max"]) * 1e6 == pytest.approx(high, abs=slack), visit
+        seen.add((visit["template"], visit["optical_elements"]))
+    assert seen == set(KNOWN_RANGES_UM), "every known element must be among the plans"
+    # a NIRCam visit takes a short and a long wavelength filter at once: both within
+    nircam = next(r for r in result if plan[str(r["obs_id"])]["optical_elements"] == "F115W;F444W")
+    assert float(nircam["em_min"]) < 1.15e-6 and float(nircam["em_max"]) > 4.44e-6

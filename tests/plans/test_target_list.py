@@ -232,3 +232,49 @@ def test_json_body_as_a_bare_list(plans_client):
     assert response.status_code == 200, response.text
     names = {row["target_name"] for row in response.json()["targets"][0]["results"]}
     assert "RA0-WEST" in names
+
+
+def test_every_reading_path_equals_brute_force(plans_archive, truth, monkeypatch):
+    """The target list read as one declination range (more bands than MAX_BANDS),
+    matched in chunks of 3 targets, full rows fetched 7 at a time, with the
+    optical-element and template filters: still the brute force, and progress
+    counts every target once."""
+    from webbarchive.catalog.db import open_catalog
+    from webbarchive.plans import crossmatch
+    from webbarchive.plans.query import parse_filters
+    from webbarchive.plans.targets import check_targets, read_targets
+
+    targets = _targets(truth)
+    rows, _ = truth
+    expected, border = brute_force(truth, targets)
+    monkeypatch.setattr(crossmatch, "MAX_BANDS", 1)
+    monkeypatch.setattr(crossmatch, "FETCH_CHUNK", 7)
+    original = crossmatch.match
+    monkeypatch.setattr(
+        "webbarchive.plans.targets.match", lambda *a, **k: original(*a, **k, chunk=3)
+    )
+    done = []
+    with open_catalog(plans_archive.url).connect() as conn:
+        found = check_targets(conn, read_targets(_as_csv(targets)), progress=done.append)
+        assert sum(done) == len(targets) and len(done) > 1
+        _compare(found, expected, border)
+        # a filter on the optical elements and the template keeps the same visits as
+        # filtering the brute force's
+        by_key = {(int(r["program"]), int(r["observation"]), int(r["visit"])): r for r in rows}
+        template = "NIRCam Imaging"
+        element = next(
+            by_key[k[1:]]["optical_elements"].split(";")[0]
+            for k in sorted(expected)
+            if by_key[k[1:]]["template"] == template and by_key[k[1:]]["optical_elements"]
+        )
+        wanted = {
+            (int(r["program"]), int(r["observation"]), int(r["visit"]))
+            for r in rows
+            if element in r["optical_elements"].split(";") and r["template"] == template
+        }
+        filtered = check_targets(
+            conn, read_targets(_as_csv(targets)), parse_filters(template, element.lower())
+        )
+    keep = {k for k in expected if k[1:] in wanted}
+    assert keep and len(keep) < len(expected), "the filter must keep some matches, not all"
+    _compare(filtered, {k: expected[k] for k in keep}, border)

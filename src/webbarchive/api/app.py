@@ -38,6 +38,7 @@ ROUTER_MODULES = (
     "webbarchive.api.mast_api_root",
     "webbarchive.api.portal_products",
     "webbarchive.api.portal_basket",
+    "webbarchive.api.portal_duplication",
 )
 
 

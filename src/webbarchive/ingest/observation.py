@@ -79,14 +79,14 @@ def proposal_id(program: Any) -> str | None:
     return str(int(digits)) if digits else None
 
 
-def filter_range_um(name: str, instrument: str | None) -> tuple[float, float] | None:
+def filter_range_um(name: str) -> tuple[float, float] | None:
     """Approximate bandpass (um) of an imaging filter from its name (``F200W``)."""
     match = _FILTER.match(name.upper())
     if not match or match.group(2) == "LP":
         return None
-    digits = match.group(1)
-    # NIRCam/NIRISS write hundredths of a micron (F200W), MIRI tenths (F1130W).
-    centre = int(digits) / (10.0 if (instrument or "").upper() == "MIRI" else 100.0)
+    # Every JWST instrument writes hundredths of a micron: NIRCam F200W is 2.00 um,
+    # MIRI F770W 7.70 um and F2550W 25.50 um.
+    centre = int(match.group(1)) / 100.0
     half = centre * _WIDTH[match.group(2)] / 2.0
     return centre - half, centre + half
 
@@ -111,7 +111,7 @@ def wavelength_range_nm(kw: Mapping[str, Any]) -> tuple[float | None, float | No
         rng = _MIRI_LRS_UM
     if rng is None:
         for element in (_str(kw.get("pupil")), filt):
-            if element and (rng := filter_range_um(element, inst)):
+            if element and (rng := filter_range_um(element)):
                 break
     if rng is None:
         return None, None

@@ -163,9 +163,16 @@ def candidates(
         query = query.where(c.status.in_(filters.statuses))
     rows = [dict(r) for r in conn.execute(query).mappings()]
     if filters.optical_elements:
-        wanted = set(filters.optical_elements)
-        rows = [r for r in rows if wanted & set(_split((r["optical_elements"] or "").upper()))]
+        rows = [
+            r for r in rows if has_optical_element(r["optical_elements"], filters.optical_elements)
+        ]
     return rows
+
+
+def has_optical_element(optical_elements: str | None, wanted: tuple[str, ...]) -> bool:
+    """Whether a visit's ``optical_elements`` ("F290LP;G395M") hold any of ``wanted``
+    (upper case)."""
+    return bool(set(wanted) & set(_split((optical_elements or "").upper())))
 
 
 def matching(rows: list[dict], separations: np.ndarray, filters: Filters) -> list[int]:

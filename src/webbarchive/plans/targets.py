@@ -29,24 +29,18 @@ import csv
 import io
 import json
 import math
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
-from astropy import units as u
-from astropy.coordinates import SkyCoord
-from astropy.time import Time
 from sqlalchemy import Connection
 
 from webbarchive import positions
+from webbarchive.plans.crossmatch import match
 from webbarchive.plans.errors import PlanInputError
-from webbarchive.plans.query import Filters, candidates, matching, render, separation_arcsec
+from webbarchive.plans.query import Filters, render
 
 #: Most targets one request may hold.
 MAX_TARGETS = 10_000
-#: Years a moving target is followed from its epoch when bounding the candidates.
-REACH_YEARS = 100.0
 NAME_KEYS = ("target_name", "name", "target")
 FORM = (
     "CSV with a header target_name,ra,dec[,pm_ra,pm_dec,epoch] (degrees or sexagesimal; "
@@ -144,69 +138,26 @@ def read_targets(text: str, source: str = "the target list") -> list[Target]:
     return [target_of(record, i + 1) for i, record in enumerate(records)]
 
 
-def _moved(target: Target, rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
-    """The target's position (degrees) at each visit's window start (its own
-    position where a visit has no window)."""
-    ra = np.full(len(rows), target.ra)
-    dec = np.full(len(rows), target.dec)
-    timed = [i for i, r in enumerate(rows) if r["t_plan_start"] is not None]
-    if not target.moving or not timed:
-        return ra, dec
-    coord = SkyCoord(
-        ra=target.ra * u.deg,
-        dec=target.dec * u.deg,
-        pm_ra_cosdec=(target.pm_ra_mas_yr or 0.0) * u.mas / u.yr,
-        pm_dec=(target.pm_dec_mas_yr or 0.0) * u.mas / u.yr,
-        obstime=Time(target.epoch_jyear, format="jyear"),
-        frame="icrs",
-    )
-    with warnings.catch_warnings():  # ERFA: no parallax, "dubious year" of future windows
-        warnings.simplefilter("ignore")
-        moved = coord.apply_space_motion(
-            new_obstime=Time([rows[i]["t_plan_start"] for i in timed], format="mjd", scale="utc")
-        )
-    ra[timed] = np.asarray(moved.ra.deg) % 360.0
-    dec[timed] = np.asarray(moved.dec.deg)
-    return ra, dec
-
-
-def check_target(conn: Connection, target: Target, filters: Filters = Filters()) -> list[dict]:
-    """The planned visits matching one target, nearest first, with its fields."""
-    reach = 0.0
-    if target.moving:
-        total = math.hypot(target.pm_ra_mas_yr or 0.0, target.pm_dec_mas_yr or 0.0)
-        reach = total / 1000.0 * REACH_YEARS
-    rows = candidates(conn, target.ra, target.dec, filters, widen_arcsec=reach)
-    if not rows:
-        return []
-    ra, dec = _moved(target, rows)
-    separations = separation_arcsec(ra, dec, [r["s_ra"] for r in rows], [r["s_dec"] for r in rows])
-    found = []
-    for i in matching(rows, separations, filters):
-        found.append(
-            {
-                "query_index": target.index,
-                "query_name": target.name,
-                "query_ra": target.ra,
-                "query_dec": target.dec,
-                "query_ra_at_visit": float(ra[i]),
-                "query_dec_at_visit": float(dec[i]),
-                **render(rows[i], separations[i]),
-            }
-        )
-    return found
-
-
 def check_targets(
     conn: Connection,
     targets: list[Target],
     filters: Filters = Filters(),
     progress: Callable[[int], None] | None = None,
 ) -> list[dict]:
-    """:func:`check_target` of every target, in list order; ``progress(1)`` after each."""
-    found = []
-    for target in targets:
-        found.extend(check_target(conn, target, filters))
-        if progress is not None:
-            progress(1)
-    return found
+    """The planned visits matching each target, in list order and nearest first
+    within a target, each with the target's fields (:data:`QUERY_COLUMNS`) first;
+    ``progress(n)`` as targets are done. All targets are matched at once
+    (:mod:`webbarchive.plans.crossmatch`)."""
+    matches, rows = match(conn, targets, filters, progress)
+    return [
+        {
+            "query_index": m.target.index,
+            "query_name": m.target.name,
+            "query_ra": m.target.ra,
+            "query_dec": m.target.dec,
+            "query_ra_at_visit": m.ra_at_visit,
+            "query_dec_at_visit": m.dec_at_visit,
+            **render(rows[m.key], m.separation_arcsec),
+        }
+        for m in matches
+    ]
