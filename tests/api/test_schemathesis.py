@@ -48,6 +48,10 @@ NOT_EXPRESSIBLE = {
     "GET /portal/tools/pixels": [checks.positive_data_acceptance],
     "GET /portal/tools/thumb": [checks.positive_data_acceptance],
     "GET /portal/tools/nirspec": [checks.positive_data_acceptance],
+    # A position is free text in several notations (decimal, sexagesimal) and a
+    # target list is CSV or JSON rows; the parsers say what they accept.
+    "GET /portal/duplication": [checks.positive_data_acceptance],
+    "POST /portal/duplication": [checks.positive_data_acceptance],
 }
 
 
