@@ -176,7 +176,8 @@ class Pools:
         self, classes: tuple[PoolClass, ...], wait_s: float, metadata_threads: int
     ) -> None:
         self.pools = tuple(Pool(kind, wait_s) for kind in classes)
-        self.threads = metadata_threads + sum(kind.size for kind in classes if kind.body)
+        # every class's route runs on the shared pool while it holds its slot
+        self.threads = metadata_threads + sum(kind.size for kind in classes)
         # per event loop and class: the threads a streamed body's reads may take
         self._limiters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
