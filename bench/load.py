@@ -3,7 +3,7 @@ route, errors, and the server's memory at start and end.
 
     nice -n 10 .venv/bin/python -m bench.load --clients 20 --seconds 30 \\
         [--backends sqlite,postgresql] [--workers 1,2] [--pools on,off] \\
-        [--storage local] [--workdir /tmp/bench-load]
+        [--storage local,s3] [--workdir /tmp/bench-load]
 
 C asyncio clients (one ``httpx.AsyncClient`` each, no think time) request for T
 seconds, each picking a route of :data:`MIX` by weight: viz parameters, Mashup
@@ -16,9 +16,13 @@ parameters alone. Every case runs the server fresh (``webbarchive serve
 The archive is the mock (``webbarchive mock --scale small --dja-mosaics``) and a
 10 MB random file registered as a product, ingested into SQLite and into a
 throwaway PostgreSQL cluster (tests/pgcluster.py); ``--workdir`` keeps both for
-the next run. ``--storage`` names where products live (``local`` only here;
-object storage joins as another value). Memory is the resident set of the
-server and its workers, summed, after warm-up and at the end.
+the next run. ``--storage`` names where products live: ``local`` (the folder)
+and/or ``s3`` (a moto S3 server started for the run in its own process, on a
+free port; the mock is ingested with ``--storage s3://webbarchive-bench/jwst``
+and the 10 MB file put beside it, so downloads stream from the store and
+thumbnails read cached copies; S3 catalogs are rebuilt each run, since moto
+keeps its buckets in memory). Memory is the resident set of the server and its
+workers, summed, after warm-up and at the end (moto's not counted).
 
 The load generator shares the machine with the server: figures are for that
 setting (state the cores and the load of other processes with them).
@@ -89,19 +93,74 @@ class Result:
 # --- the archive ----------------------------------------------------------------------
 
 
+S3_BUCKET = "webbarchive-bench"
+S3_ROOT = f"s3://{S3_BUCKET}/jwst"
+
+
+class MotoServer:
+    """An S3-compatible server (moto) in its own process on a free port."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        cmd = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(self.url, timeout=2)
+                break
+            except httpx.HTTPError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("moto did not start") from None
+                time.sleep(0.3)
+        import boto3
+
+        boto3.client("s3", **self.client_args()).create_bucket(Bucket=S3_BUCKET)
+
+    def env(self) -> dict[str, str]:
+        return {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+
+    def client_args(self) -> dict[str, str]:
+        return {
+            "endpoint_url": self.url,
+            "region_name": "us-east-1",
+            "aws_access_key_id": "bench",
+            "aws_secret_access_key": "bench",
+        }
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+
+
 def _run(*argv: str, env: dict | None = None) -> None:
     cmd = [sys.executable, "-m", "webbarchive", *argv]
     subprocess.run(cmd, check=True, cwd=REPO, env=env, stdout=subprocess.DEVNULL)
 
 
-def _big_file(workdir: Path, url: str) -> None:
-    """A 10 MB random file registered as a public product of ``url``."""
+def _big_file(workdir: Path, url: str, moto: MotoServer | None = None) -> None:
+    """A 10 MB random file registered as a public product of ``url`` (put in the
+    bucket beside the mock when ``moto`` is given)."""
     from webbarchive.catalog.db import open_catalog
     from webbarchive.catalog.schema import observations, products
 
     path = workdir / BIG_FILE
     if not path.exists():
         path.write_bytes(os.urandom(10 * MIB))
+    where = str(path)
+    if moto is not None:
+        import boto3
+
+        where = f"{S3_ROOT}/{BIG_FILE}"
+        boto3.client("s3", **moto.client_args()).upload_file(
+            str(path), S3_BUCKET, where[len(f"s3://{S3_BUCKET}/") :]
+        )
     engine = open_catalog(url)
     with engine.begin() as conn:
         if conn.execute(select(products.c.filename).where(products.c.filename == BIG_FILE)).first():
@@ -113,7 +172,7 @@ def _big_file(workdir: Path, url: str) -> None:
             insert(products).values(
                 obsid=obsid,
                 filename=BIG_FILE,
-                path=str(path),
+                path=where,
                 suffix="s3d",
                 size=path.stat().st_size,
                 checksum=hashlib.md5(path.read_bytes()).hexdigest(),
@@ -123,21 +182,35 @@ def _big_file(workdir: Path, url: str) -> None:
     engine.dispose()
 
 
-def prepare(workdir: Path, backend: str, cluster) -> str:
-    """The catalog URL of the archive on ``backend``, built once per workdir."""
+def prepare(workdir: Path, backend: str, cluster, moto: MotoServer | None = None) -> str:
+    """The catalog URL of the archive on ``backend``, its products in the folder
+    or, with ``moto``, in the bucket; a local SQLite catalog is built once per
+    workdir, the others each run."""
     mock = workdir / "mock"
     if not (mock / ".complete").exists():
         _run("mock", "--seed", "7", "--scale", "small", "--dja-mosaics", "--quiet", str(mock))
         (mock / ".complete").touch()
+    storage = "s3" if moto is not None else "local"
     if backend == "sqlite":
-        url = str(workdir / "catalog.db")
-        done = workdir / ".sqlite-ingested"
+        url = str(workdir / ("catalog.db" if moto is None else "catalog-s3.db"))
+        done = workdir / ".sqlite-ingested" if moto is None else None
+        if done is None:
+            for old in workdir.glob("catalog-s3.db*"):
+                if old.is_dir():
+                    import shutil
+
+                    shutil.rmtree(old)
+                else:
+                    old.unlink()
     else:
-        url = cluster.create_database(f"load_{os.getpid()}")
+        url = cluster.create_database(f"load_{os.getpid()}_{storage}")
         done = None
     if done is None or not done.exists():
-        _run("ingest", str(mock), "--db", url, "--quiet", env=_env(workdir))
-        _big_file(workdir, url)
+        argv = ["ingest", str(mock), "--db", url, "--quiet"]
+        if moto is not None:
+            argv += ["--storage", S3_ROOT]
+        _run(*argv, env=_env(workdir, moto))
+        _big_file(workdir, url, moto)
         if done is not None:
             done.touch()
     return url
@@ -168,7 +241,7 @@ def targets(url: str) -> Targets:
 # --- the server -----------------------------------------------------------------------
 
 
-def _env(workdir: Path, **extra: str) -> dict[str, str]:
+def _env(workdir: Path, moto: MotoServer | None = None, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), env.get("PYTHONPATH", "")])
     env.update(
@@ -177,7 +250,10 @@ def _env(workdir: Path, **extra: str) -> dict[str, str]:
         WEBBARCHIVE_RESULTS=str(workdir / "pg-results"),
         WEBBARCHIVE_TELEMETRY=str(workdir / "pg-telemetry"),
         WEBBARCHIVE_PREVIEWS=str(workdir / "pg-previews"),
+        WEBBARCHIVE_STORAGE_CACHE=str(workdir / "storage-cache"),
     )
+    if moto is not None:
+        env.update(moto.env())
     env.update(extra)
     return env
 
@@ -205,7 +281,9 @@ def _rss_mb(pid: int) -> float:
 
 
 class Server:
-    def __init__(self, url: str, workers: int, workdir: Path, pools: str) -> None:
+    def __init__(
+        self, url: str, workers: int, workdir: Path, pools: str, moto: MotoServer | None = None
+    ) -> None:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         extra = {"WEBBARCHIVE_POOLS": "off"} if pools == "off" else {}
@@ -214,7 +292,7 @@ class Server:
         self.proc = subprocess.Popen(
             cmd,
             cwd=REPO,
-            env=_env(workdir, **extra),
+            env=_env(workdir, moto, **extra),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -348,54 +426,82 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--pools", default="on,off", help="on, off or both (on,off)")
-    parser.add_argument("--storage", default="local", choices=["local"])
+    parser.add_argument("--storage", default="local", help="local, s3 or both (local,s3)")
     parser.add_argument("--workdir", default="/tmp/bench-load")
     parser.add_argument("--no-viz-alone", action="store_true")
+    parser.add_argument(
+        "--cases",
+        default="",
+        help="explicit cases backend/storage/workers, comma-separated (e.g. "
+        "sqlite/local/1,postgresql/local/2,sqlite/s3/2) instead of the product of "
+        "--backends, --storage and --workers",
+    )
     args = parser.parse_args(argv)
+
+    if args.cases:
+        cases = [tuple(c.split("/")) for c in args.cases.split(",")]
+    else:
+        cases = [
+            (b, s, w)
+            for b in args.backends.split(",")
+            for s in args.storage.split(",")
+            for w in args.workers.split(",")
+        ]
+    for backend, storage, workers in cases:
+        if backend not in ("sqlite", "postgresql") or storage not in ("local", "s3"):
+            parser.error(f"unknown case {backend}/{storage}/{workers}")
+        int(workers)
 
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    backends = args.backends.split(",")
-    cluster = None
-    if "postgresql" in backends:
-        sys.path.insert(0, str(REPO))
-        from tests.pgcluster import Cluster
-
-        cluster = Cluster().start()
+    cluster = moto = None
     print(
-        f"# bench.load: {args.clients} clients x {args.seconds:g} s, storage {args.storage}, "
-        f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start"
+        f"# bench.load: {args.clients} clients x {args.seconds:g} s, "
+        f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start",
+        flush=True,
     )
     try:
-        for backend in backends:
-            url = prepare(workdir, backend, cluster)
-            t = targets(url)
-            for workers in (int(w) for w in args.workers.split(",")):
-                for pools in args.pools.split(","):
-                    server = Server(url, workers, workdir, pools)
-                    try:
-                        asyncio.run(load(server.base, t, args.clients, 3.0, MIX))  # warm-up
-                        rss0 = server.rss_mb()
-                        mixed = asyncio.run(load(server.base, t, args.clients, args.seconds, MIX))
-                        rss1 = server.rss_mb()
-                        name = f"{backend}, {workers} worker(s), pools {pools}"
-                        print(render(f"mixed: {name}", mixed, (rss0, rss1)), flush=True)
-                        if not args.no_viz_alone and pools == args.pools.split(",")[0]:
-                            alone = asyncio.run(
-                                load(
-                                    server.base,
-                                    t,
-                                    args.clients,
-                                    args.seconds / 2,
-                                    (("viz_parameters", 1),),
-                                )
-                            )
-                            print(render(f"viz parameters alone: {name}", alone, None), flush=True)
-                    finally:
-                        server.stop()
+        if any(b == "postgresql" for b, _, _ in cases):
+            sys.path.insert(0, str(REPO))
+            from tests.pgcluster import Cluster
+
+            cluster = Cluster().start()
+        if any(s == "s3" for _, s, _ in cases):
+            moto = MotoServer()
+        archives: dict[tuple[str, str], tuple[str, Targets]] = {}
+        for backend, storage, workers in cases:
+            store = moto if storage == "s3" else None
+            if (backend, storage) not in archives:
+                url = prepare(workdir, backend, cluster, store)
+                archives[backend, storage] = (url, targets(url))
+            url, t = archives[backend, storage]
+            for pools in args.pools.split(","):
+                _case(args, url, t, int(workers), workdir, pools, store, f"{backend}, {storage}")
     finally:
         if cluster is not None:
             cluster.stop()
+        if moto is not None:
+            moto.stop()
+
+
+def _case(args, url: str, t: Targets, workers: int, workdir: Path, pools: str, moto, where) -> None:
+    """One server: warm-up, the mixed load, then (first pool setting) viz parameters alone."""
+    server = Server(url, workers, workdir, pools, moto)
+    try:
+        asyncio.run(load(server.base, t, args.clients, 3.0, MIX))  # warm-up
+        rss0 = server.rss_mb()
+        mixed = asyncio.run(load(server.base, t, args.clients, args.seconds, MIX))
+        rss1 = server.rss_mb()
+        name = f"{where}, {workers} worker(s), pools {pools}"
+        load_avg = f" (load average {os.getloadavg()[0]:.1f})"
+        print(render(f"mixed: {name}{load_avg}", mixed, (rss0, rss1)), flush=True)
+        if not args.no_viz_alone and pools == args.pools.split(",")[0]:
+            alone = asyncio.run(
+                load(server.base, t, args.clients, args.seconds / 2, (("viz_parameters", 1),))
+            )
+            print(render(f"viz parameters alone: {name}{load_avg}", alone, None), flush=True)
+    finally:
+        server.stop()
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ import threading
 
 import httpx
 import pytest
+from fastapi import Request
+from fastapi.responses import StreamingResponse
 
 from webbarchive.api import pools
 from webbarchive.api.app import create_app
@@ -97,3 +99,62 @@ def test_pools_setting():
         pools.classes_from_setting("everything=1/1")
     with pytest.raises(ValueError, match="size/queue"):
         pools.classes_from_setting("tap=many")
+
+
+def _serve(app):
+    """``app`` on a real socket (uvicorn in a thread): a client that stops
+    reading holds its response, as over a network."""
+    import socket
+    import time
+
+    import uvicorn
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="error", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+def test_a_slow_download_client_holds_no_download_slot(tmp_path):
+    """Downloads give their slot back when the answer starts: one client that
+    stopped reading a long body does not make the next download wait or 503."""
+    import socket
+
+    app = create_app(
+        Settings.from_env(db_url=str(tmp_path / "c.db"), rate_limits="off", pools="downloads=1/0")
+    )
+    served = []
+
+    def chunks():
+        for _ in range(64):  # 64 MB: far more than the sockets' buffers
+            served.append(1)
+            yield b"x" * (1 << 20)
+
+    def big(request: Request):  # a route in the downloads class, streamed as downloads are
+        return StreamingResponse(pools.stream(request.app, "downloads", chunks()))
+
+    app.add_api_route("/api/v0.1/Download/big_test", big)
+    server, thread, base = _serve(app)
+    try:
+        host, port = base.removeprefix("http://").split(":")
+        slow = socket.create_connection((host, int(port)))
+        slow.sendall(
+            f"GET /api/v0.1/Download/big_test HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
+        )
+        head = slow.recv(4096)
+        assert head.startswith(b"HTTP/1.1 200"), head  # started, then reads no more
+        second = httpx.get(f"{base}/api/v0.1/Download/big_test", timeout=30)
+        assert second.status_code == 200, second.text
+        assert len(second.content) == 64 << 20
+        assert len(served) < 2 * 64  # the slow client's body is still unsent
+        slow.close()
+    finally:
+        server.should_exit = True
+        thread.join(10)

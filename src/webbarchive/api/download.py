@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import Engine
 
+from webbarchive.api import pools
 from webbarchive.api.deps import catalog, current_user, readable_product
 from webbarchive.api.engineering import edb_download
 from webbarchive.api.errors import ApiError, not_found
@@ -136,7 +137,9 @@ def _download(request: Request, uri: str | None, engine: Engine, user: User) -> 
         if request.method == "HEAD":
             return Response(status_code=200, headers=headers, media_type=kind)
         return StreamingResponse(
-            storage.iter_bytes(row["path"], 0, stat.size - 1),
+            pools.stream(
+                request.app, "downloads", storage.iter_bytes(row["path"], 0, stat.size - 1)
+            ),
             status_code=200,
             headers=headers,
             media_type=kind,
@@ -145,7 +148,11 @@ def _download(request: Request, uri: str | None, engine: Engine, user: User) -> 
     headers["Content-Length"] = str(byte_range.length)
     headers["Content-Range"] = byte_range.content_range()
     return StreamingResponse(
-        storage.iter_bytes(row["path"], byte_range.first, byte_range.last),
+        pools.stream(
+            request.app,
+            "downloads",
+            storage.iter_bytes(row["path"], byte_range.first, byte_range.last),
+        ),
         status_code=206,
         headers=headers,
         media_type=kind,

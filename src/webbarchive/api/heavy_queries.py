@@ -14,7 +14,10 @@ when its own client's share is used, 503 when the server's is, with
 threads (``total`` of them), never on the shared default pool, so light
 requests keep their threads whatever heavy ones do.
 
-Slots live in process memory (one bound per API worker process).
+Slots live in process memory: one bound per API worker process, so a user may
+run ``per_client`` x N heavy queries on N workers. Why it is not shared through
+the catalog as the rate buckets are: see deploy/README.md ("Heavy work and
+light requests").
 """
 
 from __future__ import annotations

@@ -13,8 +13,15 @@ is sized here to the pools' sizes plus ``metadata_threads``: since no class can
 hold more threads than its size, ``metadata_threads`` threads always remain
 for the light requests, whatever the heavy ones do.
 
-A request holds its slot from admission until its response is sent, so a
-download's slot covers the whole streamed body.
+A request holds its slot from admission until its response is sent, except in
+a class that streams (downloads, ``body=False``): there the slot covers the
+work before the first byte (catalog lookup, storage stat or HEAD) and is given
+back when the response starts; the body's chunk reads then take one of the
+class's own ``size`` threads each (:func:`stream`), never one of the shared
+pool's. A client that reads slowly (a 1 GB file at 1 MB/s holds its response
+for 17 min) so holds no slot and no thread between chunks: before this, 8
+slow clients took the 8 download slots of a worker and every other download
+waited ``wait_s`` and got 503.
 
 Configuration: ``WEBBARCHIVE_POOLS="thumbnails=2/8,downloads=off"``
 (``class=size/queue`` or ``class=off``) overrides :data:`DEFAULT_CLASSES`;
@@ -28,9 +35,12 @@ from __future__ import annotations
 import asyncio
 import math
 import threading
+import weakref
 from collections import deque
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 
+import anyio
 import anyio.to_thread
 
 from webbarchive.api.errors import Refused
@@ -49,6 +59,8 @@ class PoolClass:
     size: int
     queue: int
     exact: bool = False
+    #: whether the slot covers the response body (False: given back when it starts)
+    body: bool = True
 
     def matches(self, path: str) -> bool:
         if self.exact:
@@ -69,6 +81,7 @@ DEFAULT_CLASSES: tuple[PoolClass, ...] = (
         ),
         8,
         32,
+        body=False,
     ),
 )
 
@@ -163,7 +176,20 @@ class Pools:
         self, classes: tuple[PoolClass, ...], wait_s: float, metadata_threads: int
     ) -> None:
         self.pools = tuple(Pool(kind, wait_s) for kind in classes)
+        # every class's route runs on the shared pool while it holds its slot
         self.threads = metadata_threads + sum(kind.size for kind in classes)
+        # per event loop and class: the threads a streamed body's reads may take
+        self._limiters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def body_limiter(self, name: str) -> anyio.CapacityLimiter | None:
+        """The limiter of class ``name``'s body reads on this loop (None: no such class)."""
+        kind = next((p.kind for p in self.pools if p.kind.name == name), None)
+        if kind is None:
+            return None
+        per_loop = self._limiters.setdefault(asyncio.get_running_loop(), {})
+        if name not in per_loop:
+            per_loop[name] = anyio.CapacityLimiter(kind.size)
+        return per_loop[name]
 
     def for_path(self, path: str) -> Pool | None:
         for pool in self.pools:
@@ -202,10 +228,43 @@ class PoolMiddleware:
         if not await pool.acquire():
             await _send_refusal(self.pools.refusal(pool), scope["path"], send)
             return
+        held = True
+        if not pool.kind.body:
+            inner = send
+
+            async def send(message) -> None:  # the slot is given back as the answer starts
+                nonlocal held
+                if held and message["type"] == "http.response.start":
+                    held = False
+                    pool.release()
+                await inner(message)
+
         try:
             await self.app(scope, receive, send)
         finally:
-            pool.release()
+            if held:
+                pool.release()
+
+
+_END = object()
+
+
+async def stream(app, name: str, chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """``chunks`` (a blocking iterator: file or object-store reads) as an async
+    stream whose every read runs on class ``name``'s own threads (at most its
+    size at once; the shared pool's when pools are off or the class is)."""
+    pools = getattr(app.state, "pools", None)
+    limiter = pools.body_limiter(name) if pools is not None else None
+    try:
+        while True:
+            chunk = await anyio.to_thread.run_sync(next, chunks, _END, limiter=limiter)
+            if chunk is _END:
+                return
+            yield chunk
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
 
 
 async def _send_refusal(refused: Refused, path: str, send) -> None:

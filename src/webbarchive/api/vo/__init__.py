@@ -65,19 +65,22 @@ async def run_dal_query(request: Request, adql: str, fix_columns, maxrec_text: s
     from webbarchive.vo.vosi import parse_maxrec
 
     maxrec = parse_maxrec(maxrec_text)
-    try:
-        result = await asyncio.to_thread(
-            run_query,
+
+    def answer() -> Response:  # in a thread: the caller's token and the query read the catalog
+        result = run_query(
             catalog(request),
             adql,
             query_context(request),
             maxrec=maxrec,
             timeout_s=request.app.state.settings.query_timeout_s,
         )
+        columns = fix_columns(result.columns)
+        return votable_response(render(FORMATS[0], columns, result.rows, overflow=result.overflow))
+
+    try:
+        return await asyncio.to_thread(answer)
     except QueryTimeout as exc:
         return error_response(str(exc), 408)
-    body = render(FORMATS[0], fix_columns(result.columns), result.rows, overflow=result.overflow)
-    return votable_response(body)
 
 
 def capabilities_response(request: Request, service_caps: list[str], root: str) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 from fastapi import APIRouter, Request
 from fastapi.responses import (
@@ -12,6 +13,7 @@ from fastapi.responses import (
     Response,
     StreamingResponse,
 )
+from starlette.concurrency import run_in_threadpool
 
 from webbarchive.api import heavy_queries, ratelimit
 from webbarchive.api.deps import catalog, current_user
@@ -57,9 +59,19 @@ def _tap_url(request: Request) -> str:
     return str(request.base_url).rstrip("/") + "/tap"
 
 
+_STORE_LOCK = threading.Lock()
+
+
 def _store(request: Request) -> uws.JobStore:
+    """The app's job store, built on first use (it reads the catalog: call it
+    from a worker thread, never on the event loop)."""
     store = getattr(request.app.state, "uws_jobs", None)
-    if store is None:
+    if store is not None:
+        return store
+    with _STORE_LOCK:
+        store = getattr(request.app.state, "uws_jobs", None)
+        if store is not None:
+            return store
         settings = request.app.state.settings
         caps = uws.Caps(
             max_active_jobs=settings.uws_max_active_jobs,
@@ -169,11 +181,12 @@ async def sync(request: Request) -> Response:
     params = await vo_params(request)
     try:
         uploads = await _uploads(request, params)
+        who, ctx = await run_in_threadpool(_caller, request)
         return await heavy_queries.gate(request.app).run(
-            identity(request),
+            who,
             _answer,
             catalog(request),
-            query_context(request),
+            ctx,
             params,
             uploads,
             request.app.state.settings.query_timeout_s,
@@ -182,7 +195,18 @@ async def sync(request: Request) -> Response:
         return error_response(str(exc), 408)
 
 
+def _caller(request: Request) -> tuple[str, QueryContext]:
+    """The caller's identity and query context: both may read the catalog (a
+    token not seen before), so they are looked up in a worker thread."""
+    return identity(request), query_context(request)
+
+
 # --- async (UWS 1.1) -------------------------------------------------------------
+#
+# Every catalog read or write of these routes (the job store, the owner check,
+# the caller's token) runs in the server's thread pool: routes without a body are
+# plain ``def`` routes, the others read their form on the event loop and hand the
+# rest to ``run_in_threadpool``.
 
 
 def _job_url(request: Request, job: uws.Job) -> str:
@@ -268,7 +292,10 @@ def _runner(engine):
     response_class=Response,
 )
 async def job_list(request: Request) -> Response:
-    params = await vo_params(request)
+    return await run_in_threadpool(_job_list, request, await vo_params(request))
+
+
+def _job_list(request: Request, params: dict[str, str]) -> Response:
     jobs = _store(request).list(current_user(request).name)
     phases = {p.upper() for p in request.query_params.getlist("PHASE")}
     if phases:
@@ -293,6 +320,10 @@ async def create_job(request: Request) -> Response:
         uploads = await _uploads(request, params)
     except AdqlError as exc:
         return error_response(str(exc))
+    return await run_in_threadpool(_create_job, request, params, uploads)
+
+
+def _create_job(request: Request, params: dict[str, str], uploads) -> Response:
     phase = params.pop("PHASE", "").upper()
     store = _store(request)
     try:
@@ -317,14 +348,19 @@ async def create_job(request: Request) -> Response:
     response_class=Response,
 )
 async def get_job(request: Request, job_id: str) -> Response:
-    job = _owned_job(request, job_id)
+    job = await run_in_threadpool(_owned_job, request, job_id)
     if job is None:
         return _not_found(job_id)
     wait = request.query_params.get("WAIT")
     if wait is not None:
         seconds = 60.0 if wait.strip() in ("-1", "") else min(float(wait), 60.0)
         phase = request.query_params.get("PHASE")
+        # Its own thread (asyncio's executor): a long wait holds none of the server's pool.
         job = await asyncio.to_thread(_store(request).wait, job, seconds, phase and phase.upper())
+    return await run_in_threadpool(_job_document, request, job)
+
+
+def _job_document(request: Request, job: uws.Job) -> Response:
     _rights_checked(request, job)
     return Response(uws.job_xml(job, _job_url(request, job)), media_type=XML)
 
@@ -337,10 +373,13 @@ async def get_job(request: Request, job_id: str) -> Response:
     response_class=Response,
 )
 async def post_job(request: Request, job_id: str) -> Response:
+    return await run_in_threadpool(_post_job, request, job_id, await vo_params(request))
+
+
+def _post_job(request: Request, job_id: str, params: dict[str, str]) -> Response:
     job = _owned_job(request, job_id)
     if job is None:
         return _not_found(job_id)
-    params = await vo_params(request)
     if params.get("ACTION", "").upper() == "DELETE":
         _store(request).delete(job_id)
         return RedirectResponse(f"{_tap_url(request)}/async", status_code=303)
@@ -350,7 +389,7 @@ async def post_job(request: Request, job_id: str) -> Response:
 @router.delete(
     "/async/{job_id}", summary="Delete a UWS job", responses=_REDIRECT, response_class=Response
 )
-async def delete_job(request: Request, job_id: str) -> Response:
+def delete_job(request: Request, job_id: str) -> Response:
     if _owned_job(request, job_id) is None:
         return _not_found(job_id)
     _store(request).delete(job_id)
@@ -358,7 +397,7 @@ async def delete_job(request: Request, job_id: str) -> Response:
 
 
 @router.get("/async/{job_id}/phase", responses=_JOB_TEXT, response_class=Response)
-async def get_phase(request: Request, job_id: str) -> Response:
+def get_phase(request: Request, job_id: str) -> Response:
     job = _owned_job(request, job_id)
     return (
         _not_found(job_id)
@@ -374,7 +413,7 @@ async def get_phase(request: Request, job_id: str) -> Response:
     response_class=Response,
 )
 async def post_phase(request: Request, job_id: str) -> Response:
-    job = _owned_job(request, job_id)
+    job = await run_in_threadpool(_owned_job, request, job_id)
     if job is None:
         return _not_found(job_id)
     phase = (await vo_params(request)).get("PHASE", "").upper()
@@ -389,17 +428,18 @@ async def post_phase(request: Request, job_id: str) -> Response:
                     f"{exc} (inline uploads are kept by the server process that received "
                     "the job; send PHASE=RUN with the job's creation)"
                 )
-            job.context = {"base_url": job.base_url, "uploads": uploads, **_limits(request)}
-        _store(request).start(job, _runner(catalog(request)))
+            limits = await run_in_threadpool(_limits, request)
+            job.context = {"base_url": job.base_url, "uploads": uploads, **limits}
+        await run_in_threadpool(_store(request).start, job, _runner(catalog(request)))
     elif phase == "ABORT":
-        _store(request).abort(job)
+        await run_in_threadpool(_store(request).abort, job)
     else:
         return PlainTextResponse("PHASE must be RUN or ABORT", 400)
     return RedirectResponse(_job_url(request, job), status_code=303)
 
 
 @router.get("/async/{job_id}/executionduration", responses=_JOB_TEXT, response_class=Response)
-async def get_duration(request: Request, job_id: str) -> Response:
+def get_duration(request: Request, job_id: str) -> Response:
     job = _owned_job(request, job_id)
     return _not_found(job_id) if job is None else PlainTextResponse(str(job.execution_duration))
 
@@ -411,10 +451,14 @@ async def get_duration(request: Request, job_id: str) -> Response:
     response_class=Response,
 )
 async def post_duration(request: Request, job_id: str) -> Response:
+    value = (await vo_params(request)).get("EXECUTIONDURATION", "")
+    return await run_in_threadpool(_post_duration, request, job_id, value)
+
+
+def _post_duration(request: Request, job_id: str, value: str) -> Response:
     job = _owned_job(request, job_id)
     if job is None:
         return _not_found(job_id)
-    value = (await vo_params(request)).get("EXECUTIONDURATION", "")
     try:
         seconds = int(value)
     except ValueError:
@@ -424,7 +468,7 @@ async def post_duration(request: Request, job_id: str) -> Response:
 
 
 @router.get("/async/{job_id}/destruction", responses=_JOB_TEXT, response_class=Response)
-async def get_destruction(request: Request, job_id: str) -> Response:
+def get_destruction(request: Request, job_id: str) -> Response:
     job = _owned_job(request, job_id)
     return _not_found(job_id) if job is None else PlainTextResponse(uws.isoformat(job.destruction))
 
@@ -436,10 +480,14 @@ async def get_destruction(request: Request, job_id: str) -> Response:
     response_class=Response,
 )
 async def post_destruction(request: Request, job_id: str) -> Response:
+    value = (await vo_params(request)).get("DESTRUCTION", "")
+    return await run_in_threadpool(_post_destruction, request, job_id, value)
+
+
+def _post_destruction(request: Request, job_id: str, value: str) -> Response:
     job = _owned_job(request, job_id)
     if job is None:
         return _not_found(job_id)
-    value = (await vo_params(request)).get("DESTRUCTION", "")
     try:
         when = min(uws.parse_destruction(value), job.created + uws.DEFAULT_LIFETIME_S)
     except ValueError:
@@ -449,19 +497,19 @@ async def post_destruction(request: Request, job_id: str) -> Response:
 
 
 @router.get("/async/{job_id}/quote", responses=_JOB_TEXT, response_class=Response)
-async def get_quote(request: Request, job_id: str) -> Response:
+def get_quote(request: Request, job_id: str) -> Response:
     job = _owned_job(request, job_id)
     return _not_found(job_id) if job is None else PlainTextResponse("")
 
 
 @router.get("/async/{job_id}/owner", responses=_JOB_TEXT, response_class=Response)
-async def get_owner(request: Request, job_id: str) -> Response:
+def get_owner(request: Request, job_id: str) -> Response:
     job = _owned_job(request, job_id)
     return _not_found(job_id) if job is None else PlainTextResponse(job.owner or "")
 
 
 @router.get("/async/{job_id}/error", responses=_JOB_RESULT, response_class=Response)
-async def get_error(request: Request, job_id: str) -> Response:
+def get_error(request: Request, job_id: str) -> Response:
     job = _owned_job(request, job_id)
     if job is None:
         return _not_found(job_id)
@@ -471,7 +519,7 @@ async def get_error(request: Request, job_id: str) -> Response:
 
 
 @router.get("/async/{job_id}/parameters", responses=_JOB_XML, response_class=Response)
-async def get_parameters(request: Request, job_id: str) -> Response:
+def get_parameters(request: Request, job_id: str) -> Response:
     job = _owned_job(request, job_id)
     if job is None:
         return _not_found(job_id)
@@ -485,18 +533,22 @@ async def get_parameters(request: Request, job_id: str) -> Response:
     response_class=Response,
 )
 async def post_parameters(request: Request, job_id: str) -> Response:
+    return await run_in_threadpool(_post_parameters, request, job_id, await vo_params(request))
+
+
+def _post_parameters(request: Request, job_id: str, params: dict[str, str]) -> Response:
     job = _owned_job(request, job_id)
     if job is None:
         return _not_found(job_id)
     if job.phase != uws.PENDING:
         return PlainTextResponse(f"job is {job.phase}; parameters change only when PENDING", 400)
-    if not _store(request).set_parameters(job, job.parameters | await vo_params(request)):
+    if not _store(request).set_parameters(job, job.parameters | params):
         return PlainTextResponse("job is no longer PENDING; parameters change only then", 400)
     return RedirectResponse(_job_url(request, job), status_code=303)
 
 
 @router.get("/async/{job_id}/results", responses=_JOB_XML, response_class=Response)
-async def get_results(request: Request, job_id: str) -> Response:
+def get_results(request: Request, job_id: str) -> Response:
     job = _owned_job(request, job_id)
     if job is None:
         return _not_found(job_id)
@@ -505,7 +557,7 @@ async def get_results(request: Request, job_id: str) -> Response:
 
 
 @router.get("/async/{job_id}/results/result", responses=_JOB_RESULT, response_class=Response)
-async def get_result(request: Request, job_id: str) -> Response:
+def get_result(request: Request, job_id: str) -> Response:
     job = _owned_job(request, job_id)
     if job is None:
         return _not_found(job_id)
