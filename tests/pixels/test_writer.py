@@ -21,9 +21,15 @@ def _ingest(tmp_path, segment_rows: int, buffer_bytes: int, n_spectra: int = 200
     rng = np.random.default_rng(7)
     store = PixelStore(tmp_path / "pixels")
     written: list[tuple[str, list[int], int]] = []
+    listed_ids: dict[str, list[int]] = {}
+
+    def on_segment(info, pids, spectra) -> None:
+        written.append((info.segment, list(pids), info.nrows))
+        listed_ids[info.segment] = info.product_ids
+
     writer = SegmentWriter(
         store,
-        lambda info, pids, spectra: written.append((info.segment, list(pids), info.nrows)),
+        on_segment,
         segment_rows=segment_rows,
         buffer_bytes=buffer_bytes,
     )
@@ -39,6 +45,9 @@ def _ingest(tmp_path, segment_rows: int, buffer_bytes: int, n_spectra: int = 200
         peak = max(peak, sum(b.nbytes for b in writer.buffers.values()))
     writer.close()
     assert not writer.buffers and writer.nbytes == 0
+    for segment, ids in listed_ids.items():  # the segment's product ids, as read back
+        read = pq.read_table(store.path(segment), columns=["product_id"]).column(0).to_numpy()
+        assert list(ids) == np.unique(read).tolist()
     return store, written, peak, given
 
 

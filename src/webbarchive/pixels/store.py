@@ -177,9 +177,18 @@ class PixelStore:
         stamp = int(time.time() * 1000)
         return f"{folder}/seg-{stamp}-{secrets.token_hex(4)}.parquet"
 
-    def write(self, folder: str, table: pa.Table, *, is_sorted: bool = False) -> SegmentInfo:
+    def write(
+        self,
+        folder: str,
+        table: pa.Table,
+        *,
+        is_sorted: bool = False,
+        product_ids: list[int] | None = None,
+    ) -> SegmentInfo:
         """Sort ``table`` by wavelength (unless ``is_sorted``) and write it as a new
-        segment in the partition ``folder`` (see :func:`partition`)."""
+        segment in the partition ``folder`` (see :func:`partition`). ``product_ids``:
+        those of the table's pixels when the caller knows them (spares a pass over
+        the column)."""
         if table.num_rows and not is_sorted:
             order = np.argsort(table.column("wavelength").to_numpy(), kind="stable")
             table = table.take(pa.array(order))
@@ -204,7 +213,10 @@ class PixelStore:
             partial.unlink(missing_ok=True)
             raise
         wave = table.column("wavelength").to_numpy()  # sorted
-        ids = np.unique(table.column("product_id").to_numpy()) if table.num_rows else []
+        if product_ids is not None:
+            ids = sorted(set(product_ids))
+        else:
+            ids = np.unique(table.column("product_id").to_numpy()) if table.num_rows else []
         return SegmentInfo(
             name,
             product_type,
@@ -360,7 +372,8 @@ class SegmentWriter:
             return
         self.nbytes -= buffer.nbytes
         table = to_table(buffer.product_ids, buffer.spectra, sort=True)
-        info = self.store.write(folder, table, is_sorted=True)
+        stored = [p for p, s in zip(buffer.product_ids, buffer.spectra, strict=True) if s.npix]
+        info = self.store.write(folder, table, is_sorted=True, product_ids=stored)
         self.on_segment(info, buffer.product_ids, buffer.spectra)
 
     def close(self) -> None:
