@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, func, insert, select
 
 from bench.common import Timing, measure, report
 from webbarchive.catalog.db import open_catalog
@@ -125,6 +125,7 @@ def build(
     seed: int = 1,
     store_only: bool = False,
     baseline: bool = True,
+    buffer_bytes: int | None = None,
 ) -> tuple[str, dict]:
     """Catalog, pixel store and baseline table in ``workdir``; with ``store_only``,
     keep the catalog and the baseline of an earlier run (same seed) and write the
@@ -133,7 +134,11 @@ def build(
 
     Spectra are made and written :data:`CHUNK_PIXELS` at a time; ``ingest_s``
     times only the pixel ingest (characteristics, sort, Parquet, segment rows,
-    compaction), not the synthesis nor the catalog rows."""
+    compaction), not the synthesis nor the catalog rows; ``close_s`` is the part of
+    it spent after the last chunk (leftover buffers and compaction). ``buffer_bytes``:
+    the writer's memory budget (default ``store.BUFFER_BYTES``; about 256 MB, 8
+    million 1-D pixels, is the behaviour before the budget: every partition written a
+    fraction of a segment at a time, then merged)."""
     url = str(workdir / "catalog.db")
     if store_only:
         engine = open_catalog(url)
@@ -151,14 +156,19 @@ def build(
     store = PixelStore(pixels_root(engine))
     checksums: dict[int, str] = {}
     writer = SegmentWriter(
-        store, lambda info, pids, sp: record_segment(engine, info, pids, sp, checksums)
+        store,
+        lambda info, pids, sp: record_segment(engine, info, pids, sp, checksums),
+        buffer_bytes=buffer_bytes,
     )
     synth_s = ingest_s = 0.0
+    # CPU seconds of this process too: on a shared machine the wall clock measures
+    # the other processes as much as the ingest
+    synth_cpu = ingest_cpu = 0.0
     n = total = 0
     generator = spectra(rng, n_pixels)
     started = time.perf_counter()
     while True:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         chunk, size = [], 0
         for item in generator:
             chunk.append(item)
@@ -166,15 +176,17 @@ def build(
             if size >= CHUNK_PIXELS:
                 break
         synth_s += time.perf_counter() - t0
+        synth_cpu += time.process_time() - c0
         if not chunk:
             break
         if not store_only:  # else the catalog rows are those of the earlier run
             with engine.begin() as conn:
                 _catalog_rows(conn, chunk, release, first=n)
         checksums.update({n + i + 1: f"{n + i:032x}" for i in range(len(chunk))})
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         total += _write_chunk(writer, chunk, first=n)
         ingest_s += time.perf_counter() - t0
+        ingest_cpu += time.process_time() - c0
         n += len(chunk)
         elapsed = time.perf_counter() - started
         print(
@@ -182,18 +194,32 @@ def build(
             f"{total / ingest_s / 1e6:.2f} M pixels/s",
             flush=True,
         )
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     writer.close()
-    compact(engine, store)
-    ingest_s += time.perf_counter() - t0
+    with engine.connect() as conn:
+        written = conn.execute(select(func.count()).select_from(pixel_segments)).scalar_one()
+    merged = compact(engine, store)
+    close_s = time.perf_counter() - t0
+    ingest_s += close_s
+    ingest_cpu += time.process_time() - c0
+    with engine.connect() as conn:
+        listed = conn.execute(select(pixel_segments.c.segment)).scalars().all()
     facts = {
+        "buffer_bytes": writer.buffer_bytes,
+        "segments_written": written,
+        "segments_merged": merged,
+        "close_s": close_s,
         "spectra": n,
         "pixels": total,
         "synthesis_s": synth_s,
         "ingest_s": ingest_s,
+        "synthesis_cpu_s": synth_cpu,
+        "ingest_cpu_s": ingest_cpu,
         "build_s": time.perf_counter() - started,
-        "store_bytes": sum(p.stat().st_size for p in store.root.rglob("*.parquet")),
-        "segments": sum(1 for _ in store.root.rglob("*.parquet")),
+        # listed segments (merged-away files stay on disk for a grace period)
+        "store_bytes": sum(store.path(s).stat().st_size for s in listed),
+        "segments": len(listed),
+        "disk_bytes": sum(p.stat().st_size for p in store.root.rglob("*.parquet")),
     }
     if store_only or not baseline:
         return url, facts
@@ -438,30 +464,47 @@ def main(argv: list[str] | None = None) -> None:
         "--no-baseline", action="store_true", help="no B-tree table (hours at 10^9 pixels)"
     )
     parser.add_argument("--build-only", action="store_true", help="build, print the facts, stop")
+    parser.add_argument(
+        "--buffer-mb",
+        type=float,
+        default=None,
+        help="the pixel writer's memory budget in MB (default store.BUFFER_BYTES; "
+        "256 is the behaviour before the budget: small segments merged at the end)",
+    )
     parser.add_argument("--json", type=Path, help="write the build facts and p50s here")
     parser.add_argument(
         "--rates", action="store_true", help="also measure the scaling model's inputs (--json)"
     )
     args = parser.parse_args(argv)
     count_repeat = args.count_repeat or args.repeat
+    budget = int(args.buffer_mb * 1e6) if args.buffer_mb else None
 
     if args.reuse and (args.workdir / "catalog.db").exists():
         url, facts = str(args.workdir / "catalog.db"), {}
     elif args.rewrite_store:
-        url, facts = build(args.workdir, int(args.pixels), store_only=True)
+        url, facts = build(args.workdir, int(args.pixels), store_only=True, buffer_bytes=budget)
         print(
             f"{facts['spectra']:,} spectra, {facts['pixels']:,} pixels rewritten; pixel ingest "
             f"{facts['ingest_s']:.1f} s = {facts['pixels'] / facts['ingest_s'] / 1e6:.2f} "
             "M pixels/s (target > 2)"
         )
     else:
-        url, facts = build(args.workdir, int(args.pixels), baseline=not args.no_baseline)
+        url, facts = build(
+            args.workdir, int(args.pixels), baseline=not args.no_baseline, buffer_bytes=budget
+        )
         text = (
             f"{facts['spectra']:,} spectra, {facts['pixels']:,} pixels in {facts['build_s']:.0f} s; "
-            f"synthesis {facts['synthesis_s']:.1f} s (not counted); pixel ingest "
+            f"synthesis {facts['synthesis_s']:.1f} s = "
+            f"{facts['pixels'] / facts['synthesis_s'] / 1e6:.2f} M pixels/s (not counted); "
+            "pixel ingest "
             f"{facts['ingest_s']:.1f} s = {facts['pixels'] / facts['ingest_s'] / 1e6:.2f} "
             f"M pixels/s (target > 2); store {facts['store_bytes'] / 1e9:.2f} GB in "
-            f"{facts['segments']} segments"
+            f"{facts['segments']} segments ({facts['segments_written']} written, "
+            f"{facts['segments_merged']} merged); CPU seconds: synthesis "
+            f"{facts['synthesis_cpu_s']:.1f}, ingest {facts['ingest_cpu_s']:.1f} = "
+            f"{facts['pixels'] / facts['ingest_cpu_s'] / 1e6:.2f} M pixels per CPU-second ("
+            f"after the last chunk {facts['close_s']:.1f} s; "
+            f"writer budget {facts['buffer_bytes'] / 1e6:.0f} MB)"
         )
         if "baseline_load_s" in facts:
             text += (

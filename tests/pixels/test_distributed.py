@@ -35,6 +35,7 @@ def archive(tmp_path_factory):
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(store_module, "SEGMENT_ROWS", 2_500)
+        patch.setattr(store_module, "BUFFER_BYTES", 2_500 * 32)  # the fullest written early
         return build_archive(Request(), tmp_path_factory, "daskpixels")
 
 

@@ -87,6 +87,10 @@ def small_segments(monkeypatch):
     (the partitions' small segments never reach the threshold), so appends
     leave several segments per partition for ``compact`` to merge."""
     monkeypatch.setattr(store_module, "SEGMENT_ROWS", 3_000)
+    # a writer budget of about 3,000 1-D pixels (32 bytes each): the fullest
+    # partition is written whenever the buffers hold that much, so modes mixed in
+    # one ingest leave several small segments per partition
+    monkeypatch.setattr(store_module, "BUFFER_BYTES", 3_000 * 32)
     monkeypatch.setattr(index_module, "MAX_SMALL_SEGMENTS", 10_000)
 
 

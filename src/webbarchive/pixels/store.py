@@ -51,6 +51,11 @@ ROW_GROUP_ROWS = 8_192
 PARTIAL_SUFFIX = ".parquet.partial"
 #: Pixels per segment written in one go; update() flushes when a buffer reaches it.
 SEGMENT_ROWS = 8_000_000
+#: Bytes of spectra the writer holds in memory across all partitions before it
+#: writes the fullest partition early (about 64 million 1-D pixels at 32 bytes:
+#: with the ~20 modes of JWST's spectrographs each partition then mostly fills a
+#: whole segment before it is written, so compaction has little to rewrite).
+BUFFER_BYTES = 2 << 30
 #: LZ4 (raw): smaller than snappy on these floats and as fast to decode as no
 #: compression (a 8,192-row group of id, wavelength, flux in 0.07 ms).
 COMPRESSION = "lz4"
@@ -121,6 +126,23 @@ class _Buffer:
     product_ids: list[int] = field(default_factory=list)
     spectra: list[SpectrumPixels] = field(default_factory=list)
     rows: int = 0
+    nbytes: int = 0
+
+
+def _nbytes(spectrum: SpectrumPixels) -> int:
+    """Bytes of a spectrum's pixel arrays (what buffering it holds in memory)."""
+    arrays = (
+        spectrum.x,
+        spectrum.y,
+        spectrum.z,
+        spectrum.wavelength,
+        spectrum.flux,
+        spectrum.flux_error,
+        spectrum.dq,
+        spectrum.ra,
+        spectrum.dec,
+    )
+    return sum(a.nbytes for a in arrays if a is not None)
 
 
 def mode_name(*parts: str | None) -> str:
@@ -155,9 +177,18 @@ class PixelStore:
         stamp = int(time.time() * 1000)
         return f"{folder}/seg-{stamp}-{secrets.token_hex(4)}.parquet"
 
-    def write(self, folder: str, table: pa.Table, *, is_sorted: bool = False) -> SegmentInfo:
+    def write(
+        self,
+        folder: str,
+        table: pa.Table,
+        *,
+        is_sorted: bool = False,
+        product_ids: list[int] | None = None,
+    ) -> SegmentInfo:
         """Sort ``table`` by wavelength (unless ``is_sorted``) and write it as a new
-        segment in the partition ``folder`` (see :func:`partition`)."""
+        segment in the partition ``folder`` (see :func:`partition`). ``product_ids``:
+        those of the table's pixels when the caller knows them (spares a pass over
+        the column)."""
         if table.num_rows and not is_sorted:
             order = np.argsort(table.column("wavelength").to_numpy(), kind="stable")
             table = table.take(pa.array(order))
@@ -182,7 +213,10 @@ class PixelStore:
             partial.unlink(missing_ok=True)
             raise
         wave = table.column("wavelength").to_numpy()  # sorted
-        ids = np.unique(table.column("product_id").to_numpy()) if table.num_rows else []
+        if product_ids is not None:
+            ids = sorted(set(product_ids))
+        else:
+            ids = np.unique(table.column("product_id").to_numpy()) if table.num_rows else []
         return SegmentInfo(
             name,
             product_type,
@@ -288,36 +322,58 @@ def to_table(
 
 
 class SegmentWriter:
-    """Buffers spectra per partition (product type and mode); once the buffers hold
-    :data:`SEGMENT_ROWS` pixels in all, the fullest is written as a segment, so
-    memory stays bounded however many modes are mixed. ``on_segment`` records
-    each segment in the catalog. Modes interleaved in the input leave several
-    segments per partition: :func:`webbarchive.pixels.index.compact` merges them."""
+    """Buffers spectra per partition (product type and mode) and writes a partition
+    as a segment once it holds :data:`SEGMENT_ROWS` pixels, so a bulk ingest writes
+    each pixel once, in whole segments, whatever the order of modes in its input.
 
-    def __init__(self, store: PixelStore, on_segment, segment_rows: int | None = None) -> None:
+    Memory stays bounded: when the buffers together hold more than
+    ``buffer_bytes`` (default :data:`BUFFER_BYTES`), the fullest partition is
+    written early. ``close`` writes what is left (one segment per partition at
+    most). ``on_segment`` records each segment in the catalog. Small segments
+    (early writes, leftovers, incremental ingests) are merged by
+    :func:`webbarchive.pixels.index.compact`. With ``buffer_bytes`` at about
+    ``segment_rows`` pixels' worth, partitions are written a fraction of a
+    segment at a time and compaction rewrites nearly everything (the behaviour
+    before this budget existed; ``bench.pixel_search --buffer-mb`` compares).
+    """
+
+    def __init__(
+        self,
+        store: PixelStore,
+        on_segment,
+        segment_rows: int | None = None,
+        buffer_bytes: int | None = None,
+    ) -> None:
         self.store = store
         self.on_segment = on_segment
         self.segment_rows = segment_rows or SEGMENT_ROWS
+        self.buffer_bytes = buffer_bytes or BUFFER_BYTES
         self.buffers: dict[str, _Buffer] = {}
-        self.rows = 0
+        self.nbytes = 0
 
     def add(self, product_type: str, product_id: int, spectrum: SpectrumPixels, mode: str) -> None:
         """Buffer a spectrum of ``product_type`` observed in ``mode`` (:func:`mode_name`)."""
-        buffer = self.buffers.setdefault(partition(product_type, mode), _Buffer())
+        folder = partition(product_type, mode)
+        buffer = self.buffers.setdefault(folder, _Buffer())
         buffer.product_ids.append(product_id)
         buffer.spectra.append(spectrum)
         buffer.rows += spectrum.npix
-        self.rows += spectrum.npix
-        if self.rows >= self.segment_rows:
-            self._flush(max(self.buffers, key=lambda k: self.buffers[k].rows))
+        size = _nbytes(spectrum)
+        buffer.nbytes += size
+        self.nbytes += size
+        if buffer.rows >= self.segment_rows:
+            self._flush(folder)
+        while self.nbytes > self.buffer_bytes and self.buffers:
+            self._flush(max(self.buffers, key=lambda k: self.buffers[k].nbytes))
 
     def _flush(self, folder: str) -> None:
         buffer = self.buffers.pop(folder, None)
         if buffer is None or not buffer.spectra:
             return
-        self.rows -= buffer.rows
+        self.nbytes -= buffer.nbytes
         table = to_table(buffer.product_ids, buffer.spectra, sort=True)
-        info = self.store.write(folder, table, is_sorted=True)
+        stored = [p for p, s in zip(buffer.product_ids, buffer.spectra, strict=True) if s.npix]
+        info = self.store.write(folder, table, is_sorted=True, product_ids=stored)
         self.on_segment(info, buffer.product_ids, buffer.spectra)
 
     def close(self) -> None:
