@@ -187,7 +187,7 @@ class Settings:
         "POOLS",
         "",
         "capacity per class of heavy work in each worker: 'class=size/queue,...', "
-        "'class=off' or 'off' (classes thumbnails, pixel_scans, tap, downloads; defaults: "
+        "'class=off' or 'off' (classes thumbnails, pixel_scans, downloads; defaults: "
         "webbarchive.api.pools.DEFAULT_CLASSES); past size + queue, 503 with Retry-After",
     )
     pool_wait_s: float = setting(

@@ -83,12 +83,18 @@ def test_ingest_killed_at_random_moments_then_rerun(catalog_url, few_files, tmp_
     truth = snapshot(clean)
     assert truth["products"] and truth["pixels"] > 0
 
+    # How long a whole ingest takes here, in a process of its own: the kills land
+    # within it (a fixed window would miss it on a faster or a busier machine).
+    timing = time.monotonic()
+    start_ingest(str(tmp_path / "timing.db"), few_files).wait(timeout=300)
+    whole = time.monotonic() - timing
+
     rng = random.Random(16)
     started = time.monotonic()
     killed = 0
     for _ in range(KILLS):
         proc = start_ingest(catalog_url, few_files)
-        time.sleep(rng.uniform(0.5, 6.0))
+        time.sleep(rng.uniform(0.3, 0.9) * whole)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             killed += 1

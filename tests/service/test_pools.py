@@ -4,6 +4,7 @@ a full pool answers 503 with Retry-After instead of queueing without end."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 
 import httpx
@@ -14,6 +15,14 @@ from fastapi.responses import StreamingResponse
 from webbarchive.api import pools
 from webbarchive.api.app import create_app
 from webbarchive.config import Settings
+
+
+def run_apart(coro):
+    """``asyncio.run`` in a thread of its own: the browser tests' Playwright keeps
+    an event loop running in the main thread for the whole session."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
 
 HEAVY = 45  # more than anyio's default thread pool (40 threads)
 
@@ -54,7 +63,7 @@ async def _storm(app, release: threading.Event):
 
 def test_light_requests_keep_their_threads_and_a_full_pool_says_503(tmp_path):
     app, release, started = _app(tmp_path, pools="thumbnails=2/3", metadata_threads=4)
-    light, heavy = asyncio.run(_storm(app, release))
+    light, heavy = run_apart(_storm(app, release))
     assert light is not None and light.json() == {"light": True}
     statuses = sorted(r.status_code for r in heavy)
     # 2 ran, 3 waited their turn, the other 40 were told to come back
@@ -67,7 +76,7 @@ def test_light_requests_keep_their_threads_and_a_full_pool_says_503(tmp_path):
 def test_without_pools_heavy_requests_take_every_thread(tmp_path):
     """The state before pools (POOLS=off): the light request waits behind them."""
     app, release, _ = _app(tmp_path, pools="off")
-    light, heavy = asyncio.run(_storm(app, release))
+    light, heavy = run_apart(_storm(app, release))
     assert light is None  # it found no thread within 3 s
     assert all(r.status_code == 200 for r in heavy)
 
@@ -87,18 +96,18 @@ def test_pool_hands_slots_in_order_and_times_out():
         pool.release()
         assert pool.running == 0 and pool.waiting == 0
 
-    asyncio.run(scenario())
+    run_apart(scenario())
 
 
 def test_pools_setting():
-    by_name = {c.name: c for c in pools.classes_from_setting("tap=8/4,downloads=off")}
-    assert (by_name["tap"].size, by_name["tap"].queue) == (8, 4)
+    by_name = {c.name: c for c in pools.classes_from_setting("pixel_scans=8/4,downloads=off")}
+    assert (by_name["pixel_scans"].size, by_name["pixel_scans"].queue) == (8, 4)
     assert "downloads" not in by_name and "thumbnails" in by_name
     assert pools.classes_from_setting("off") == ()
     with pytest.raises(ValueError, match="unknown class"):
         pools.classes_from_setting("everything=1/1")
     with pytest.raises(ValueError, match="size/queue"):
-        pools.classes_from_setting("tap=many")
+        pools.classes_from_setting("thumbnails=many")
 
 
 def _serve(app):
