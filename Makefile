@@ -44,7 +44,7 @@ venv-jwst: $(JWST_VENV)/.installed
 
 # Optional: without network the venv is not built and that one test skips, saying why.
 $(JWST_VENV)/.installed:
-	( $(PYTHON) -m venv $(JWST_VENV) && $(JWST_VENV)/bin/pip install --quiet jwst==3.0.0 \
+	( $(PYTHON) -m venv --clear $(JWST_VENV) && $(JWST_VENV)/bin/pip install --quiet jwst==3.0.0 \
 	  && touch $@ ) || echo "warning: $(JWST_VENV) not built; the jwst EDB client test will skip"
 
 # The real JWST files some tests need (about 25 MB, tests/data/manifest.csv), fetched
