@@ -1,7 +1,8 @@
-"""Timing helpers shared by the benchmarks: p50/p95 and a ratio table."""
+"""Helpers shared by the benchmarks: p50/p95, a ratio table and a free loopback port."""
 
 from __future__ import annotations
 
+import socket
 import statistics
 import time
 from collections.abc import Callable
@@ -51,3 +52,9 @@ def report(rows: list[tuple[str, Timing, Timing | None]]) -> str:
                 f"{label:48s} {ours.p50:9.2f} {ours.p95:9.2f} {base.p50:9.2f} {base.p95:9.2f} {ratio:6.1f}x"
             )
     return "\n".join(lines)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,18 +25,12 @@ from pathlib import Path
 import httpx
 from sqlalchemy import insert
 
-from bench.common import Timing, measure, report
+from bench.common import Timing, free_port, measure, report
 from webbarchive.catalog.db import open_catalog
 from webbarchive.catalog.schema import observations, products
 
 FILENAME = "jw01234-o001_t001_nirspec_g395h-f290lp_s3d.fits"
 MIB = 1 << 20
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait(url: str, timeout: float = 30.0) -> None:
@@ -116,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
         folder = Path(tmp)
         path = _make_archive(folder, args.size_mb)
         size = path.stat().st_size
-        ours_port, base_port = _free_port(), _free_port()
+        ours_port, base_port = free_port(), free_port()
         env = {**os.environ, "WEBBARCHIVE_DB": str(folder / "catalog.db")}
         servers = [
             subprocess.Popen(

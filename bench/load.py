@@ -36,7 +36,6 @@ import hashlib
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import time
@@ -46,6 +45,8 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import insert, select
+
+from bench.common import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 MIB = 1 << 20
@@ -101,7 +102,7 @@ class MotoServer:
     """An S3-compatible server (moto) in its own process on a free port."""
 
     def __init__(self) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         cmd = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -258,12 +259,6 @@ def _env(workdir: Path, moto: MotoServer | None = None, **extra: str) -> dict[st
     return env
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _rss_mb(pid: int) -> float:
     """Resident memory of ``pid`` and its descendants (MB)."""
     total, todo = 0, [pid]
@@ -284,7 +279,7 @@ class Server:
     def __init__(
         self, url: str, workers: int, workdir: Path, pools: str, moto: MotoServer | None = None
     ) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         extra = {"WEBBARCHIVE_POOLS": "off"} if pools == "off" else {}
         cmd = [sys.executable, "-m", "webbarchive", "serve", "--db", url]

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import httpx
 from sqlalchemy import insert
-from tests.mast.archive import free_port, write_astroquery_config
+from tests.mast.archive import write_astroquery_config
 from tqdm import tqdm
 
-from bench.common import measure, report
+from bench.common import free_port, measure, report
 from webbarchive.catalog.db import open_catalog
 from webbarchive.catalog.schema import observations, products, programs
 

@@ -213,7 +213,7 @@ def main() -> None:
     start = time.perf_counter()
     build(db, args.observations, args.matching)
     print(f"catalog of {args.observations:,} built in {time.perf_counter() - start:.1f} s")
-    from tests.mast.archive import free_port
+    from bench.common import free_port
 
     port = free_port()
     server = f"http://127.0.0.1:{port}"

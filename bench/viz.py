@@ -22,7 +22,6 @@ import argparse
 import csv
 import itertools
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,7 +32,7 @@ import httpx
 from astropy.io import fits
 from sqlalchemy import select
 
-from bench.common import Timing, measure, report
+from bench.common import Timing, free_port, measure, report
 from webbarchive.catalog import queries
 from webbarchive.catalog.db import open_catalog
 from webbarchive.catalog.keyword_dictionary import keyword_dictionary
@@ -45,12 +44,6 @@ from webbarchive.mock import generate
 
 V = "/viz/api/v0.1"
 MNEMONICS = 5000
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _write_mnemonics(path: Path, count: int) -> None:
@@ -69,7 +62,7 @@ class _Server:
     work does not share the server's interpreter)."""
 
     def __init__(self, db_url: str) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.env = {**os.environ, "WEBBARCHIVE_DB": db_url}
         self.process: subprocess.Popen | None = None
 

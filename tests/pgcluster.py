@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
+
+from tests.live_server import free_port
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
@@ -23,17 +24,11 @@ def available() -> bool:
     ).exists()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Cluster:
     def __init__(self) -> None:
         self.base = Path(tempfile.mkdtemp(prefix="webbarchive-pg-"))
         self.data = self.base / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self.user = None
         if os.geteuid() == 0:
             self.user = "postgres"

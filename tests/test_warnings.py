@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from tests.mast.archive import free_port
+from tests.live_server import free_port
 from webbarchive.api.admin import parse_release
 from webbarchive.api.errors import JsonResponse
 from webbarchive.catalog.db import open_catalog

@@ -11,17 +11,15 @@ import base64
 import hashlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import textwrap
-import threading
-import time
 from email.utils import formatdate
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from tests.live_server import uvicorn_thread
 from tests.rows import add_file_product
 
 from webbarchive.api.app import create_app
@@ -294,35 +292,14 @@ def test_raw_garbage_queries_never_500(client, query):
 # --- the real astroquery against a live server --------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def live_server(archive):
-    import uvicorn
 
     if archive["url"].startswith("postgresql"):
         pytest.skip("one live astroquery run is enough: it runs on the SQLite catalog")
-    port = _free_port()
     app = create_app(Settings.from_env(db_url=archive["url"]))
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", timeout_graceful_shutdown=1
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with uvicorn_thread(app, timeout_graceful_shutdown=1) as base:
+        yield base
 
 
 @pytest.mark.slow

@@ -168,14 +168,6 @@ def build(url: str, files_dir: Path, real_dir: Path | None) -> Archive:
     return Archive(url, files_dir, pi_token, other_token)
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def write_astroquery_config(root: Path, server: str) -> Path:
     """``$XDG_CONFIG_HOME/astropy/astroquery.cfg`` with ``[mast] server``."""
     cfg = root / "astropy" / "astroquery.cfg"

@@ -9,11 +9,6 @@ far in the future): its planned rows stay public metadata, as at MAST.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-
 import httpx
 import numpy as np
 import pytest
@@ -22,7 +17,7 @@ from astropy.coordinates import SkyCoord
 from astropy.time import Time
 from sqlalchemy import update
 
-from tests.mast.archive import free_port
+from tests.live_server import uvicorn_process
 from webbarchive.catalog.db import open_catalog
 from webbarchive.catalog.schema import programs
 
@@ -51,28 +46,8 @@ def plans_server(plans_archive):
             .values(release_override_mjd=1.0e8)
         )
     engine.dispose()
-    port = free_port()
-    server = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "WEBBARCHIVE_DB": plans_archive.url, "WEBBARCHIVE_PUBLIC_URL": server}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "webbarchive.api.app:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env=env,
-    )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{server}/openapi.json", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("the webbarchive server did not start")
-        time.sleep(0.2)
-    yield server
-    proc.terminate()
-    proc.wait(10)
+    with uvicorn_process({"WEBBARCHIVE_DB": plans_archive.url}) as server:
+        yield server
 
 
 @pytest.fixture()

@@ -3,14 +3,12 @@ TestClient for the HTML and a live uvicorn server on a free port for Chromium.""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.auth.conftest import eap_archive  # noqa: F401  (the fixture, both backends)
+from tests.live_server import uvicorn_thread
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -33,31 +31,12 @@ def portal_client(eap_archive):  # noqa: F811
         yield client
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def live_server(eap_archive):  # noqa: F811
     """The real app served by uvicorn on 127.0.0.1 (a thread of this process)."""
-    import uvicorn
 
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(_app(eap_archive), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with uvicorn_thread(_app(eap_archive)) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")

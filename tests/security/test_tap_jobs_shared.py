@@ -178,7 +178,7 @@ def test_serve_with_two_workers_shares_jobs_and_a_killed_worker_loses_none(eap_a
 
     import httpx
 
-    from tests.mast.archive import free_port
+    from tests.live_server import free_port
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"

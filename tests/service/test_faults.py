@@ -16,7 +16,6 @@ import hashlib
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ import httpx
 import pytest
 from sqlalchemy import inspect, select
 
+from tests.live_server import free_port
 from tests.security.test_ingest_faults import (
     REPO,
     _env,
@@ -116,17 +116,11 @@ def test_ingest_killed_at_random_moments_then_rerun(catalog_url, few_files, tmp_
 # --- a live server -----------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Server:
     """``webbarchive serve`` in a subprocess, killed with SIGKILL and restarted."""
 
     def __init__(self, url: str, **env: str) -> None:
-        self.url, self.port, self.env = url, _free_port(), env
+        self.url, self.port, self.env = url, free_port(), env
         self.base = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
 

@@ -12,22 +12,17 @@ from __future__ import annotations
 
 import itertools
 import os
-import socket
 import time
 from pathlib import Path
 
 import pytest
 
+from tests.live_server import free_port
+
 BUCKET = "archive-test"
 PREFIX = "jwst/public"
 ROOT = f"s3://{BUCKET}/{PREFIX}"
 MOCK_SEED = 7
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Moto:

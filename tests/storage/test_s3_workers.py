@@ -20,7 +20,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.storage.conftest import free_port
+from tests.live_server import free_port
 from webbarchive.catalog.db import open_catalog
 from webbarchive.catalog.schema import products
 

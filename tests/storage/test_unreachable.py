@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from tests.storage.conftest import ROOT, free_port
+from tests.live_server import free_port
+from tests.storage.conftest import ROOT
 from webbarchive.catalog.db import create_schema, open_catalog
 from webbarchive.catalog.schema import products
 

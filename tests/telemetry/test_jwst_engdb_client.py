@@ -11,17 +11,13 @@ venv-jwst``, built by ``make test``), as a subprocess; without it this test skip
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 from astropy.time import Time
 
-from tests.mast.archive import free_port
+from tests.live_server import uvicorn_process
 from tests.telemetry import edb
 
 JWST_PYTHON = Path(__file__).resolve().parents[2] / ".venv-jwst" / "bin" / "python"
@@ -50,28 +46,8 @@ pytestmark = pytest.mark.skipif(
 def edb_live(tmp_path_factory):
     root = tmp_path_factory.mktemp("jwst-edb")
     archive = edb.build(str(root / "catalog.db"), root / "files")
-    port = free_port()
-    server = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "WEBBARCHIVE_DB": archive.url, "WEBBARCHIVE_PUBLIC_URL": server}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "webbarchive.api.app:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env=env,
-    )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{server}/api/", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("the webbarchive server did not start")
-        time.sleep(0.2)
-    yield server, archive
-    proc.terminate()
-    proc.wait(10)
+    with uvicorn_process({"WEBBARCHIVE_DB": archive.url}, ready="/api/") as server:
+        yield server, archive
 
 
 def _seconds(the_time: str) -> str:

@@ -7,10 +7,7 @@ import io
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -20,17 +17,12 @@ import pytest
 from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
+from tests.live_server import uvicorn_process
 from tests.vo.rows import EXCLUSIVE_PROGRAM, fill_catalog
 from webbarchive.catalog.db import open_catalog
 
 N_OBS = 300
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -43,27 +35,8 @@ def live(request, tmp_path_factory):
     engine = open_catalog(url)
     rows = fill_catalog(engine, N_OBS)
     engine.dispose()
-    port = _free_port()
-    env = {**os.environ, "WEBBARCHIVE_DB": url}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "webbarchive.api.app:create_app",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        env=env,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(base + "/tap/availability", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("uvicorn did not start")
+    with uvicorn_process({"WEBBARCHIVE_DB": url}, ready="/tap/availability") as base:
         yield base, rows
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def _public(rows):
