@@ -44,6 +44,7 @@ import anyio
 import anyio.to_thread
 
 from webbarchive.api.errors import Refused
+from webbarchive.api.setting_overrides import apply_overrides
 from webbarchive.config import SettingError
 
 ENV = "WEBBARCHIVE_POOLS"
@@ -92,29 +93,17 @@ DEFAULT_CLASSES: tuple[PoolClass, ...] = (
 
 def classes_from_setting(value: str) -> tuple[PoolClass, ...]:
     """The classes after applying ``WEBBARCHIVE_POOLS`` (see module doc)."""
-    value = value.strip()
-    if not value:
-        return DEFAULT_CLASSES
-    if value.lower() == "off":
-        return ()
-    by_name = {c.name: c for c in DEFAULT_CLASSES}
-    for item in value.split(","):
-        name, _, spec = item.strip().partition("=")
-        if name not in by_name:
-            raise ValueError(f"{ENV}: unknown class {name!r}; known: {', '.join(by_name)}")
-        if spec.strip().lower() == "off":
-            by_name.pop(name)
-            continue
-        try:
-            size, queue = (int(n) for n in spec.split("/"))
-        except ValueError:
-            raise ValueError(
-                f"{ENV}: {item!r} is not class=size/queue (e.g. thumbnails=2/8)"
-            ) from None
-        if size < 1 or queue < 0:
-            raise ValueError(f"{ENV}: {item!r} needs size >= 1 and queue >= 0")
-        by_name[name] = replace(by_name[name], size=size, queue=queue)
-    return tuple(by_name[c.name] for c in DEFAULT_CLASSES if c.name in by_name)
+    return apply_overrides(ENV, value, DEFAULT_CLASSES, "class", _resized)
+
+
+def _resized(kind: PoolClass, spec: str) -> PoolClass:
+    try:
+        size, queue = (int(n) for n in spec.split("/"))
+    except ValueError:
+        raise ValueError("is not class=size/queue (e.g. thumbnails=2/8)") from None
+    if size < 1 or queue < 0:
+        raise ValueError("needs size >= 1 and queue >= 0")
+    return replace(kind, size=size, queue=queue)
 
 
 class Pool:

@@ -40,6 +40,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from webbarchive.api.errors import Refused
 from webbarchive.api.identity import Identities
+from webbarchive.api.setting_overrides import apply_overrides
 
 ENV = "WEBBARCHIVE_RATE_LIMITS"
 #: Seconds a bucket update waits for SQLite's write lock before this request is
@@ -111,30 +112,18 @@ def rules_from_env(
         from webbarchive.config import current
 
         value = current().rate_limits
-    value = value.strip()
-    if not value:
-        return defaults
-    if value.lower() == "off":
-        return ()
-    by_name = {rule.name: rule for rule in defaults}
-    for item in value.split(","):
-        name, _, spec = item.strip().partition("=")
-        if name not in by_name:
-            raise ValueError(f"{ENV}: unknown limit {name!r}; known: {', '.join(by_name)}")
-        if spec.strip().lower() == "off":
-            by_name.pop(name)
-            continue
-        try:
-            capacity, period = spec.split("/")
-            rule = replace(by_name[name], capacity=int(capacity), period_s=float(period))
-        except ValueError:
-            raise ValueError(
-                f"{ENV}: {item!r} is not name=capacity/period_seconds (e.g. pixel_search=30/60)"
-            ) from None
-        if rule.capacity < 1 or rule.period_s <= 0:
-            raise ValueError(f"{ENV}: {item!r} needs capacity >= 1 and period > 0")
-        by_name[name] = rule
-    return tuple(by_name[r.name] for r in defaults if r.name in by_name)
+    return apply_overrides(ENV, value, defaults, "limit", _retuned)
+
+
+def _retuned(rule: Rule, spec: str) -> Rule:
+    try:
+        capacity, period = spec.split("/")
+        rule = replace(rule, capacity=int(capacity), period_s=float(period))
+    except ValueError:
+        raise ValueError("is not name=capacity/period_seconds (e.g. pixel_search=30/60)") from None
+    if rule.capacity < 1 or rule.period_s <= 0:
+        raise ValueError("needs capacity >= 1 and period > 0")
+    return rule
 
 
 class RateLimiter:
