@@ -190,21 +190,20 @@ class SpectraView:
         return keep
 
 
+def _characteristics() -> tuple:
+    """The leading columns of a view row, the same for archive and msaexp spectra."""
+    c = spectral_characteristics.c
+    return (c.product_id, c.productType, c.derSnr, c.wavelength_min, c.wavelength_max,
+            c.flux_min, c.flux_max, c.npix, c.segment)  # fmt: skip
+
+
 def _load(engine: Engine, key: tuple[str, int]) -> SpectraView:
     c = spectral_characteristics.c
     p = products.c
     release = func.coalesce(programs.c.release_override_mjd, p.publicReleaseDate_mjd)
     statement = (
         select(
-            c.product_id,
-            c.productType,
-            c.derSnr,
-            c.wavelength_min,
-            c.wavelength_max,
-            c.flux_min,
-            c.flux_max,
-            c.npix,
-            c.segment,
+            *_characteristics(),
             p.filename,
             p.proposal_id,
             release,
@@ -306,15 +305,7 @@ def _community_rows(conn) -> _Community:
     e = msaexp_source.extractions.c
     statement = (
         select(
-            c.product_id,
-            c.productType,
-            c.derSnr,
-            c.wavelength_min,
-            c.wavelength_max,
-            c.flux_min,
-            c.flux_max,
-            c.npix,
-            c.segment,
+            *_characteristics(),
             e.file,
             e.proposal_id,
             program_release_expr(e.proposal_id),

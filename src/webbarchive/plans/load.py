@@ -198,19 +198,26 @@ def move_to_window(rows: list[dict]) -> None:
         row["s_ra"], row["s_dec"] = float(ra) % 360.0, float(dec)
 
 
+def json_records(text: str, source: str, key: str, form: str) -> list[dict]:
+    """The objects of a JSON list, or of the list under ``key`` of a JSON object
+    (``{"visits": [...]}``, ``{"targets": [...]}``); ``form`` is the accepted form
+    that a :class:`PlanInputError` quotes."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PlanInputError(f"{source}: not valid JSON ({exc})", form) from None
+    if isinstance(data, dict):
+        data = data.get(key)
+    if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
+        raise PlanInputError(f"{source}: JSON must be a list of {key[:-1]} objects", form)
+    return data
+
+
 def read_rows(text: str, source: str) -> list[dict]:
     """The visits of a CSV or JSON text, validated and with moved positions."""
     stripped = text.lstrip()
     if stripped.startswith(("[", "{")):
-        try:
-            data = json.loads(stripped)
-        except json.JSONDecodeError as exc:
-            raise PlanInputError(f"{source}: not valid JSON ({exc})", FORM) from None
-        if isinstance(data, dict):
-            data = data.get("visits")
-        if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
-            raise PlanInputError(f"{source}: JSON must be a list of visit objects", FORM)
-        records = data
+        records = json_records(stripped, source, "visits", FORM)
     else:
         reader = csv.DictReader(io.StringIO(text))
         header = [name.strip() for name in reader.fieldnames or []]

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from sqlalchemy import Connection
 from webbarchive import positions
 from webbarchive.plans.crossmatch import match
 from webbarchive.plans.errors import PlanInputError
+from webbarchive.plans.load import json_records
 from webbarchive.plans.query import Filters, render
 
 #: Most targets one request may hold.
@@ -114,15 +114,7 @@ def read_targets(text: str, source: str = "the target list") -> list[Target]:
     if not stripped:
         raise PlanInputError(f"{source} is empty", FORM)
     if stripped.startswith(("[", "{")):
-        try:
-            data = json.loads(stripped)
-        except json.JSONDecodeError as exc:
-            raise PlanInputError(f"{source}: not valid JSON ({exc})", FORM) from None
-        if isinstance(data, dict):
-            data = data.get("targets")
-        if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
-            raise PlanInputError(f"{source}: JSON must be a list of target objects", FORM)
-        records = data
+        records = json_records(stripped, source, "targets", FORM)
     else:
         reader = csv.DictReader(io.StringIO(stripped))
         header = [(name or "").strip().lower() for name in reader.fieldnames or []]
