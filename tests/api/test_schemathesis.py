@@ -51,6 +51,8 @@ NOT_EXPRESSIBLE = {
     # A position is free text in several notations (decimal, sexagesimal) and a
     # target list is CSV or JSON rows; the parsers say what they accept.
     "GET /portal/duplication": [checks.positive_data_acceptance],
+    "GET /duplication/api/v0.1/search": [checks.positive_data_acceptance],
+    "POST /duplication/api/v0.1/search": [checks.positive_data_acceptance],
     "POST /portal/duplication": [checks.positive_data_acceptance],
 }
 

@@ -27,7 +27,7 @@ from webbarchive.api.deps import catalog, current_user, readable_product
 from webbarchive.api.engineering import edb_download
 from webbarchive.api.errors import ApiError, not_found
 from webbarchive.api.http_ranges import http_date, parse_range, precondition, range_applies
-from webbarchive.api.openapi_docs import json_errors, refine
+from webbarchive.api.openapi_docs import PRODUCT_URI, json_errors, refine
 from webbarchive.api.params import filename_from_uri
 from webbarchive.api.previews import names_preview, preview_download
 from webbarchive.catalog.rights import User
@@ -199,5 +199,7 @@ for _path, _method in itertools.product(DOWNLOAD_PATHS, ("GET", "HEAD")):
             503: {"description": "object storage unreachable; Retry-After says when to retry"},
             **json_errors(403, 404, 409, 412),
         },
-        openapi_extra=refine(("uri",)),
+        # The schema holds product names; telemetry URIs (the description's third
+        # form) need an interval whose start precedes its end, which no pattern says.
+        openapi_extra=refine(("uri",), uri=PRODUCT_URI),
     )

@@ -18,6 +18,7 @@ access, so every caller gets the same answer (an invalid token is still a 401).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -25,14 +26,17 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy import Engine
 
+from webbarchive.api import openapi_docs as doc
 from webbarchive.api.deps import catalog, current_user
 from webbarchive.api.errors import ApiError, bad_request
 from webbarchive.catalog.rights import User
-from webbarchive.plans.query import parse_filters, search
+from webbarchive.plans.query import MAX_RADIUS_ARCSEC, Filters, parse_filters, search
 from webbarchive.plans.render import COLUMNS, FORMATS, to_csv, to_votable
 from webbarchive.plans.targets import FORM as TARGETS_FORM
 from webbarchive.plans.targets import QUERY_COLUMNS, check_targets, read_targets
+from webbarchive.plans.templates import ALIASES, STATUSES, TEMPLATES
 from webbarchive.positions import parse_position
+from webbarchive.vo.formats import VOTABLE_MIME
 
 router = APIRouter(tags=["duplication"])
 
@@ -59,27 +63,55 @@ def _answer(output: str, rows: list[dict[str, Any]], columns, body: dict[str, An
     return JsonResponse(body)
 
 
-@router.get(
-    "/duplication/api/v0.1/search",
-    summary="Planned and executed JWST visits near a position (duplication check)",
+def _list_of(names) -> dict[str, Any]:
+    """The schema of a comma-separated list of ``names`` (the parser also takes any case)."""
+    one = "(?:" + "|".join(re.escape(name) for name in names) + ")"
+    return {"type": "string", "pattern": f"^{one}(?:,{one})*$"}
+
+
+#: What the filters and the format accept, for /docs (the parsers say it again when wrong).
+_SCHEMAS = doc.refine(
+    radius={"type": "number", "exclusiveMinimum": 0, "maximum": MAX_RADIUS_ARCSEC},
+    template=_list_of([*TEMPLATES, *ALIASES]),
+    status=_list_of(STATUSES),
+    format={"type": "string", "enum": list(FORMATS), "default": "json"},
 )
-def duplication_search(
-    ra: str | None = Query(None, description="right ascension (degrees or hh:mm:ss)"),
-    dec: str | None = Query(None, description="declination (degrees or dd:mm:ss)"),
-    coords: str | None = Query(None, description="'ra,dec' instead of ra and dec"),
-    target: str | None = Query(None, description="a planned target's name instead of a position"),
+
+
+_ANSWERS = doc.media(
+    "application/json", "text/csv", VOTABLE_MIME, description="the matching visits"
+)
+
+
+def _filters(
     radius: str | None = Query(
         None, description="arcsec; absent: each visit's template radius (NIRCam imaging 280 ...)"
     ),
     template: str | None = Query(None, description="APT templates, comma-separated"),
     optical_elements: str | None = Query(None, description="filters/gratings, comma-separated"),
     status: str | None = Query(None, description="visit statuses, comma-separated"),
+) -> Filters:
+    """The filters both searches declare (the GET's position aside)."""
+    return parse_filters(template, optical_elements, status, radius)
+
+
+@router.get(
+    "/duplication/api/v0.1/search",
+    summary="Planned and executed JWST visits near a position (duplication check)",
+    openapi_extra=_SCHEMAS,
+    responses=_ANSWERS | doc.json_errors(404),
+)
+def duplication_search(
+    ra: str | None = Query(None, description="right ascension (degrees or hh:mm:ss)"),
+    dec: str | None = Query(None, description="declination (degrees or dd:mm:ss)"),
+    coords: str | None = Query(None, description="'ra,dec' instead of ra and dec"),
+    target: str | None = Query(None, description="a planned target's name instead of a position"),
+    filters: Filters = Depends(_filters),
     format: str | None = Query("json", description="json, csv or votable"),
     engine: Engine = Depends(catalog),
     user: User = Depends(current_user),
 ) -> Response:
     output = _format(format)
-    filters = parse_filters(template, optical_elements, status, radius)
     with engine.connect() as conn:
         if target not in (None, "") and not any(v not in (None, "") for v in (ra, dec, coords)):
             from webbarchive.plans.query import target_position
@@ -135,15 +167,12 @@ async def _target_list_text(request: Request) -> str:
 @router.post(
     "/duplication/api/v0.1/search",
     summary="Duplication check of a target list (CSV or JSON body, or a multipart file)",
+    openapi_extra=_SCHEMAS,
+    responses=_ANSWERS | doc.json_errors(413),
 )
 async def duplication_check_targets(
     request: Request,
-    radius: str | None = Query(
-        None, description="arcsec; absent: each visit's template radius (NIRCam imaging 280 ...)"
-    ),
-    template: str | None = Query(None, description="APT templates, comma-separated"),
-    optical_elements: str | None = Query(None, description="filters/gratings, comma-separated"),
-    status: str | None = Query(None, description="visit statuses, comma-separated"),
+    filters: Filters = Depends(_filters),
     format: str | None = Query("json", description="json, csv or votable"),
     engine: Engine = Depends(catalog),
     user: User = Depends(current_user),
@@ -152,7 +181,6 @@ async def duplication_check_targets(
     target's fields (``query_*``) first; JSON groups them per target."""
     output = _format(format)
     text = await _target_list_text(request)
-    filters = parse_filters(template, optical_elements, status, radius)
     targets = read_targets(text)
     rows = await run_in_threadpool(_check, engine, targets, filters)
     per_target = {t.index: {"index": t.index, "name": t.name, "ra": t.ra, "dec": t.dec,

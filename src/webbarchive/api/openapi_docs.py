@@ -176,11 +176,14 @@ OFFSET: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": 2**62}
 _REFINE = "x-webbarchive-refine"
 
 
-#: A product named by URI or bare file name, as :func:`webbarchive.uris.filename_from_uri`
-#: reads it (a name it refuses is a 400; one it does not know, a 404).
+#: A product named by URI or bare file name: the characters of JWST and DJA product
+#: names. :func:`webbarchive.uris.filename_from_uri` accepts more (any name without a
+#: path separator or a control character); a name it refuses is a 400, one it does
+#: not know a 404. Written as a positive class: schemathesis has drawn control
+#: characters from the negated class this replaced.
 PRODUCT_URI: dict[str, Any] = {
     "type": "string",
-    "pattern": r"^(mast:JWST/product/)?[A-Za-z0-9][^/\\\x00-\x1f\x7f:]*$",
+    "pattern": r"^(mast:JWST/product/)?[A-Za-z0-9][A-Za-z0-9._+-]*$",
 }
 
 
