@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 import webbarchive
 from webbarchive import cli
@@ -42,6 +42,7 @@ from webbarchive.catalog.db import open_catalog
 from webbarchive.catalog.schema import keywords, observations, products
 from webbarchive.dja.imaging.tables import dja_associations, dja_exposures, dja_mosaics
 from webbarchive.dja.spectra.tables import nirspec_extractions, nirspec_slits
+from webbarchive.pixels import msaexp_source
 from webbarchive.pixels.store import pixels_root
 from webbarchive.pixels.tables import pixel_segments, spectral_characteristics
 
@@ -87,6 +88,11 @@ def snapshot(url: str) -> dict:
     engine = _engine(url)
     with engine.connect() as conn:
         filename = dict(conn.execute(select(products.c.product_id, products.c.filename)).all())
+        # msaexp spectra: product id -extraction_id (webbarchive.pixels.msaexp_source)
+        if inspect(conn).has_table(msaexp_source.extractions.name):
+            e = msaexp_source.extractions.c
+            for extraction_id, file in conn.execute(select(e.extraction_id, e.file)):
+                filename[-extraction_id] = f"msaexp {file}"
         chars = conn.execute(
             select(
                 spectral_characteristics.c.product_id,
