@@ -387,13 +387,14 @@ def test_a_silent_upload_server_blocks_nobody(make_client, loopback_allowed):
             waiting = pool.submit(upload)
             while not silent.connections:  # the fetch is under way
                 time.sleep(0.02)
-            start = time.monotonic()
             other = client.get("/tap/sync", params=query)
-            other_s = time.monotonic() - start
+            upload_still_waiting = not waiting.done()
             response, upload_s = waiting.result(timeout=limit_s + 10)
         assert other.status_code == 200
-        assert other_s < 1.0, f"a concurrent query took {other_s:.2f} s"
+        # the other query did not queue behind the fetch: it answered while the fetch
+        # still hung (a timing bound instead would measure the machine's load)
+        assert upload_still_waiting
         assert _error(response) == UNFETCHABLE
-        assert limit_s - 0.5 < upload_s < limit_s + 1.5, upload_s
+        assert limit_s - 0.5 < upload_s < limit_s + 3.0, upload_s
     finally:
         silent.close()

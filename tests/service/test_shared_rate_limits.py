@@ -6,6 +6,7 @@ import time
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from webbarchive.api.app import create_app
 from webbarchive.api.ratelimit import RateLimiter, Rule
@@ -80,18 +81,24 @@ def test_concurrent_takes_from_threads_spend_exactly_the_capacity(catalog_url):
     engine.dispose()
 
 
-def test_per_request_cost_is_small(catalog_url, record_property):
-    """One take is one short statement: well under 5 ms on either backend here."""
+def test_one_take_is_one_statement(catalog_url):
+    """A take costs one round trip to the catalog, whatever the backend: one
+    upsert-and-read statement, not a read, then a write, then a read (the time it
+    takes is measured in bench/pools.py, not asserted here)."""
     engine = open_catalog(catalog_url)
     rule = Rule("x", ("/x",), capacity=10**6, period_s=1.0)
     limiter = RateLimiter((rule,), time.time, engine)
     limiter.take(rule, "warm")
-    n = 200
-    started = time.perf_counter()
-    for i in range(n):
-        limiter.take(rule, f"c{i % 20}")
-    per_take_ms = (time.perf_counter() - started) / n * 1000
-    record_property("rate_limit_take_ms", per_take_ms)
-    print(f"{engine.dialect.name}: {per_take_ms:.3f} ms per take")
-    assert per_take_ms < 5.0
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(limiter.engine, "before_cursor_execute", count)
+    try:
+        for i in range(20):
+            limiter.take(rule, f"c{i}")
+    finally:
+        event.remove(limiter.engine, "before_cursor_execute", count)
+    assert len(statements) == 20, statements[:4]
     engine.dispose()
