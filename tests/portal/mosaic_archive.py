@@ -4,7 +4,7 @@ thumbnail page: one field observed by two programs, each with NIRCam imaging
 
 Program 6802 is public; program 6627 is in its exclusive access period
 (``release_override_mjd`` far in the future), with ``pi`` its PI and
-``stranger`` no one's. The exclusive observation points a few arcseconds away,
+``stranger`` no one's. The exclusive observation points 14" away,
 so its mosaics overlap the public ones in every view of the field.
 """
 
@@ -21,8 +21,8 @@ from webbarchive.mock.sky import POLE_GO, RA0_GO, Observation, Target
 PUBLIC_PROGRAM = str(RA0_GO.number)
 EAP_PROGRAM = str(POLE_GO.number)
 FIELD = Target("MOSAIC-FIELD", 150.1192, 2.2058, "COSMOS")
-#: The exclusive observation's pointing: 6" east of the field centre.
-EAP_POINTING = Target("MOSAIC-FIELD-E", 150.1192 + 6.0 / 3600.0, 2.2058, "COSMOS")
+#: The exclusive observation's pointing: 14" east of the field centre.
+EAP_POINTING = Target("MOSAIC-FIELD-E", 150.1192 + 14.0 / 3600.0, 2.2058, "COSMOS")
 FAR_FUTURE_MJD = 99_999.0
 PAST_MJD = 59_000.0
 _NIRCAM = (("NIRCAM", "F200W", "CLEAR"), ("NIRCAM", "F444W", "CLEAR"))

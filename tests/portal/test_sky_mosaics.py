@@ -7,6 +7,9 @@ without the exclusive-access ones, whose pictures answer no byte to them."""
 from __future__ import annotations
 
 import io
+import os
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +24,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 VIEW = f"ra={FIELD.ra}&dec={FIELD.dec}&radius=0.02"
 PNG_SIGNATURE = b"\x89PNG"
+#: Where the browser tests leave their screenshots, for a person to look at.
+_SHOTS = Path(os.environ.get("WEBBARCHIVE_TEST_SHOTS", tempfile.gettempdir()))
 
 
 def _as(archive, who: str) -> dict[str, str]:
@@ -132,3 +137,188 @@ def test_picture_of_a_product_that_is_no_mosaic_is_refused(mosaic_client, mosaic
     assert answer.status_code == 400 and "not a mosaic" in answer.json()["message"]
     assert mosaic_client.get("/portal/sky/mosaic.png?file=nothing_i2d.fits").status_code == 404
     assert mosaic_client.get("/portal/sky/mosaics?ra=10&dec=0&radius=20").status_code == 400
+
+
+# --- in Chromium ------------------------------------------------------------------------
+
+SEARCH = f"/?position={FIELD.ra} {FIELD.dec}"
+#: Departure from the offline sky (grey levels) above which a patch of the view
+#: shows an image: the offline sky is one flat colour (footprints and grid hidden).
+IMAGE_DEPARTURE = 10.0
+
+
+@pytest.fixture
+def sky_as(browser, mosaic_server, mosaic_archive):
+    """``sky_as(who)``: a page of the search over the field as ``who``, its sky view drawn."""
+    contexts = []
+
+    def open_as(who: str):
+        context = browser.new_context(
+            base_url=mosaic_server, viewport={"width": 1280, "height": 800}
+        )
+        contexts.append(context)
+        if who != "anonymous":
+            token = mosaic_archive.tokens[who]
+            context.add_cookies([{"name": "mast_token", "value": token, "url": mosaic_server}])
+        page = context.new_page()
+        page.goto(SEARCH)
+        page.wait_for_selector(
+            "#sky[data-mosaics], #sky[data-failed]", state="attached", timeout=60000
+        )
+        assert page.locator("#sky").get_attribute("data-failed") is None
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()
+
+
+def _layers_in_aladin(page) -> dict[str, dict]:
+    return {
+        m["file"]: m
+        for m in page.evaluate(
+            """() => {
+                const { aladin, mosaics } = window.webbSky;
+                const stack = aladin.getStackLayers();
+                return mosaics.map((m) => ({
+                    file: m.file,
+                    stacked: stack.includes(`mosaic ${m.file}`),
+                    added: aladin.getOverlayImageLayer(`mosaic ${m.file}`).added,
+                    url: m.image.url,
+                }));
+            }"""
+        )
+    }
+
+
+def _view_pixels(page) -> np.ndarray:
+    """The sky view as a grey array, footprints and grid hidden (only the layers remain)."""
+    page.evaluate("() => { window.webbSky.overlay.hide(); window.webbSky.aladin.hideCooGrid(); }")
+    page.wait_for_timeout(500)  # a frame or two
+    shot = page.locator("#sky").screenshot()
+    return np.asarray(Image.open(io.BytesIO(shot)).convert("L"), dtype=float)
+
+
+def _on_screen(page, ra: float, dec: float) -> tuple[int, int] | None:
+    xy = page.evaluate("([ra, dec]) => window.webbSky.aladin.world2pix(ra, dec)", [ra, dec])
+    return None if xy is None else (int(round(xy[0])), int(round(xy[1])))
+
+
+def _departure(grey: np.ndarray, xy: tuple[int, int], half: int = 6) -> float:
+    """Mean absolute difference (grey levels) between the view around ``xy`` and
+    the offline sky, a flat colour (the view's commonest level): 0 where no layer is."""
+    sky_level = np.bincount(grey.astype(int).ravel()).argmax()
+    x, y = xy
+    patch = grey[max(y - half, 0) : y + half + 1, max(x - half, 0) : x + half + 1]
+    return float(np.abs(patch - sky_level).mean())
+
+
+def _extent(path: str) -> list[tuple[float, float]]:
+    """The corners of a mosaic's whole image (not only its footprint), by astropy."""
+    with fits.open(path) as hdul:
+        hdu = hdul["SCI"] if "SCI" in hdul else hdul[0]
+        corners = WCS(hdu.header, naxis=2).calc_footprint()
+    return [(float(ra), float(dec)) for ra, dec in corners]
+
+
+def _only_in(archive, program: str, others: str) -> tuple[float, float]:
+    """A point inside every mosaic image of ``program`` and outside every image of
+    ``others``, by 1" at least (a few screen pixels of the view)."""
+    from webbarchive.catalog import sky
+
+    rows = _mosaics(archive).values()
+    mine = [_extent(r["path"]) for r in rows if r["proposal_id"] == program]
+    theirs = [_extent(r["path"]) for r in rows if r["proposal_id"] == others]
+    for polygon in mine:
+        centre = sky.centroid(polygon)
+        for ra, dec in polygon:
+            for t in np.linspace(0.05, 1.0, 20):
+                point = (ra + t * (centre[0] - ra), dec + t * (centre[1] - dec))
+                near = [
+                    (point[0] + a / 3600, point[1] + b / 3600)
+                    for a in (-1, 0, 1)
+                    for b in (-1, 0, 1)
+                ]
+                if all(sky.point_in_polygon(p, *q) for p in mine for q in near) and not any(
+                    sky.point_in_polygon(p, *q) for p in theirs for q in near
+                ):
+                    return point
+    raise AssertionError("the fixture's programs have no region of their own")
+
+
+@pytest.mark.slow
+def test_offline_view_draws_the_readable_mosaics(sky_as, mosaic_archive):
+    page = sky_as("pi")
+    held = _layers_in_aladin(page)
+    assert set(held) == set(_mosaics(mosaic_archive))  # all eight: the PI reads both programs
+    assert all(m["stacked"] and m["added"] for m in held.values())
+    assert page.locator("#sky").get_attribute("data-mosaics") == "8"
+    page.locator("#sky").screenshot(path=str(_SHOTS / "sky-mosaics-pi.png"))
+    grey = _view_pixels(page)
+    for program, other in ((PUBLIC_PROGRAM, EAP_PROGRAM), (EAP_PROGRAM, PUBLIC_PROGRAM)):
+        xy = _on_screen(page, *_only_in(mosaic_archive, program, other))
+        assert _departure(grey, xy) > IMAGE_DEPARTURE, (
+            program,
+            xy,
+        )  # an image there, not a flat sky
+    corner = (20, grey.shape[0] - 60)  # far from the field: the offline sky, flat
+    assert _departure(grey, corner) < 1.0
+
+
+@pytest.mark.slow
+def test_stranger_view_leaves_the_exclusive_mosaics_out(sky_as, mosaic_archive):
+    page = sky_as("stranger")
+    held = _layers_in_aladin(page)
+    public = {n for n, r in _mosaics(mosaic_archive).items() if r["proposal_id"] == PUBLIC_PROGRAM}
+    assert set(held) == public and all(m["added"] for m in held.values())
+    stack = page.evaluate("() => window.webbSky.aladin.getStackLayers()")
+    assert not any(f"0{EAP_PROGRAM}" in name for name in stack)
+    grey = _view_pixels(page)
+    page.locator("#sky").screenshot(path=str(_SHOTS / "sky-mosaics-stranger.png"))
+    public_xy = _on_screen(page, *_only_in(mosaic_archive, PUBLIC_PROGRAM, EAP_PROGRAM))
+    hidden_xy = _on_screen(page, *_only_in(mosaic_archive, EAP_PROGRAM, PUBLIC_PROGRAM))
+    assert _departure(grey, public_xy) > IMAGE_DEPARTURE
+    assert _departure(grey, hidden_xy) < 1.0  # the flat offline sky where the hidden mosaic is
+    # and the pictures of the exclusive mosaics give the stranger's browser no byte
+    for name in (n for n, r in _mosaics(mosaic_archive).items() if r["proposal_id"] == EAP_PROGRAM):
+        answer = page.request.get(f"/portal/sky/mosaic.png?file={name}")
+        assert answer.status == 403 and not answer.body().startswith(PNG_SIGNATURE)
+
+
+@pytest.mark.slow
+def test_brightest_source_is_where_the_layer_puts_it(sky_as, mosaic_archive):
+    """Orientation: a public i2d's brightest pixel, placed on the sky by astropy, is
+    bright on screen where Aladin projects that sky position."""
+    page = sky_as("stranger")
+    name = next(
+        n for n, r in _mosaics(mosaic_archive).items()
+        if r["proposal_id"] == PUBLIC_PROGRAM and n.endswith("f200w_i2d.fits")
+    )  # fmt: skip
+    # draw only that layer
+    page.evaluate(
+        """(keep) => {
+            const { aladin, mosaics } = window.webbSky;
+            for (const m of mosaics) if (m.file !== keep) aladin.removeImageLayer(`mosaic ${m.file}`);
+        }""",
+        name,
+    )
+    page.evaluate("() => window.webbSky.aladin.setFoV(8 / 3600)")
+    page.wait_for_timeout(500)
+    with fits.open(_mosaics(mosaic_archive)[name]["path"]) as hdul:
+        data, wcs = hdul["SCI"].data.astype(float), WCS(hdul["SCI"].header, naxis=2)
+    y, x = np.unravel_index(np.nanargmax(data), data.shape)
+    ra, dec = wcs.wcs_pix2world([[x, y]], 0)[0]
+    page.evaluate(
+        "([ra, dec]) => window.webbSky.aladin.gotoRaDec(ra, dec)", [float(ra), float(dec)]
+    )
+    page.wait_for_timeout(500)
+    grey = _view_pixels(page)
+    sx, sy = _on_screen(page, float(ra), float(dec))
+    here = grey[sy - 3 : sy + 4, sx - 3 : sx + 4].max()
+    # mirrored about the layer's centre row, as a flipped picture would put it
+    mirror_ra, mirror_dec = wcs.wcs_pix2world([[x, data.shape[0] - 1 - y]], 0)[0]
+    mx, my = _on_screen(page, float(mirror_ra), float(mirror_dec)) or (sx, sy)
+    assert here >= 200
+    assert here > grey[max(my - 3, 0) : my + 4, max(mx - 3, 0) : mx + 4].max() + 30 or (
+        abs(my - sy) < 4
+    )
