@@ -322,3 +322,37 @@ def test_brightest_source_is_where_the_layer_puts_it(sky_as, mosaic_archive):
     assert here > grey[max(my - 3, 0) : my + 4, max(mx - 3, 0) : mx + 4].max() + 30 or (
         abs(my - sy) < 4
     )
+
+
+def test_block_means_and_wcs_of_a_large_mosaic():
+    """Mosaics over 1024 pixels are averaged in k x k blocks: each block mean by brute
+    force, and the sliced WCS puts each picture pixel at its block's centre."""
+    from webbarchive.previews.sky_layers import block_mean, block_of, picture_wcs
+
+    rng = np.random.default_rng(3)
+    data = rng.normal(size=(2500, 1801))
+    data[:40, :40] = 0.0  # no data (drizzle weight 0)
+    data[1000, 1000] = np.nan
+    k = block_of(data.shape)
+    assert k == 3
+    means = block_mean(data, k)
+    assert means.shape == (834, 601)
+    for j, i in [(0, 0), (13, 13), (333, 333), (833, 600), (500, 17)]:
+        block = data[j * k : (j + 1) * k, i * k : (i + 1) * k]
+        kept = block[np.isfinite(block) & (block != 0)]
+        assert (
+            np.isnan(means[j, i]) if kept.size == 0 else means[j, i] == pytest.approx(kept.mean())
+        )
+    mosaic = WCS(naxis=2)
+    mosaic.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    mosaic.wcs.crval = [150.1, 2.2]
+    mosaic.wcs.crpix = [900.5, 1250.5]
+    mosaic.wcs.cd = [[-1e-5 * 0.8, 1e-5 * 0.6], [1e-5 * 0.6, 1e-5 * 0.8]]
+    keys = picture_wcs(mosaic.to_header(), data.shape)
+    assert (keys["NAXIS1"], keys["NAXIS2"]) == (601, 834)
+    picture = WCS(fits.Header(keys))
+    i, j = np.meshgrid([0, 10, 300, 600], [0, 7, 400, 833])
+    ra, dec = picture.wcs_pix2world(i.ravel(), j.ravel(), 0)
+    block_ra, block_dec = mosaic.wcs_pix2world(i.ravel() * k + 1, j.ravel() * k + 1, 0)
+    assert np.allclose(ra, block_ra, rtol=0, atol=1e-10)
+    assert np.allclose(dec, block_dec, rtol=0, atol=1e-10)

@@ -152,17 +152,23 @@ def _wcs_of(local: str, mtime: float) -> dict[str, Any]:
 
 
 def block_mean(data: np.ndarray, k: int) -> np.ndarray:
-    """Mean of the finite pixels of each k x k block (NaN where none), blocks
-    starting at pixel (0, 0); the last row and column of blocks may be partial."""
-    if k == 1:
-        return np.asarray(data, dtype=np.float64)
+    """Mean of the finite, non-zero pixels of each k x k block (NaN where none),
+    blocks starting at pixel (0, 0); the last row and column of blocks may be
+    partial. Zero is no data in drizzled mosaics (weight 0), NaN in pipeline ones.
+
+    Read one strip of k rows at a time: a memory-mapped DJA mosaic of 20,000
+    pixels a side is never held whole."""
     ny, nx = data.shape
-    padded = np.full((-(-ny // k) * k, -(-nx // k) * k), np.nan)
-    padded[:ny, :nx] = data
-    blocks = padded.reshape(padded.shape[0] // k, k, padded.shape[1] // k, k)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # empty blocks are NaN
-        return np.nanmean(blocks, axis=(1, 3))
+    out = np.empty((-(-ny // k), -(-nx // k)))
+    for row in range(out.shape[0]):
+        strip = np.asarray(data[row * k : (row + 1) * k], dtype=np.float64)
+        strip = np.where(strip == 0.0, np.nan, strip)
+        padded = np.full((k, out.shape[1] * k), np.nan)
+        padded[: strip.shape[0], :nx] = strip
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # empty blocks are NaN
+            out[row] = np.nanmean(padded.reshape(k, out.shape[1], k), axis=(0, 2))
+    return out
 
 
 def layer_png(path: str) -> bytes:
@@ -175,10 +181,7 @@ def layer_png(path: str) -> bytes:
 def _png_of(local: str, mtime: float) -> bytes:
     with fits.open(local, memmap=True) as hdul:
         hdu = _image_hdu(hdul)
-        data = np.asarray(hdu.data, dtype=np.float64)
-    # zero is no data in drizzled mosaics (weight 0); NaN in pipeline mosaics
-    data = np.where(data == 0.0, np.nan, data)
-    mean = block_mean(data, block_of(data.shape))
+        mean = block_mean(hdu.data, block_of(hdu.data.shape))
     covered = np.isfinite(mean)
     if not covered.any():
         raise LayerError("the mosaic has no pixel with data")
