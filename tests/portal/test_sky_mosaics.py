@@ -356,3 +356,19 @@ def test_block_means_and_wcs_of_a_large_mosaic():
     block_ra, block_dec = mosaic.wcs_pix2world(i.ravel() * k + 1, j.ravel() * k + 1, 0)
     assert np.allclose(ra, block_ra, rtol=0, atol=1e-10)
     assert np.allclose(dec, block_dec, rtol=0, atol=1e-10)
+
+
+@pytest.mark.slow
+def test_without_a_mosaic_in_view_the_grid_stays(page, eap_archive):
+    """The EAP archive's public x1d lies where no mosaic is: no layer, the grid shown."""
+    page.goto("/?position=53.16 -27.78&radius=1")
+    page.wait_for_selector("#sky[data-mosaics], #sky[data-failed]", state="attached", timeout=60000)
+    assert page.locator("#sky").get_attribute("data-mosaics") == "0"
+    state = page.evaluate(
+        """() => ({
+            stack: window.webbSky.aladin.getStackLayers(),
+            grid: window.webbSky.aladin.getGridOptions().enabled,
+        })"""
+    )
+    assert not any(name.startswith("mosaic ") for name in state["stack"])
+    assert state["grid"] is True
