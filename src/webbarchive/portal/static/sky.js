@@ -2,8 +2,9 @@
 // table (data-footprint, [[ra, dec], ...] in degrees) drawn with Aladin Lite v3
 // over the survey of data-survey, or, when it is empty (offline), over the
 // archive's own mosaics that the person may read (/portal/sky/mosaics: each a
-// PNG with its WCS, an Aladin image layer) and a coordinate grid. Hovering a footprint highlights its row; hovering or focusing a
-// row highlights its footprint. Exposed as window.webbSky for the tests.
+// PNG with its WCS, an Aladin image layer) and a coordinate grid. Hovering a
+// footprint highlights its row; hovering or focusing a row highlights its
+// footprint. Exposed as window.webbSky for the tests.
 // Aladin Lite (2.4 MB with its WebAssembly) is imported once the page is shown:
 // the table never waits for it.
 
@@ -98,7 +99,13 @@ async function draw() {
   });
   window.webbSky = { aladin, overlay, byObsId, mosaics: [] };
   holder.dataset.drawn = String(overlay.overlayItems.length);
-  if (!survey) await drawMosaics(A, aladin, centre, fov);
+  if (!survey) {
+    // the footprints stand without the mosaics: a failure here costs only the layers
+    await drawMosaics(A, aladin, centre, fov).catch((error) => {
+      holder.dataset.mosaics = "0";
+      holder.dataset.mosaicsFailed = String(error);
+    });
+  }
 }
 
 // The mosaics overlapping the view, each an image layer under the footprints
