@@ -64,7 +64,21 @@ def public_products(db: str, exclusive: str) -> dict[str, str]:
         return {suffix: name for suffix, name in rows}
 
 
-def serve(db: str):
+def position_of(db: str, filename: str) -> str:
+    """'ra dec' (degrees, 6 decimals) of a product, as the search form takes it."""
+    from sqlalchemy import select
+
+    from webbarchive.catalog.db import open_catalog
+    from webbarchive.catalog.schema import products
+
+    with open_catalog(db).connect() as conn:
+        ra, dec = conn.execute(
+            select(products.c.s_ra, products.c.s_dec).where(products.c.filename == filename)
+        ).one()
+    return f"{ra:.6f} {dec:.6f}"
+
+
+def serve(db: str, **settings: str):
     import uvicorn
 
     from webbarchive.api.app import create_app
@@ -73,9 +87,8 @@ def serve(db: str):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(Settings.from_env(db_url=db)), port=port, log_level="warning")
-    )
+    app = create_app(Settings.from_env(db_url=db, **settings))
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.05)
@@ -143,6 +156,13 @@ def main(out: Path) -> None:
             shot("account")
             shot("search-signed-in", f"/?program={program}")
             shot("error", "/?position=somewhere")
+            # offline (no survey): the archive's own mosaics under the footprints
+            offline, offline_base = serve(db, portal_sky_survey="")
+            page.goto(f"{offline_base}/?position={position_of(db, named['i2d'])}")
+            page.wait_for_selector("#sky[data-mosaics], #sky[data-failed]", state="attached")
+            page.locator("#sky").scroll_into_view_if_needed()
+            shot("sky-view-offline-mosaics")
+            offline.should_exit = True
             browser.close()
         server.should_exit = True
 

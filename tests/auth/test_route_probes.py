@@ -754,6 +754,43 @@ _register(
     ["/portal/vendor/aladin-lite/{name}"],
     lambda path: [Probe("GET", "/portal/vendor/aladin-lite/aladin.js", "static")],
 )
+# the sky view's mosaic layers: the listing names only mosaics the caller may read (the
+# mock EAP program's i2d at {mock_ra} {mock_dec}: for its PI only); a picture is refused
+# as its product (no byte of an exclusive mosaic); a product that is no mosaic is 400
+_register(
+    "GET",
+    ["/portal/sky/mosaics"],
+    lambda path: [
+        Probe(
+            "GET",
+            path + "?ra={mock_ra}&dec={mock_dec}&radius=0.05",
+            "listing",
+            expect=PORTAL_OK,
+            shows_eap=True,
+        ),
+        Probe("GET", f"{path}?ra={EAP_RA}&dec={EAP_DEC}&radius=0.05", "listing", expect=PORTAL_OK),
+    ],
+)
+_register(
+    "GET",
+    ["/portal/sky/mosaic.png"],
+    lambda path: [
+        Probe("GET", path + "?file={mock_image}", "eap"),
+        Probe(
+            "GET",
+            f"{path}?file={EAP_FILE}",
+            "explicit",
+            expect={**dict.fromkeys(WITHOUT_RIGHTS, (401,)), "stranger": (403,)}
+            | dict.fromkeys(("pi", "collab", "admin"), (400,)),
+        ),
+        Probe(
+            "GET",
+            f"{path}?file={PUBLIC_FILE}",
+            "explicit",
+            expect=dict.fromkeys(IDENTITIES, (400,)),
+        ),
+    ],
+)
 _register(
     "GET",
     ["/portal/vendor/plotly.min.js"],

@@ -58,3 +58,40 @@ def page(browser, live_server):
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture(scope="session")
+def mosaic_files(tmp_path_factory) -> Path:
+    from tests.portal.mosaic_archive import write_files
+
+    out = tmp_path_factory.mktemp("mosaic-files")
+    write_files(out)
+    return out
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def mosaic_archive(request, mosaic_files, tmp_path_factory):
+    """tests/portal/mosaic_archive.py, both backends."""
+    import os
+
+    from tests.portal.mosaic_archive import build
+
+    if request.param == "sqlite":
+        url = str(tmp_path_factory.mktemp("mosaic-archive") / "catalog.db")
+    else:
+        url = request.getfixturevalue("pg_cluster").create_database(f"mosaics_{os.getpid()}")
+    return build(url, mosaic_files)
+
+
+@pytest.fixture(scope="module")
+def mosaic_client(mosaic_archive):
+    from fastapi.testclient import TestClient
+
+    with TestClient(_app(mosaic_archive), raise_server_exceptions=True) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def mosaic_server(mosaic_archive):
+    with uvicorn_thread(_app(mosaic_archive)) as base:
+        yield base

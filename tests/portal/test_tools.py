@@ -110,3 +110,34 @@ def test_tool_pages_without_parameters_are_forms(portal_client):
         page = portal_client.get(f"/portal/tools/{tool}")
         assert page.status_code == 200 and "<form" in page.text and "api-url" not in page.text
     assert portal_client.get("/portal/tools").text.count('href="/portal/tools/') == 3
+
+
+@pytest.mark.parametrize("who", ["anonymous", "pi"])
+def test_thumb_page_shows_the_png_of_a_real_mosaic(mosaic_client, mosaic_archive, who):
+    """Over tests/portal/mosaic_archive.py, where a public DJA field mosaic covers the
+    position: the page shows the PNG /thumb answers (byte for byte), its size in
+    pixels (read here with PIL) and the API URL."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    from tests.portal.mosaic_archive import FIELD
+
+    headers = {"Authorization": f"token {mosaic_archive.tokens[who]}"} if who == "pi" else {}
+    query = f"coords={FIELD.ra} {FIELD.dec}&size=3&filters=f200w,f444w&asinh=true"
+    page = mosaic_client.get(f"/portal/tools/thumb?{query}", headers=headers)
+    assert page.status_code == 200
+    (url,) = _api_urls(page.text)
+    assert url == f"/thumb?coords={FIELD.ra}+{FIELD.dec}&size=3&filters=f200w%2Cf444w&asinh=true"
+    api = mosaic_client.get(url, headers=headers)
+    assert api.status_code == 200 and api.headers["content-type"] == "image/png"
+    shown = base64.b64decode(re.search(r'src="data:image/png;base64,([^"]+)"', page.text).group(1))
+    assert shown == api.content
+    width, height = Image.open(io.BytesIO(api.content)).size
+    assert (width, height) == (120, 120)  # 2 x 3" at DJA's 0.05"/pixel
+    size = re.search(r'<span class="pixels">(\d+) × (\d+)</span>', page.text)
+    assert (int(size.group(1)), int(size.group(2))) == (width, height)
+    assert f'width="{width}" height="{height}"' in page.text
+    assert f"{len(api.content):,} bytes" in page.text
+    assert 'role="alert"' not in page.text

@@ -64,6 +64,8 @@ class Answer:
     rows: list[dict[str, Any]] = field(default_factory=list)
     total: int | None = None
     image: str = ""  # a data: URI (PNG)
+    image_size: tuple[int, int] = (0, 0)  # width, height (pixels)
+    image_bytes: int = 0
     error: str = ""
     links: dict[str, str] = field(default_factory=dict)  # column -> URL template
 
@@ -161,9 +163,15 @@ async def _image(request: Request, title: str, url: str, forward: bool) -> Answe
         answer.error = _message(status, content)
     elif headers.get("content-type", "").startswith("image/png"):
         answer.image = "data:image/png;base64," + base64.b64encode(content).decode()
+        answer.image_size, answer.image_bytes = _png_size(content), len(content)
     else:
         answer.error = f"the API answered {headers.get('content-type')!r}, not a PNG"
     return answer
+
+
+def _png_size(content: bytes) -> tuple[int, int]:
+    """Width and height of a PNG, from its IHDR chunk (bytes 16-24: big-endian)."""
+    return int.from_bytes(content[16:20], "big"), int.from_bytes(content[20:24], "big")
 
 
 def _query(request: Request, fields: tuple[Field, ...], **extra: str) -> dict[str, str]:

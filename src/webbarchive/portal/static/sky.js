@@ -1,13 +1,16 @@
 // The sky view of the search page: the footprints of the rows of the results
 // table (data-footprint, [[ra, dec], ...] in degrees) drawn with Aladin Lite v3
-// over the survey of data-survey, or over a coordinate grid when it is empty
-// (offline). Hovering a footprint highlights its row; hovering or focusing a
-// row highlights its footprint. Exposed as window.webbSky for the tests.
+// over the survey of data-survey, or, when it is empty (offline), over the
+// archive's own mosaics that the person may read (/portal/sky/mosaics: each a
+// PNG with its WCS, an Aladin image layer) and a coordinate grid. Hovering a
+// footprint highlights its row; hovering or focusing a row highlights its
+// footprint. Exposed as window.webbSky for the tests.
 // Aladin Lite (2.4 MB with its WebAssembly) is imported once the page is shown:
 // the table never waits for it.
 
 const holder = document.getElementById("sky");
 const rows = [...document.querySelectorAll("#results tbody tr[data-footprint]")];
+const LAYER_TIMEOUT_MS = 30000;
 const COLOURS = { public: "#00b3ff", eap: "#ff8c1a", hover: "#ffe600" };
 
 function unitVector([ra, dec]) {
@@ -94,8 +97,44 @@ async function draw() {
   holder.addEventListener("mouseleave", () => {  // Aladin hears no move off its canvas
     for (const { row, polygon } of byObsId.values()) { polygon.unhover(); setHighlight(row, false); }
   });
-  window.webbSky = { aladin, overlay, byObsId };
+  window.webbSky = { aladin, overlay, byObsId, mosaics: [] };
   holder.dataset.drawn = String(overlay.overlayItems.length);
+  if (!survey) {
+    // the footprints stand without the mosaics: a failure here costs only the layers
+    await drawMosaics(A, aladin, centre, fov).catch((error) => {
+      holder.dataset.mosaics = "0";
+      holder.dataset.mosaicsFailed = String(error);
+    });
+  }
+}
+
+// The mosaics overlapping the view, each an image layer under the footprints
+// (Aladin draws image layers below graphic overlays). data-mosaics is set to the
+// number of layers drawn once every picture has loaded or failed.
+async function drawMosaics(A, aladin, centre, fov) {
+  const height = (fov * holder.clientHeight) / Math.max(1, holder.clientWidth);
+  const radius = Math.min(10, Math.max(1e-4, Math.hypot(fov, height) / 2));
+  const query = new URLSearchParams({ ra: centre[0] % 360, dec: centre[1], radius });
+  const answer = await fetch(`/portal/sky/mosaics?${query}`, { credentials: "same-origin" });
+  const { layers } = answer.ok ? await answer.json() : { layers: [] };
+  const drawn = await Promise.all(
+    layers.map(
+      (layer) =>
+        new Promise((resolve) => {
+          const image = A.image(layer.url, {
+            name: layer.file,
+            imgFormat: "png",
+            wcs: { ...layer.wcs },
+            successCallback: () => resolve({ ...layer, image }),
+            errorCallback: () => resolve(null),
+          });
+          setTimeout(() => resolve(null), LAYER_TIMEOUT_MS);  // a picture that never loads
+          aladin.setOverlayImageLayer(image, `mosaic ${layer.file}`);
+        }),
+    ),
+  );
+  window.webbSky.mosaics = drawn.filter(Boolean);
+  holder.dataset.mosaics = String(window.webbSky.mosaics.length);
 }
 
 if (holder) {
