@@ -1,6 +1,6 @@
 """Bounded capacity per class of heavy work, so light requests stay light.
 
-Thumbnails, pixel scans, ADQL (TAP sync, SCS, SIA, SSA) and downloads each
+Thumbnails (and the sky view's mosaic layers), pixel scans and downloads each
 have a pool: ``size`` requests of the class run at once in a worker process,
 ``queue`` more wait (first come, first served) up to ``wait_s`` seconds, and
 past that a request is answered ``503`` with ``Retry-After`` (JSON, or an
@@ -70,7 +70,7 @@ class PoolClass:
 
 
 DEFAULT_CLASSES: tuple[PoolClass, ...] = (
-    PoolClass("thumbnails", ("/thumb", "/assoc_mosaic"), 2, 8),
+    PoolClass("thumbnails", ("/thumb", "/assoc_mosaic", "/portal/sky/mosaic.png"), 2, 8),
     PoolClass("pixel_scans", ("/spectra/api/v0.1/search", "/viz/api/v0.1/search"), 2, 8),
     # No class for TAP, SCS, SIA and SSA: which of their requests is heavy shows
     # only once the ADQL is planned, and a first-come queue in front of them would
