@@ -281,3 +281,63 @@ def test_verify_finds_no_drift_then_a_deleted_object(pixel_archives):
     finally:  # the store whole again for the other tests
         s3.copy_object(Bucket=bucket, Key=victim, CopySource={"Bucket": bucket, "Key": aside})
     assert _verify(url)[0] == 0
+
+
+def _objects(root: str) -> set[str]:
+    """Names (relative to ``root``) of the objects under a store's root in the bucket."""
+    bucket, prefix = root.removeprefix("s3://").split("/", 1)
+    pages = boto3.client("s3").get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=prefix + "/"
+    )
+    return {item["Key"][len(prefix) + 1 :] for page in pages for item in page.get("Contents", [])}
+
+
+def test_append_compact_retire_delete_in_the_bucket(moto_s3, catalog_url, tmp_path, monkeypatch):
+    """The growth cycle of tests/pixels/test_growth.py with the store in the bucket,
+    on both backends: appends write new objects, compaction merges them and
+    retires the old ones (kept until purged), a deleted product's pixels are
+    rewritten away; every search equals brute-force numpy throughout."""
+    from tests.pixels import synthetic
+    from tests.pixels.test_growth import _assert_searches_equal_truth, _listed
+    from webbarchive.pixels import index as index_module
+    from webbarchive.pixels import store as store_module
+    from webbarchive.pixels.index import compact_store, purge_retired
+    from webbarchive.pixels.index import update as update_pixels
+    from webbarchive.pixels.store import PixelStore
+    from webbarchive.pixels.verify import verify
+
+    monkeypatch.setattr(store_module, "SEGMENT_ROWS", 3_000)
+    monkeypatch.setattr(store_module, "BUFFER_BYTES", 3_000 * 32)
+    monkeypatch.setattr(index_module, "MAX_SMALL_SEGMENTS", 10_000)
+    monkeypatch.setenv("WEBBARCHIVE_PIXELS", f"{PIXELS}/growth")
+    engine = open_catalog(catalog_url)
+    root = pixels_root(engine)
+    assert isinstance(root, str) and root.startswith(f"{PIXELS}/growth/")
+    items = synthetic.make_products(tmp_path, seed=5, n_x1d=12)
+    synthetic.catalog(engine, items[::2])
+    update_pixels(engine, progress=False)
+    first = _listed(engine)
+    synthetic.catalog(engine, items[1::2])
+    update_pixels(engine, progress=False)
+    assert first < _listed(engine) and _objects(root) == _listed(engine)
+    _assert_searches_equal_truth(engine, items)
+
+    listed = _listed(engine)
+    assert compact_store(engine, grace_s=3600).merged >= 2
+    retired = listed - _listed(engine)
+    assert retired and _objects(root) == _listed(engine) | retired  # kept for readers
+    _assert_searches_equal_truth(engine, items)
+    assert verify(engine, deep=True).consistent  # retired objects are not orphans
+    assert set(purge_retired(engine, PixelStore(root), grace_s=0)) == retired
+    assert _objects(root) == _listed(engine)
+
+    gone = next(i for i in items if i.suffix == "x1d" and i.release_mjd <= synthetic.PAST_MJD)
+    with engine.begin() as conn:
+        conn.execute(products.delete().where(products.c.product_id == gone.product_id))
+    items = [i for i in items if i is not gone]
+    assert update_pixels(engine, progress=False).dropped == 1
+    _assert_searches_equal_truth(engine, items)
+    report = verify(engine, deep=True)
+    assert report.consistent, report.summary()
+    assert report.checksummed == report.segments and not report.unchecked
+    assert not report.orphans and report.retired == len(_objects(root) - _listed(engine))

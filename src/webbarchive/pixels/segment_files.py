@@ -24,14 +24,17 @@ is written under a temporary name and renamed. In object storage (a root
   would have to download at runtime;
 - a segment is written to a local temporary file, checksummed there, then
   uploaded: an object appears whole or not at all, and the catalog lists the
-  segment only after the upload has returned.
+  segment only after the upload has returned. Objects are uploaded, listed and
+  deleted by :class:`webbarchive.storage.s3.S3Storage` (boto3), as products
+  are: an unreachable store raises
+  :class:`~webbarchive.storage.StorageUnavailable` there (pyarrow's deletes
+  would also leave a "folder" marker object behind each emptied partition).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import tempfile
 import threading
 from collections.abc import Callable
@@ -41,6 +44,7 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 import pyarrow.fs as pafs
 
+from webbarchive.storage.choose import open_storage
 from webbarchive.storage.s3 import SCHEME, endpoint, region, split
 
 #: A local segment is written as ``<name>.parquet.partial`` and renamed when complete.
@@ -174,22 +178,18 @@ class SegmentFiles:
             local = Path(folder) / segment.rsplit("/", 1)[-1]
             write(local)
             sha256, size = file_sha256(local), local.stat().st_size
-            fs, path = self.open(segment)
-            # one PUT (multipart above pyarrow's threshold): the object is listed
-            # and readable only once complete
-            with open(local, "rb") as source, fs.open_output_stream(path) as out:
-                shutil.copyfileobj(source, out, _BLOCK)
+            # one PUT (multipart above boto3's threshold): the object is listed and
+            # readable only once complete
+            uri = self.location(segment)
+            open_storage(uri).put_file(local, uri)
         return sha256, size
 
     def delete(self, segment: str) -> None:
         if not self.remote:
             self.location(segment).unlink(missing_ok=True)
             return
-        fs, path = self.open(segment)
-        try:
-            fs.delete_file(path)
-        except FileNotFoundError:
-            pass
+        uri = self.location(segment)
+        open_storage(uri).delete(uri)
 
     def listing(self) -> dict[str, int]:
         """``{name relative to root: size in bytes}`` of every segment file
@@ -204,22 +204,19 @@ class SegmentFiles:
                         path = Path(folder) / name
                         found[path.relative_to(self.root).as_posix()] = path.stat().st_size
             return found
-        fs, prefix = reader(self.root)
-        selector = pafs.FileSelector(prefix, recursive=True, allow_not_found=True)
-        for info in fs.get_file_info(selector):
-            if info.type == pafs.FileType.File and info.path.endswith(".parquet"):
-                found[info.path[len(prefix) + 1 :]] = info.size
+        for uri, stat in open_storage(self.root).list_files(self.root):
+            if uri.endswith(".parquet"):
+                found[uri[len(self.root) + 1 :]] = stat.size
         return found
 
     def sha256(self, segment: str) -> str:
         """SHA-256 of the segment's bytes as stored (streamed from object storage)."""
         if not self.remote:
             return file_sha256(self.location(segment))
-        fs, path = self.open(segment)
+        uri = self.location(segment)
         digest = hashlib.sha256()
-        with fs.open_input_stream(path) as f:
-            while block := f.read(_BLOCK):
-                digest.update(block)
+        for block in open_storage(uri).iter_bytes(uri, chunk_size=_BLOCK):
+            digest.update(block)
         return digest.hexdigest()
 
     def read_table(self, segment: str, columns: list[str] | None = None) -> pa.Table:
