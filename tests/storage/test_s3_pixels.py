@@ -247,6 +247,21 @@ def test_a_dask_cluster_reads_the_bucket(pixel_archives):
     assert spread.results == truth.results
 
 
+def test_a_store_that_does_not_answer_gives_503_then_recovers(clients, pixel_archives, moto_s3):
+    query = "wavelength=1.2,1.3&derSnr.gt=5&limit=50"
+    before = _ask(clients, pixel_archives, query)["s3"]
+    moto_s3.stop()
+    try:
+        with pixels_setting(PIXELS):
+            down = clients["s3"].get(f"{SEARCH}?{query}")
+    finally:
+        moto_s3.start()
+    assert down.status_code == 503, down.text[:300]
+    assert down.headers["retry-after"] and "storage is unreachable" in down.text
+    after = _ask(clients, pixel_archives, query)["s3"]
+    assert _undated(after.text) == _undated(before.text)
+
+
 def _verify(url: str) -> tuple[int, str]:
     import io
 
@@ -286,8 +301,10 @@ def test_verify_finds_no_drift_then_a_deleted_object(pixel_archives):
 def _objects(root: str) -> set[str]:
     """Names (relative to ``root``) of the objects under a store's root in the bucket."""
     bucket, prefix = root.removeprefix("s3://").split("/", 1)
-    pages = boto3.client("s3").get_paginator("list_objects_v2").paginate(
-        Bucket=bucket, Prefix=prefix + "/"
+    pages = (
+        boto3.client("s3")
+        .get_paginator("list_objects_v2")
+        .paginate(Bucket=bucket, Prefix=prefix + "/")
     )
     return {item["Key"][len(prefix) + 1 :] for page in pages for item in page.get("Contents", [])}
 

@@ -44,7 +44,7 @@ from webbarchive.catalog.rights import User
 from webbarchive.pixels import msaexp_source
 from webbarchive.pixels.candidates_sql import shown_candidates
 from webbarchive.pixels.scan import first_rows, matching_ids, plan
-from webbarchive.pixels.segment_files import duckdb_source
+from webbarchive.pixels.segment_files import duckdb_source, unreachable, vanished
 from webbarchive.pixels.spectra import SpectraView, view
 from webbarchive.pixels.store import segment_paths
 from webbarchive.pixels.syntax import (  # noqa: F401  (re-exported: the API's vocabulary)
@@ -603,13 +603,21 @@ def search(
 
     A segment replaced by a concurrent :func:`~webbarchive.pixels.index.update`
     between planning and reading is deleted under our feet: plan again, once.
+    Object storage that does not answer raises
+    :class:`~webbarchive.storage.StorageUnavailable`.
     """
     try:
+        try:
+            return _search(engine, query, user, limit, offset, scan)
+        except Exception as exc:
+            if not (isinstance(exc, duckdb.IOException) or vanished(exc)):
+                raise
         return _search(engine, query, user, limit, offset, scan)
-    except (FileNotFoundError, duckdb.IOException, duckdb.InvalidInputException) as exc:
-        if isinstance(exc, duckdb.InvalidInputException) and "does not exist" not in str(exc):
-            raise  # only a vanished segment (object storage, through Arrow) is retried
-        return _search(engine, query, user, limit, offset, scan)
+    except Exception as exc:
+        down = unreachable(exc)
+        if down is not None:
+            raise down from exc
+        raise
 
 
 def _search(

@@ -45,6 +45,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from webbarchive.storage.choose import open_storage
+from webbarchive.storage.errors import StorageUnavailable
 from webbarchive.storage.s3 import SCHEME, endpoint, region, split
 
 #: A local segment is written as ``<name>.parquet.partial`` and renamed when complete.
@@ -97,6 +98,37 @@ def reader(location: str) -> tuple[pafs.FileSystem | None, str]:
         return None, location
     bucket, key = split(location)
     return s3_filesystem(), f"{bucket}/{key}"
+
+
+#: What pyarrow (and DuckDB reading through it) says of an object that is not there.
+_NOT_FOUND = ("RESOURCE_NOT_FOUND", "NoSuchKey", "does not exist")
+#: AWS SDK errors that mean the store did not answer, or answered that it is busy.
+_DOWN = (
+    "NETWORK_CONNECTION",
+    "curlCode",
+    "SERVICE_UNAVAILABLE",
+    "SLOW_DOWN",
+    "REQUEST_TIMEOUT",
+    "INTERNAL_FAILURE",
+)
+
+
+def vanished(exc: BaseException) -> bool:
+    """Whether ``exc`` says a segment is not there (deleted after a search planned
+    to read it: a search plans again). Local files: FileNotFoundError; objects:
+    pyarrow's OSError, or DuckDB's error about the Arrow stream, naming it."""
+    if isinstance(exc, FileNotFoundError):
+        return True
+    return isinstance(exc, Exception) and any(text in str(exc) for text in _NOT_FOUND)
+
+
+def unreachable(exc: BaseException) -> StorageUnavailable | None:
+    """The :class:`StorageUnavailable` that an error of reading segments from
+    object storage means (the web layer answers 503), or None."""
+    text = str(exc)
+    if "AWS Error" in text and any(code in text for code in _DOWN):
+        return StorageUnavailable(endpoint() or "s3", text)
+    return None
 
 
 def _sql_literal(text: str) -> str:
