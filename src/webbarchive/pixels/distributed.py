@@ -18,10 +18,10 @@ DuckDB) over its share, and this process merges:
 
 Workers must see the segments at the same paths: a shared filesystem, or
 the same object storage (``s3://`` locations, which each worker opens with
-its own S3 filesystem from its own AWS environment). The cluster is named by ``WEBBARCHIVE_DASK``
-(:func:`connect`): ``''`` (the search stays in-process), ``local:N`` (this
-process starts a ``LocalCluster`` of N one-thread worker processes) or
-``tcp://host:port`` (a running scheduler).
+its own S3 filesystem from its own AWS environment). The cluster is named by
+``WEBBARCHIVE_DASK`` (:func:`connect`): ``''`` (the search stays in-process),
+``local:N`` (this process starts a ``LocalCluster`` of N one-thread worker
+processes) or ``tcp://host:port`` (a running scheduler).
 """
 
 from __future__ import annotations

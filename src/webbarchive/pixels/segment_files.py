@@ -41,6 +41,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import duckdb
 import pyarrow as pa
 import pyarrow.fs as pafs
 
@@ -119,7 +120,7 @@ def vanished(exc: BaseException) -> bool:
     pyarrow's OSError, or DuckDB's error about the Arrow stream, naming it."""
     if isinstance(exc, FileNotFoundError):
         return True
-    return isinstance(exc, Exception) and any(text in str(exc) for text in _NOT_FOUND)
+    return isinstance(exc, OSError | duckdb.Error) and any(t in str(exc) for t in _NOT_FOUND)
 
 
 def unreachable(exc: BaseException) -> StorageUnavailable | None:
