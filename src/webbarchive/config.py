@@ -46,7 +46,8 @@ class Settings:
     pixels_root: str = setting(
         "PIXELS",
         str(Path.home() / ".local/share/webbarchive/pixels"),
-        "folder of the pixel stores of PostgreSQL catalogs (SQLite: beside the file)",
+        "folder of the pixel stores of PostgreSQL catalogs (SQLite: beside the file), or "
+        "s3://bucket/prefix: every catalog's pixel store in object storage",
     )
     results_root: str = setting(
         "RESULTS",

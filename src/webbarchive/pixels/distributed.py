@@ -16,11 +16,12 @@ DuckDB) over its share, and this process merges:
 - **totals**: each share counts matching pixels per spectrum; the catalog's
   candidate mask (rights, filters) is applied here, so the total is exact.
 
-Workers must see the segments at the same paths (a shared filesystem or the
-same mount of object storage). The cluster is named by ``WEBBARCHIVE_DASK``
-(:func:`connect`): ``''`` (the search stays in-process), ``local:N`` (this
-process starts a ``LocalCluster`` of N one-thread worker processes) or
-``tcp://host:port`` (a running scheduler).
+Workers must see the segments at the same paths: a shared filesystem, or
+the same object storage (``s3://`` locations, which each worker opens with
+its own S3 filesystem from its own AWS environment). The cluster is named by
+``WEBBARCHIVE_DASK`` (:func:`connect`): ``''`` (the search stays in-process),
+``local:N`` (this process starts a ``LocalCluster`` of N one-thread worker
+processes) or ``tcp://host:port`` (a running scheduler).
 """
 
 from __future__ import annotations
@@ -37,12 +38,12 @@ from webbarchive.pixels.query import (
     LocalScan,
     Prepared,
     _pixel_where,
-    _sql_literal,
     candidate_total,
     pixel_counts,
     run_restricted,
 )
 from webbarchive.pixels.scan import first_rows, first_rows_within, matching_ids, plan
+from webbarchive.pixels.segment_files import duckdb_source
 from webbarchive.pixels.spectra import SpectraView
 from webbarchive.pixels.store import segment_paths
 from webbarchive.pixels.syntax import Predicate
@@ -72,7 +73,7 @@ LOCAL_COUNT_GROUPS = 128
 #: Seconds the worker list is reused before the scheduler is asked again.
 WORKERS_TTL_S = 5.0
 
-Share = list[tuple[int, str]]  # (segment rank in store order, absolute path)
+Share = list[tuple[int, str]]  # (segment rank in store order, path or s3:// location)
 
 
 # --- on the workers ------------------------------------------------------------------
@@ -118,8 +119,10 @@ def share_segment_matches(
     where, values = _restricted_where(predicates, restriction)
     found = []
     for rank, path in share:
-        sql = f"SELECT count(*) FROM read_parquet([{_sql_literal(path)}]) WHERE {where}"
-        found.append((rank, int(run_restricted(sql, values, "count", restriction, ids)[0][0])))
+        source, tables = duckdb_source([path])
+        sql = f"SELECT count(*) FROM {source} WHERE {where}"
+        matches = run_restricted(sql, values, "count", restriction, ids, tables)[0][0]
+        found.append((rank, int(matches)))
     return found
 
 
@@ -134,11 +137,9 @@ def segment_rows(
 ) -> list[tuple]:
     """Matching rows [offset, offset + limit) of one segment, in its order."""
     where, values = _restricted_where(predicates, restriction)
-    sql = (
-        f"SELECT {', '.join(output)} FROM read_parquet([{_sql_literal(path)}]) "
-        f"WHERE {where} LIMIT ? OFFSET ?"
-    )
-    return run_restricted(sql, [*values, limit, offset], "page", restriction, ids)
+    source, tables = duckdb_source([path])
+    sql = f"SELECT {', '.join(output)} FROM {source} WHERE {where} LIMIT ? OFFSET ?"
+    return run_restricted(sql, [*values, limit, offset], "page", restriction, ids, tables)
 
 
 # --- in the server -------------------------------------------------------------------

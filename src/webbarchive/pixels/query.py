@@ -44,6 +44,7 @@ from webbarchive.catalog.rights import User
 from webbarchive.pixels import msaexp_source
 from webbarchive.pixels.candidates_sql import shown_candidates
 from webbarchive.pixels.scan import first_rows, matching_ids, plan
+from webbarchive.pixels.segment_files import duckdb_source, unreachable, vanished
 from webbarchive.pixels.spectra import SpectraView, view
 from webbarchive.pixels.store import segment_paths
 from webbarchive.pixels.syntax import (  # noqa: F401  (re-exported: the API's vocabulary)
@@ -109,10 +110,6 @@ def _pixel_where(
     return where, values
 
 
-def _sql_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 @dataclass
 class SearchResult:
     results: list[dict]
@@ -160,12 +157,13 @@ class Prepared:
             extra.append(f"product_id {self.restriction} (SELECT product_id FROM candidates)")
         return _pixel_where(self.query.predicates, extra, shown)
 
-    def _source(self) -> str:
-        paths = ", ".join(_sql_literal(p) for p in segment_paths(self.engine, self.files))
-        return f"read_parquet([{paths}])"
+    def _source(self) -> tuple[str, dict]:
+        """The FROM text of the segments and the Arrow objects it names (see
+        :func:`~webbarchive.pixels.segment_files.duckdb_source`)."""
+        return duckdb_source(segment_paths(self.engine, self.files))
 
-    def _run(self, sql: str, values: list, purpose: str) -> list[tuple]:
-        return run_restricted(sql, values, purpose, self.restriction, self.ids)
+    def _run(self, sql: str, values: list, purpose: str, tables: dict) -> list[tuple]:
+        return run_restricted(sql, values, purpose, self.restriction, self.ids, tables)
 
     def page(self, limit: int, offset: int) -> list[dict]:
         """Rows [offset, offset + limit) in store order: read from the row groups
@@ -187,10 +185,12 @@ class Prepared:
     def deep_rows(self, limit: int, offset: int) -> list[tuple]:
         """Rows [offset, offset + limit) as tuples of :attr:`output`, by DuckDB (LIMIT/OFFSET)."""
         where, values = self._where()
+        source, tables = self._source()
         return self._run(
-            f"SELECT {', '.join(self.output)} FROM {self._source()} WHERE {where} LIMIT ? OFFSET ?",
+            f"SELECT {', '.join(self.output)} FROM {source} WHERE {where} LIMIT ? OFFSET ?",
             [*values, limit, offset],
             "page",
+            tables,
         )
 
     def total(self) -> int:
@@ -198,8 +198,9 @@ class Prepared:
         if self.empty:
             return 0
         where, values = self._where()
-        sql = f"SELECT count(*) FROM {self._source()} WHERE {where}"
-        return int(self._run(sql, values, "count")[0][0])
+        source, tables = self._source()
+        sql = f"SELECT count(*) FROM {source} WHERE {where}"
+        return int(self._run(sql, values, "count", tables)[0][0])
 
     def _records(self, rows: list[tuple]) -> list[dict]:
         return _records(rows, self.output, _names(self.spectra, {r[0] for r in rows}))
@@ -427,10 +428,12 @@ COUNT_SCAN_MAX_GROUPS = 400
 
 
 def _grouped_count(paths: list[str], predicates: list[Predicate]):
-    source = "read_parquet([" + ", ".join(_sql_literal(p) for p in paths) + "])"
+    source, tables = duckdb_source(paths)
     where, values = _pixel_where(predicates)
     cursor = _duckdb("count")
     try:
+        for name, table in tables.items():
+            cursor.register(name, table)
         grouped = cursor.execute(
             f"SELECT product_id, count(*) AS n FROM {source} WHERE {where} GROUP BY product_id",
             values,
@@ -463,12 +466,20 @@ def candidate_total(
 
 
 def run_restricted(
-    sql: str, values: list, purpose: str, restriction: str | None, ids: np.ndarray
+    sql: str,
+    values: list,
+    purpose: str,
+    restriction: str | None,
+    ids: np.ndarray,
+    tables: dict | None = None,
 ) -> list[tuple]:
     """Run ``sql`` on the process's DuckDB with table ``candidates`` holding
-    ``ids`` when a ``restriction`` (``IN`` / ``NOT IN``) refers to it."""
+    ``ids`` when a ``restriction`` (``IN`` / ``NOT IN``) refers to it, and
+    ``tables`` (name: Arrow object, as :func:`duckdb_source` gives) registered."""
     cursor = _duckdb(purpose)
     try:
+        for name, table in (tables or {}).items():
+            cursor.register(name, table)
         if restriction:
             cursor.register("candidates", pa.table({"product_id": pa.array(ids)}))
         return cursor.execute(sql, values).fetchall()
@@ -592,11 +603,21 @@ def search(
 
     A segment replaced by a concurrent :func:`~webbarchive.pixels.index.update`
     between planning and reading is deleted under our feet: plan again, once.
+    Object storage that does not answer raises
+    :class:`~webbarchive.storage.StorageUnavailable`.
     """
     try:
+        try:
+            return _search(engine, query, user, limit, offset, scan)
+        except Exception as exc:
+            if not (isinstance(exc, duckdb.IOException) or vanished(exc)):
+                raise
         return _search(engine, query, user, limit, offset, scan)
-    except (FileNotFoundError, duckdb.IOException):
-        return _search(engine, query, user, limit, offset, scan)
+    except Exception as exc:
+        down = unreachable(exc)
+        if down is not None:
+            raise down from exc
+        raise
 
 
 def _search(

@@ -23,15 +23,18 @@ absent from segments written before they existed).
 Where the root is: ``<file>.db.pixels/`` beside a SQLite catalog; for
 PostgreSQL ``$WEBBARCHIVE_PIXELS/<host>_<port>_<database>/`` with
 ``$WEBBARCHIVE_PIXELS`` defaulting to ``~/.local/share/webbarchive/pixels``.
+With ``$WEBBARCHIVE_PIXELS`` in object storage (``s3://bucket/prefix``) every
+catalog's store is there, under a prefix named for the catalog
+(:func:`webbarchive.storage.beside_catalog.store_location`);
+:mod:`webbarchive.pixels.segment_files` is the one place that knows which.
 The catalog table ``pixel_segments`` lists the live segments: readers take
 the file list from there, so a segment being written or replaced is never
-half-seen (files are written under a temporary name and renamed).
+half-seen (files are written under a temporary name and renamed, or uploaded
+whole).
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
 import secrets
 import time
@@ -44,11 +47,14 @@ import pyarrow.parquet as pq
 from sqlalchemy import Engine
 
 from webbarchive.pixels.extract import SpectrumPixels
-from webbarchive.storage.beside_catalog import store_folder
+from webbarchive.pixels.segment_files import (  # noqa: F401  (PARTIAL_SUFFIX, file_sha256: re-exported)
+    PARTIAL_SUFFIX,
+    SegmentFiles,
+    file_sha256,
+)
+from webbarchive.storage.beside_catalog import store_location
 
 ROW_GROUP_ROWS = 8_192
-#: A segment is written as ``<name>.parquet.partial`` and renamed when complete.
-PARTIAL_SUFFIX = ".parquet.partial"
 #: Pixels per segment written in one go; update() flushes when a buffer reaches it.
 SEGMENT_ROWS = 8_000_000
 #: Bytes of spectra the writer holds in memory across all partitions before it
@@ -78,11 +84,12 @@ SCHEMA = pa.schema(
 )
 
 
-def pixels_root(engine: Engine) -> Path:
-    """Folder of the pixel store of the catalog behind ``engine``."""
+def pixels_root(engine: Engine) -> Path | str:
+    """Root of the pixel store of the catalog behind ``engine``: a local folder,
+    or ``s3://bucket/prefix`` in object storage."""
     from webbarchive.config import current
 
-    return store_folder(engine, "pixels", current().pixels_root)
+    return store_location(engine, "pixels", current().pixels_root)
 
 
 def _nullable(values: np.ndarray) -> pa.Array:
@@ -94,9 +101,9 @@ def _nullable(values: np.ndarray) -> pa.Array:
 
 def segment_paths(engine: Engine, segments: list[str]) -> list[str]:
     """Where the readers of the catalog behind ``engine`` open ``segments`` (names
-    relative to the store's root): the one place a search turns names into paths."""
-    root = pixels_root(engine)
-    return [str(root / s) for s in segments]
+    relative to the store's root): absolute paths, or ``s3://`` locations, that
+    :func:`webbarchive.pixels.segment_files.reader` opens."""
+    return SegmentFiles(pixels_root(engine)).locations(segments)
 
 
 @dataclass
@@ -109,16 +116,6 @@ class SegmentInfo:
     product_ids: list[int] = field(default_factory=list)
     sha256: str | None = None  # of the file's bytes, when known
     bytes: int = 0
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes, read in 4 MiB blocks (a freshly written segment is
-    still in the page cache: ~0.1 s per 8 million pixels)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(4 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass
@@ -165,13 +162,14 @@ def partition_of(segment: str) -> str:
 class PixelStore:
     """Read and write segments under ``root``."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
+    def __init__(self, root: Path | str) -> None:
+        self.files = SegmentFiles(root)
+        self.root = self.files.root
 
-    def path(self, segment: str) -> Path:
-        """Where ``segment`` (a name relative to the root) lives: the one place a
-        segment name becomes a path."""
-        return self.root / segment
+    def path(self, segment: str) -> Path | str:
+        """Where ``segment`` (a name relative to the root) lives: a Path on local
+        disk, ``s3://bucket/key`` in object storage (see :class:`SegmentFiles`)."""
+        return self.files.location(segment)
 
     def new_segment_name(self, folder: str) -> str:
         stamp = int(time.time() * 1000)
@@ -194,24 +192,19 @@ class PixelStore:
             table = table.take(pa.array(order))
         name = self.new_segment_name(folder)
         product_type = folder.split("/", 1)[0].removeprefix("productType=")
-        target = self.path(name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(PARTIAL_SUFFIX)
-        try:
-            pq.write_table(
+        sha256, size = self.files.publish(
+            name,
+            lambda path: pq.write_table(
                 table,
-                partial,
+                path,
                 row_group_size=ROW_GROUP_ROWS,
                 compression=COMPRESSION,
                 # floats and random product ids do not compress by dictionary; trying
                 # costs more than the rest of the write
                 use_dictionary=False,
                 write_statistics=True,
-            )
-            os.replace(partial, target)
-        except BaseException:  # a full disk, an interrupt: leave no half-written file
-            partial.unlink(missing_ok=True)
-            raise
+            ),
+        )
         wave = table.column("wavelength").to_numpy()  # sorted
         if product_ids is not None:
             ids = sorted(set(product_ids))
@@ -224,13 +217,13 @@ class PixelStore:
             float(wave[0]) if wave.size else None,
             float(wave[-1]) if wave.size else None,
             [int(i) for i in ids],
-            file_sha256(target),
-            target.stat().st_size,
+            sha256,
+            size,
         )
 
     def read(self, segment: str) -> pa.Table:
         """A whole segment in :data:`SCHEMA` (columns it predates read as nulls)."""
-        table = pq.read_table(self.path(segment))
+        table = self.files.read_table(segment)
         for name in SCHEMA.names:
             if name not in table.column_names:
                 table = table.append_column(
@@ -248,7 +241,7 @@ class PixelStore:
         return self.write(partition_of(segment), table.filter(pa.array(keep)), is_sorted=True)
 
     def delete(self, segment: str) -> None:
-        self.path(segment).unlink(missing_ok=True)
+        self.files.delete(segment)
 
 
 def to_table(

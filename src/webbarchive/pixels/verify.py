@@ -18,9 +18,7 @@ a running ingest is never mistaken for an orphan.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -29,7 +27,7 @@ from sqlalchemy import Engine, delete, func, inspect, select
 from webbarchive.catalog.schema import products
 from webbarchive.catalog.writer_lock import holding_writer_lock
 from webbarchive.pixels.extract import PIXEL_KINDS
-from webbarchive.pixels.store import PARTIAL_SUFFIX, PixelStore, file_sha256, pixels_root
+from webbarchive.pixels.store import PixelStore, pixels_root
 from webbarchive.pixels.tables import (
     pixel_retired,
     pixel_segment_files,
@@ -106,20 +104,6 @@ class VerifyReport:
         return "\n".join(lines)
 
 
-def segment_files(root: Path) -> dict[str, int]:
-    """``{name relative to root: size in bytes}`` of every segment file (complete or
-    partial) under ``root``."""
-    found = {}
-    if not root.is_dir():
-        return found
-    for folder, _dirs, names in os.walk(root):
-        for name in names:
-            if name.endswith(".parquet") or name.endswith(PARTIAL_SUFFIX):
-                path = Path(folder) / name
-                found[path.relative_to(root).as_posix()] = path.stat().st_size
-    return found
-
-
 def _known(conn) -> set[str]:
     """Segments listed, and retired ones whose files wait out their grace period."""
     listed = set(conn.execute(select(pixel_segments.c.segment)).scalars())
@@ -134,7 +118,7 @@ def remove_orphans(engine: Engine, store: PixelStore) -> list[str]:
     update calls it first)."""
     with engine.connect() as conn:
         listed = _known(conn)
-    orphans = sorted(set(segment_files(store.root)) - listed)
+    orphans = sorted(set(store.files.listing()) - listed)
     for name in orphans:
         store.delete(name)
     return orphans
@@ -193,7 +177,7 @@ def verify(engine: Engine, repair: bool = False, deep: bool = False) -> VerifyRe
             .order_by(products.c.product_id)
         ).scalars().all()  # fmt: skip
         report.pending = len(report.unindexed)
-    files = segment_files(store.root)
+    files = store.files.listing()
     report.segments = len(listed)
     report.retired = len(retired & set(files))
     report.orphans = sorted(set(files) - set(listed) - retired)
@@ -214,7 +198,8 @@ def verify(engine: Engine, repair: bool = False, deep: bool = False) -> VerifyRe
 def _drift(store: PixelStore, name: str, nrows: int, spectra_pixels: int | None) -> str | None:
     """How segment ``name`` disagrees with the catalog, or None."""
     try:
-        rows = pq.read_metadata(store.path(name)).num_rows
+        filesystem, path = store.files.open(name)
+        rows = pq.read_metadata(path, filesystem=filesystem).num_rows
     except Exception as exc:  # truncated, overwritten: any reason to distrust it
         return f"unreadable ({type(exc).__name__}: {exc})"
     if rows != nrows:
@@ -235,11 +220,11 @@ def _deep_drift(
     the catalog; differing spectra are added to ``report.products_drifted``."""
     if sha256 is None:
         report.unchecked += 1
-    elif file_sha256(store.path(name)) != sha256:
+    elif store.files.sha256(name) != sha256:
         return "its bytes differ from those written (SHA-256 mismatch)"
     else:
         report.checksummed += 1
-    ids = pq.read_table(store.path(name), columns=["product_id"]).column("product_id").to_numpy()
+    ids = store.files.read_table(name, columns=["product_id"]).column("product_id").to_numpy()
     found, counts = np.unique(ids, return_counts=True)
     held = dict(zip(found.tolist(), counts.tolist(), strict=True))
     expected = dict(spectra)

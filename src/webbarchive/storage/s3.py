@@ -260,6 +260,12 @@ class S3Storage:
                     found.append((f"{SCHEME}{bucket}/{key}", stat))
         return sorted(found)
 
+    def delete(self, uri: str) -> None:
+        """Remove the object (nothing to do when it is not there)."""
+        bucket, key = split(uri)
+        with self._calling(uri):
+            self.client.delete_object(Bucket=bucket, Key=key)
+
     def put_file(self, local: str | Path, uri: str) -> None:
         """Upload the local file to ``uri`` (multipart above boto3's threshold)."""
         bucket, key = split(uri)
