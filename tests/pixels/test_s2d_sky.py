@@ -55,9 +55,9 @@ def _gwcs_world(path: Path, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, .
 
 
 def _with_wavelength_extension(path: Path, folder: Path) -> Path:
-    """A copy of a real s2d with the WAVELENGTH image jwst >= 1.15 writes (from its
-    own gwcs), in ``folder``: the path where extraction needs the gwcs only for
-    positions."""
+    """A copy of a real s2d with the WAVELENGTH image the pipeline writes since
+    2024 (from its own gwcs), in ``folder``: the path where extraction needs the
+    gwcs only for positions."""
     with fits.open(path) as hdul:
         ny, nx = hdul["SCI"].data.shape
         yy, xx = np.mgrid[:ny, :nx]
