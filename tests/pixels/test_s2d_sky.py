@@ -257,3 +257,70 @@ def test_segments_without_positions_read_as_null(slit_archive, written):
     assert prepare(engine, q_cone, ANONYMOUS).total() == 0  # DuckDB's count
     assert prepare(engine, q_cone, ANONYMOUS).page(10, 30_000) == []  # the DuckDB page
     assert search(engine, everything, ANONYMOUS, 1, 0).total == before
+
+
+# --- gwcs of every kind: positions, or null, never an error ---------------------------
+
+
+def _slit_file(folder: Path, kind: str) -> tuple[Path, object]:
+    """An s2d (SlitModel, WAVELENGTH image) whose gwcs maps row y along a slit
+    (``placed``), has no celestial output (``no sky``), or raises when evaluated
+    at the pixels (``fails``)."""
+    from astropy import coordinates as coord
+    from astropy.modeling import models
+    from gwcs import WCS
+    from gwcs import coordinate_frames as cf
+    from stdatamodels.jwst import datamodels
+
+    ny, nx = 6, 40
+    spectral = models.Scale(0.001) | models.Shift(1.0)
+    detector = cf.Frame2D(name="detector", axes_order=(0, 1), unit=(u.pix, u.pix))
+    wavelength = cf.SpectralFrame(name="spectral", axes_order=(2,), unit=(u.micron,))
+    sky = cf.CelestialFrame(name="sky", axes_order=(0, 1), reference_frame=coord.ICRS())
+    along = models.Scale(1e-5) | models.Shift(359.99997)  # across RA 0
+    if kind == "fails":  # a table of 2 rows looked up at 6, out of its bounds
+        along = models.Tabular1D(points=np.arange(2.0), lookup_table=[1.0, 1.1], bounds_error=True)
+    if kind == "no sky":
+        slit = cf.CoordinateFrame(
+            naxes=1, axes_type=("SPATIAL",), axes_order=(0,), unit=(u.arcsec,),
+            axes_names=("slit",), name="slit",
+        )  # fmt: skip
+        wavelength = cf.SpectralFrame(name="spectral", axes_order=(1,), unit=(u.micron,))
+        transform = models.Mapping((1, 0)) | models.Scale(0.1) & spectral
+        world = cf.CompositeFrame([slit, wavelength], name="world")
+    else:
+        transform = models.Mapping((1, 1, 0)) | (
+            along & (models.Scale(2e-5) | models.Shift(-30.0)) & spectral
+        )
+        world = cf.CompositeFrame([sky, wavelength], name="world")
+    wcs = WCS([(detector, transform), (world, None)])
+    wcs.bounding_box = ((-0.5, nx - 0.5), (0.5, ny - 0.5))  # row 0 outside: NaN there
+    yy, xx = np.mgrid[:ny, :nx]
+    model = datamodels.SlitModel(
+        data=np.ones((ny, nx), np.float32), wavelength=1.0 + 0.001 * xx.astype(np.float32)
+    )
+    model.meta.wcs = wcs
+    path = folder / f"jw09999-o001_s00001_nirspec_{kind.replace(' ', '')}_s2d.fits"
+    model.save(path)
+    return path, wcs
+
+
+@pytest.mark.parametrize("kind", ["placed", "no sky", "fails"])
+def test_gwcs_gives_positions_or_none(tmp_path, kind):
+    path, wcs = _slit_file(tmp_path, kind)
+    pixels = extract(str(path), "s2d")
+    assert pixels.npix == 6 * 40  # every pixel kept, its wavelength from the image
+    np.testing.assert_allclose(pixels.wavelength, 1.0 + 0.001 * pixels.x, rtol=1e-6)
+    if kind == "fails":
+        with pytest.raises(ValueError, match="out of bounds"):
+            wcs(pixels.x, pixels.y)
+    if kind != "placed":
+        assert pixels.ra is None and pixels.dec is None
+        return
+    ra, dec, _ = wcs(pixels.x, pixels.y)  # NaN on row 0, outside the bounding box
+    assert np.isnan(ra[pixels.y == 0]).all() and np.isfinite(ra[pixels.y > 0]).all()
+    np.testing.assert_array_equal(np.isnan(pixels.ra), np.isnan(ra))
+    inside = np.isfinite(ra)
+    np.testing.assert_allclose(pixels.ra[inside], ra[inside] % 360.0, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(pixels.dec[inside], dec[inside], rtol=0, atol=1e-12)
+    assert (pixels.ra[inside] < 360.0).all() and (pixels.ra[inside] < 1.0).any()  # wrapped

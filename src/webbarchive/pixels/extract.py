@@ -179,7 +179,8 @@ def _embedded_gwcs(hdul: fits.HDUList):
     import asdf
 
     try:
-        with asdf.open(io.BytesIO(raw), lazy_tree=True, memmap=False) as tree:
+        # lazy_load=False: the arrays of its tables are read before the file closes
+        with asdf.open(io.BytesIO(raw), lazy_tree=True, lazy_load=False, memmap=False) as tree:
             return tree["meta"]["wcs"]
     except Exception as exc:  # no meta.wcs (a multi-slit file) or one asdf cannot read
         log.info("no gwcs read from the ASDF extension: %s", exc)
