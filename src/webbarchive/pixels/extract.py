@@ -8,7 +8,9 @@ wavelength: ``x`` (and ``y``, ``z`` where they apply), ``wavelength``
   0-based spectrum index when a file holds several spectra (several EXTRACT1D
   extensions or rows), else null, as MAST reports it.
 - s2d: ``x``, ``y`` are the 0-based column and row of SCI; the wavelength comes
-  from a WAVELENGTH extension when present, else from the product's gwcs.
+  from a WAVELENGTH extension when present, else from the product's gwcs; ``ra``,
+  ``dec`` each pixel's sky position from the gwcs (null without one, without a
+  celestial ICRS output, or when its positions are not those of a slit).
 - s3d: ``x``, ``y`` are the spatial pixel, ``z`` the wavelength plane, ``ra``,
   ``dec`` the spaxel's sky position (celestial WCS of SCI); the
   wavelength of each plane comes from the cube's WCS (linear ``WAVE`` axis or
@@ -17,6 +19,9 @@ wavelength: ``x`` (and ``y``, ``z`` where they apply), ``wavelength``
 
 from __future__ import annotations
 
+import io
+import logging
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,6 +32,14 @@ from webbarchive.pixels.dersnr import der_snr
 PIXEL_KINDS = {"x1d": "1d", "c1d": "1d", "s2d": "2d", "s3d": "3d"}
 SPECTRUM_EXTENSIONS = ("EXTRACT1D", "COMBINE1D")
 FLUX_ERROR_COLUMNS = ("FLUX_ERROR", "ERROR")
+#: Farthest an s2d pixel may lie from the mean position of the product's pixels
+#: (degrees). Every JWST slit fits well inside (NIRSpec's whole MSA spans
+#: 3.6' x 3.4'); a gwcs placing pixels farther apart is wrong (jwst 1.8's fixed-slit
+#: s2d put the pixel column into the slit's cross-dispersion offset, spreading one
+#: 1.6" slit over 30 degrees), and its positions are not stored.
+SLIT_MAX_RADIUS_DEG = 5.0 / 60.0
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -43,7 +56,7 @@ class SpectrumPixels:
     dq: np.ndarray  # int32
     derSnr: float | None
     median_flux: float | None = None
-    ra: np.ndarray | None = None  # float64 degrees: a cube spaxel's sky position
+    ra: np.ndarray | None = None  # float64 degrees (ICRS): an s2d pixel's, s3d spaxel's position
     dec: np.ndarray | None = None
 
     @property
@@ -150,20 +163,99 @@ def _gwcs(path: str):
     return datamodels.open(path)
 
 
+def _embedded_gwcs(hdul: fits.HDUList):
+    """The gwcs of a single-slit product (``meta.wcs`` in its ASDF extension), or None.
+
+    Read from the ASDF extension alone, not through the datamodel: opening the
+    datamodel also decodes the HDRTAB table and validates every keyword against
+    its schemas, about twice the cost of deserialising the gwcs, which itself
+    costs ten times the rest of an s2d's extraction. The object is the same gwcs
+    stdatamodels builds (tests/pixels/test_s2d_sky.py compares their answers)."""
+    if "ASDF" not in hdul:
+        return None
+    raw = hdul["ASDF"].data
+    if b"gwcs/wcs-" not in np.asarray(raw).tobytes():  # no gwcs: spare the YAML parse
+        return None
+    import asdf
+
+    try:
+        # lazy_load=False: the arrays of its tables are read before the file closes
+        with asdf.open(io.BytesIO(raw), lazy_tree=True, lazy_load=False, memmap=False) as tree:
+            return tree["meta"]["wcs"]
+    except Exception as exc:  # no meta.wcs (a multi-slit file) or one asdf cannot read
+        log.info("no gwcs read from the ASDF extension: %s", exc)
+        return None
+
+
+def _world(wcs, xx: np.ndarray, yy: np.ndarray) -> tuple[np.ndarray, ...] | None:
+    """The gwcs outputs at pixels (xx, yy), or None when it cannot be evaluated."""
+    if wcs is None:
+        return None
+    try:
+        return tuple(np.asarray(v, np.float64) for v in wcs(xx, yy))
+    except Exception as exc:
+        log.warning("gwcs not evaluated: %s", exc)
+        return None
+
+
+def _slit_sky(wcs, world, path: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """(ra, dec) in degrees of each s2d pixel from the gwcs outputs ``world``: its
+    ICRS celestial axes (null where the gwcs gives NaN, outside its bounding box).
+    None without such axes, or when the pixels do not lie within
+    :data:`SLIT_MAX_RADIUS_DEG` of their mean position."""
+    if world is None:
+        return None
+    from gwcs.coordinate_frames import CelestialFrame
+
+    output = wcs.output_frame
+    frames = getattr(output, "frames", [output])
+    celestial = [f for f in frames if isinstance(f, CelestialFrame)]
+    if len(celestial) != 1 or getattr(celestial[0].reference_frame, "name", None) != "icrs":
+        return None
+    # a composite frame's axes_order counts the outputs of the whole gwcs
+    lon, lat = (world[k] for k in celestial[0].axes_order)
+    if not _slit_sized(lon, lat):
+        log.warning("%s: positions not stored, its gwcs spreads them beyond a slit", path)
+        return None
+    return lon % 360.0, lat
+
+
+def _slit_sized(ra: np.ndarray, dec: np.ndarray) -> bool:
+    """Whether the finite positions lie within SLIT_MAX_RADIUS_DEG of their mean
+    direction (unit vectors: no trouble at RA 0/360 or at the poles)."""
+    finite = np.isfinite(ra) & np.isfinite(dec)
+    if not finite.any():
+        return False
+    a, d = np.radians(ra[finite]), np.radians(dec[finite])
+    vectors = np.stack([np.cos(d) * np.cos(a), np.cos(d) * np.sin(a), np.sin(d)], axis=-1)
+    centre = vectors.sum(axis=0)
+    norm = np.linalg.norm(centre)
+    if norm == 0:
+        return False
+    return bool((vectors @ (centre / norm)).min() >= math.cos(math.radians(SLIT_MAX_RADIUS_DEG)))
+
+
 def _two_d(hdul: fits.HDUList, path: str) -> SpectrumPixels:
     sci = np.asarray(hdul["SCI"].data, np.float64)
     ny, nx = sci.shape[-2:]
     sci = sci.reshape(ny, nx)
+    yy, xx = np.mgrid[:ny, :nx]
+    wcs = _embedded_gwcs(hdul)
+    world = _world(wcs, xx, yy)
     if "WAVELENGTH" in hdul:
         wave = np.asarray(hdul["WAVELENGTH"].data, np.float64).reshape(ny, nx)
-    else:
+    elif world is not None:
+        wave = world[-1]
+    else:  # a gwcs the ASDF extension alone does not give: the datamodel's (errors raise)
         with _gwcs(path) as model:
-            yy, xx = np.mgrid[:ny, :nx]
-            wave = np.asarray(model.meta.wcs(xx, yy)[-1], np.float64)
+            wcs = model.meta.wcs
+            world = tuple(np.asarray(v, np.float64) for v in wcs(xx, yy))
+        wave = world[-1]
+    sky = _slit_sky(wcs, world, path)
     err = np.asarray(hdul["ERR"].data, np.float64).reshape(ny, nx) if "ERR" in hdul else None
     dq = np.asarray(hdul["DQ"].data).reshape(ny, nx) if "DQ" in hdul else None
-    yy, xx = np.mgrid[:ny, :nx]
-    return from_arrays(wave, sci, err, dq, x=xx, y=yy, kind="2d")
+    ra, dec = sky if sky is not None else (None, None)
+    return from_arrays(wave, sci, err, dq, x=xx, y=yy, kind="2d", ra=ra, dec=dec)
 
 
 def _cube_wavelengths(hdul: fits.HDUList, path: str, nz: int) -> np.ndarray:
@@ -202,9 +294,7 @@ def _spaxel_sky(hdul: fits.HDUList, ny: int, nx: int) -> tuple[np.ndarray, np.nd
         yy, xx = np.mgrid[:ny, :nx]
         ra, dec = celestial.all_pix2world(xx, yy, 0)
     except Exception as exc:  # a WCS astropy cannot read: no positions, pixels kept
-        import logging
-
-        logging.getLogger(__name__).warning("no spaxel positions: %s", exc)
+        log.warning("no spaxel positions: %s", exc)
         return None
     return np.asarray(ra, np.float64) % 360.0, np.asarray(dec, np.float64)
 

@@ -43,7 +43,7 @@ from sqlalchemy import Engine
 from webbarchive.catalog.rights import User
 from webbarchive.pixels import msaexp_source
 from webbarchive.pixels.candidates_sql import shown_candidates
-from webbarchive.pixels.scan import first_rows, matching_ids, plan
+from webbarchive.pixels.scan import first_rows, has_columns, matching_ids, plan
 from webbarchive.pixels.segment_files import duckdb_source, unreachable, vanished
 from webbarchive.pixels.spectra import SpectraView, view
 from webbarchive.pixels.store import segment_paths
@@ -292,6 +292,16 @@ def _candidate_segments(spectra: SpectraView, query: PixelQuery, mask: np.ndarra
     ]
 
 
+def _segments_to_read(
+    engine: Engine, spectra: SpectraView, query: PixelQuery, mask: np.ndarray
+) -> list[str]:
+    """:func:`_candidate_segments` less those without a column the predicates read
+    (segments older than ``ra``/``dec``: no pixel of theirs is in a cone)."""
+    names = _candidate_segments(spectra, query, mask)
+    paths = segment_paths(engine, names)
+    return [n for n, path in zip(names, paths, strict=True) if has_columns(path, query.predicates)]
+
+
 #: Pixel-first pages only this deep; deeper pages go through the catalog first.
 PIXEL_FIRST_MAX_ROWS = 20_000
 
@@ -349,7 +359,7 @@ def pixel_first_page(
     fetch = wanted + wanted // 10 + 100
     spectra = (snap or snapshot(engine, query)).spectra
     allowed = spectra.allowed(query, user)
-    files = _candidate_segments(spectra, query, allowed & spectra.may_match(query.predicates))
+    files = _segments_to_read(engine, spectra, query, allowed & spectra.may_match(query.predicates))
     if not files:
         return None
     paths = segment_paths(engine, files)
@@ -406,7 +416,7 @@ def prepare(
             restriction, ids = "IN", spectra.product_id[allowed]
         else:
             restriction, ids = "NOT IN", spectra.product_id[stored & ~allowed]
-    files = _candidate_segments(spectra, query, allowed)
+    files = _segments_to_read(engine, spectra, query, allowed)
     return Prepared(
         engine,
         spectra,
@@ -583,7 +593,7 @@ def count(
             Predicate("wavelength", ">=", float(wmin[candidates].min())),
             Predicate("wavelength", "<=", float(wmax[candidates].max())),
         ]
-    paths = segment_paths(engine, _candidate_segments(spectra, query, candidates))
+    paths = segment_paths(engine, _segments_to_read(engine, spectra, query, candidates))
     # derSnr is the spectrum's: the candidates' mask has decided it exactly
     scanned = [p for p in predicates if p.column != "derSnr"]
     return total + (scan or LOCAL).count(paths, scanned, spectra, candidates)

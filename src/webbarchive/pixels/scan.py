@@ -82,6 +82,15 @@ def footer(path: str) -> SegmentFooter:
     return SegmentFooter(metadata, minimum, maximum)
 
 
+def has_columns(path: str, predicates: list[Predicate]) -> bool:
+    """Whether the segment at ``path`` holds every column ``predicates`` read. One
+    written before the ``ra``/``dec`` columns existed does not: they are null for
+    all its pixels, so none of them passes a predicate on them (as in SQL), and
+    the segment need not be read (DuckDB could not bind the missing column)."""
+    names = footer(path).metadata.schema.names
+    return all(c in names for p in predicates for c in p.columns)
+
+
 def _may_match(foot: SegmentFooter, predicates: list[Predicate]) -> np.ndarray:
     """Row groups whose [min, max] can satisfy every predicate (unknown stats: yes)."""
     keep = np.ones(foot.metadata.num_row_groups, bool)

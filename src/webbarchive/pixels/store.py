@@ -17,8 +17,9 @@ ones on flux). Columns:
 apply), ``wavelength`` (microns, float64), ``flux``, ``flux_error`` (float64,
 null when not finite), ``dq`` (int32), ``derSnr`` (the spectrum's, float64,
 repeated so that a scan needs no join), ``ra``, ``dec`` (degrees, ICRS: the sky
-position of an s3d spaxel, from the cube's celestial WCS; null elsewhere, and
-absent from segments written before they existed).
+position of an s2d pixel, from the product's gwcs, or of an s3d spaxel, from the
+cube's celestial WCS; null elsewhere, and absent from segments written before
+they existed).
 
 Where the root is: ``<file>.db.pixels/`` beside a SQLite catalog; for
 PostgreSQL ``$WEBBARCHIVE_PIXELS/<host>_<port>_<database>/`` with
@@ -77,7 +78,7 @@ SCHEMA = pa.schema(
         ("flux_error", pa.float64()),
         ("dq", pa.int32()),
         ("derSnr", pa.float64()),
-        # a cube's spaxel position (degrees, ICRS), null for 1-D and 2-D pixels
+        # an s2d pixel's or a cube spaxel's position (degrees, ICRS), null for 1-D pixels
         ("ra", pa.float64()),
         ("dec", pa.float64()),
     ]

@@ -30,13 +30,16 @@ PIXEL_COLUMNS = {
     "fluxErr": "flux_error",
     "derSnr": "derSnr",
 }
-#: Sky position of a cube's spaxel (degrees, ICRS; null for 1-D and 2-D pixels):
-#: not searchable by name, but ``ra,dec,radius`` on ``productType=s3d`` becomes
-#: predicates on them (:func:`spaxel_predicates`), so a cone prunes inside a cube.
+#: Sky position of an s2d pixel or a cube's spaxel (degrees, ICRS; null for 1-D
+#: pixels): not searchable by name, but ``ra,dec,radius`` on the product types of
+#: :data:`POSITIONED_TYPES` becomes predicates on them (:func:`spaxel_predicates`),
+#: so a cone prunes inside a 2-D spectrum or a cube.
 SKY_COLUMNS = {"ra": "ra", "dec": "dec"}
+#: Product types whose pixels carry their own sky position (pixels/extract.py).
+POSITIONED_TYPES = ("s2d", "s3d")
 #: Every column a scan may test: API or internal name -> column in the segments.
 SCAN_COLUMNS = {**PIXEL_COLUMNS, **SKY_COLUMNS}
-#: The exact cone test of a spaxel (a :class:`Predicate` with ``center``).
+#: The exact cone test of a positioned pixel (a :class:`Predicate` with ``center``).
 CONE = "cone"
 
 #: Operators of ``<column>.<op>=value``; min and max are gte and lte.
@@ -105,7 +108,7 @@ class Predicate:
         return ["ra", "dec"] if self.column == CONE else [SCAN_COLUMNS[self.column]]
 
     def cone_holds(self, ra: np.ndarray, dec: np.ndarray) -> np.ndarray:
-        """CONE: spaxels within the radius of the centre (null positions fail):
+        """CONE: pixels within the radius of the centre (null positions fail):
         sin d sin d0 + cos d cos d0 cos(a - a0) >= cos r."""
         ra0, dec0 = np.radians(self.center)
         a, d = np.radians(ra), np.radians(dec)
@@ -214,9 +217,9 @@ def parse(params: Iterable[tuple[str, str]]) -> PixelQuery:
         query.predicates.append(Predicate(column, OPERATORS[op], _number(key, value)))
     if position:
         query.position = _parse_position(position)
-        if query.product_type == "s3d" and query.collection != msaexp_source.DJA:
-            # cube spaxels carry their sky position (msaexp pixels their source's, so
-            # they pass where the catalog's cone on the source does)
+        if query.product_type in POSITIONED_TYPES and query.collection != msaexp_source.DJA:
+            # s2d pixels and cube spaxels carry their sky position (msaexp pixels their
+            # source's, so they pass where the catalog's cone on the source does)
             query.predicates.extend(spaxel_predicates(*query.position))
     return query
 
@@ -232,9 +235,9 @@ def _collection(value: str) -> str:
 
 
 def spaxel_predicates(ra: float, dec: float, radius: float) -> list[Predicate]:
-    """A cone on a cube's spaxels: a box on ra and dec (row-group statistics
-    prune with it; ra only away from the poles and from RA 0/360) and the exact
-    angular test."""
+    """A cone on pixels that carry positions (s2d pixels, cube spaxels): a box on
+    ra and dec (row-group statistics prune with it; ra only away from the poles
+    and from RA 0/360) and the exact angular test."""
     box = [Predicate("dec", ">=", dec - radius), Predicate("dec", "<=", dec + radius)]
     if abs(dec) + radius < 89.0:
         half = math.degrees(
