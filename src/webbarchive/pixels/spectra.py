@@ -225,7 +225,11 @@ def _load(engine: Engine, key: tuple[str, int]) -> SpectraView:
         keywords.c.name.in_(["grating", "filter"]),
         keywords.c.product_id.in_(select(c.product_id)),
     )
-    with engine.begin() as conn:  # one transaction: spectra and segments agree
+    # One snapshot: spectra and segments agree. PostgreSQL's default (READ COMMITTED)
+    # gives each statement its own, so a compaction committing between the two reads
+    # left spectra pointing at a segment missing from the list (test_growth, rarely).
+    snapshot = {"isolation_level": "REPEATABLE READ"} if engine.dialect.name == "postgresql" else {}
+    with engine.connect().execution_options(**snapshot) as conn, conn.begin():
         segments = tuple(
             conn.execute(
                 select(
