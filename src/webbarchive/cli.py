@@ -89,7 +89,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_pixels(args: argparse.Namespace) -> int:
-    """``webbarchive pixels verify|compact``: the pixel store's upkeep."""
+    """``webbarchive pixels verify|compact|reextract``: the pixel store's upkeep."""
     from webbarchive.catalog.db import open_catalog
     from webbarchive.catalog.writer_lock import writer_lock
 
@@ -99,6 +99,11 @@ def _cmd_pixels(args: argparse.Namespace) -> int:
             from webbarchive.pixels.index import compact_store
 
             print(compact_store(engine, grace_s=args.grace))
+            return 0
+        if args.action == "reextract":
+            from webbarchive.pixels.index import reextract
+
+            print(reextract(engine, args.product_type or ["s2d"]))
             return 0
         from webbarchive.pixels.verify import verify
 
@@ -562,7 +567,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_no_wait(p)
     p.set_defaults(func=_cmd_verify)
 
-    p = sub.add_parser("pixels", help="the pixel store's upkeep: verify, compact")
+    p = sub.add_parser("pixels", help="the pixel store's upkeep: verify, compact, reextract")
     pixels_sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     q = pixels_sub.add_parser(
         "verify", help="segments against the catalog: files, counts per spectrum, checksums"
@@ -581,6 +586,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="SECONDS",
         help="delete retired segment files older than this (default: 600)",
+    )
+    q = pixels_sub.add_parser(
+        "reextract",
+        help="extract these product types again (after an extractor change; default s2d)",
+    )
+    q.add_argument(
+        "--product-type",
+        action="append",
+        choices=["x1d", "c1d", "s2d", "s3d"],
+        help="x1d, c1d, s2d or s3d; repeat for several (default: s2d)",
     )
     for q in pixels_sub.choices.values():
         _add_db(q)

@@ -281,6 +281,25 @@ def compact_store(
     return CompactSummary(merged, purged, listed)
 
 
+@holding_writer_lock
+def reextract(engine: Engine, product_types: list[str], progress: bool = True) -> UpdateSummary:
+    """``webbarchive pixels reextract``: extract the spectra of ``product_types``
+    again, for a store written by an older extractor (s2d pixels before they had
+    sky positions). Their stored checksums are cleared, so :func:`update` takes
+    them for changed products: their pixels leave their segments (copy on write,
+    readers unaffected) and are written anew."""
+    unknown = sorted(set(product_types) - set(PIXEL_KINDS))
+    if unknown:
+        raise ValueError(f"unknown product types {unknown}; known: {sorted(PIXEL_KINDS)}")
+    with engine.begin() as conn:
+        conn.execute(
+            sql_update(spectral_characteristics)
+            .where(spectral_characteristics.c.productType.in_(product_types))
+            .values(checksum="")
+        )
+    return update(engine, progress=progress)
+
+
 def _modes(engine: Engine, product_ids: list[int]) -> dict[int, str]:
     """The instrument mode of each product (instrument, grating, filter, MIRI
     channel and band, from its keywords), as a partition value."""
