@@ -62,16 +62,23 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     from webbarchive.ingest.runner import ingest_paths
     from webbarchive.storage import ingest_root
 
+    saved = os.environ.get("WEBBARCHIVE_STORAGE")
     if args.storage is not None:
         os.environ["WEBBARCHIVE_STORAGE"] = args.storage  # reader processes see it too
-    report = ingest_paths(
-        args.paths,
-        db_url=args.db,
-        workers=args.workers,
-        progress=not args.quiet,
-        wait=not args.no_wait,
-        storage=ingest_root(),
-    )
+    try:
+        report = ingest_paths(
+            args.paths,
+            db_url=args.db,
+            workers=args.workers,
+            progress=not args.quiet,
+            wait=not args.no_wait,
+            storage=ingest_root(),
+        )
+    finally:  # main() called in-process (tests, scripts) leaves no setting behind
+        if saved is None:
+            os.environ.pop("WEBBARCHIVE_STORAGE", None)
+        else:
+            os.environ["WEBBARCHIVE_STORAGE"] = saved
     print(report.summary())
     return EXIT_SKIPPED if report.skipped else 0
 

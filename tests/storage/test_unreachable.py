@@ -5,6 +5,8 @@ and exits non-zero with no product row written."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from sqlalchemy import func, select
 
@@ -85,6 +87,7 @@ def test_ingest_with_the_store_unreachable_exits_non_zero_writing_nothing(
     from webbarchive.cli import EXIT_STORAGE, main
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")  # nobody there
+    monkeypatch.delenv("WEBBARCHIVE_STORAGE", raising=False)
     db = str(tmp_path / "catalog.db")
     create_schema(open_catalog(db))
     for argv in (
@@ -96,6 +99,10 @@ def test_ingest_with_the_store_unreachable_exits_non_zero_writing_nothing(
         assert "unreachable" in err and "run the same command again" in err
         with open_catalog(db).connect() as conn:
             assert conn.execute(select(func.count()).select_from(products)).scalar() == 0
+    # --storage reached the reader processes through the environment, for this
+    # call only: later ingests in this process (and their subprocesses) store
+    # locally again (it once stayed set, and a later test's ingest went to S3)
+    assert "WEBBARCHIVE_STORAGE" not in os.environ
 
 
 @pytest.mark.parametrize("path", ["/api/v0.1/Download/file", "/spectra/api/v0.1/retrieve"])
