@@ -59,8 +59,19 @@ def test_listing_names_the_mosaics_the_person_may_read(mosaic_client, mosaic_arc
     truth = {n for n, r in _mosaics(mosaic_archive).items() if r["proposal_id"] in programs}
     assert len(truth) == (8 if who == "pi" else 4)  # 2 filters x (i2d, DJA field mosaic)
     assert names == truth
+    assert layers.json()["total"] == len(truth) and layers.json()["truncated"] is False
     far = mosaic_client.get("/portal/sky/mosaics?ra=30&dec=-40&radius=1")
-    assert far.json() == {"layers": []}  # nothing there: the view keeps its grid
+    # nothing there: the view keeps its grid
+    assert far.json() == {"layers": [], "total": 0, "truncated": False}
+
+
+def test_listing_says_when_its_limit_cut_it(mosaic_client, mosaic_archive, monkeypatch):
+    from webbarchive.previews import sky_layers
+
+    monkeypatch.setattr(sky_layers, "MAX_LAYERS", 3)
+    answer = mosaic_client.get(f"/portal/sky/mosaics?{VIEW}", headers=_as(mosaic_archive, "pi"))
+    body = answer.json()
+    assert len(body["layers"]) == 3 and body["total"] == 8 and body["truncated"] is True
 
 
 def _picture(content: bytes) -> np.ndarray:

@@ -70,7 +70,7 @@ def sky_mosaics(
     ``CRPIX1``... as Aladin Lite's ``A.image`` takes it)."""
     user, _ = portal_user(request)
     with engine.connect() as conn:
-        rows = sky_layers.overlapping(conn, ra, dec, radius, user)
+        rows, total = sky_layers.overlapping(conn, ra, dec, radius, user)
     layers = []
     for row in rows:
         try:
@@ -86,7 +86,8 @@ def sky_mosaics(
                 "wcs": wcs,
             }
         )
-    return {"layers": layers}
+    # total: readable mosaics overlapping the view; truncated: MAX_LAYERS cut the list
+    return {"layers": layers, "total": total, "truncated": total > len(rows)}
 
 
 @router.get(

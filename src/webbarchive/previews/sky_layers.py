@@ -61,10 +61,10 @@ class LayerError(Exception):
 
 def overlapping(
     conn: Connection, ra: float, dec: float, radius_deg: float, user: User
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], int]:
     """Mosaic products (``filename``, ``path``, ``suffix``, ``mtime``, footprint
     ``polygon``) overlapping the cone that ``user`` may read, the largest footprint
-    first, at most :data:`MAX_LAYERS`."""
+    first, at most :data:`MAX_LAYERS`; and how many overlap in all."""
     candidates = (
         select(sky_index.c.obsid)
         .where(sky.cells_clause(sky.cone_ranges(ra % 360.0, dec, radius_deg)))
@@ -98,7 +98,7 @@ def overlapping(
         if sky.polygon_intersects_cone(polygon, ra % 360.0, dec, radius_deg):
             found.append({**row, "polygon": polygon})
     found.sort(key=lambda r: (-sky.area_deg2(r["polygon"]), r["filename"]))
-    return found[:MAX_LAYERS]
+    return found[:MAX_LAYERS], len(found)
 
 
 def _image_hdu(hdul: fits.HDUList):
