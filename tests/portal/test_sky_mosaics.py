@@ -383,3 +383,19 @@ def test_without_a_mosaic_in_view_the_grid_stays(page, eap_archive):
     )
     assert not any(name.startswith("mosaic ") for name in state["stack"])
     assert state["grid"] is True
+
+
+def test_picture_of_a_mosaic_whose_file_is_gone_is_a_404(mosaic_client, mosaic_archive):
+    """Catalogued but missing from storage: 404 saying so, as retrieve answers it."""
+    name, row = next(
+        (n, r) for n, r in sorted(_mosaics(mosaic_archive).items())
+        if r["proposal_id"] == PUBLIC_PROGRAM
+    )  # fmt: skip
+    moved = row["path"] + ".moved"
+    os.rename(row["path"], moved)
+    try:
+        answer = mosaic_client.get(f"/portal/sky/mosaic.png?file={name}")
+    finally:
+        os.rename(moved, row["path"])
+    assert answer.status_code == 404
+    assert "missing from storage" in answer.json()["message"]

@@ -25,7 +25,7 @@ from fastapi.responses import FileResponse, Response
 from sqlalchemy import Engine
 
 from webbarchive.api import deps
-from webbarchive.api.errors import ApiError, bad_request
+from webbarchive.api.errors import ApiError, bad_request, not_found
 from webbarchive.api.openapi_docs import json_errors
 from webbarchive.api.portal import portal_user
 from webbarchive.previews import sky_layers
@@ -117,6 +117,8 @@ def sky_mosaic_png(
         )
     try:
         body = sky_layers.layer_png(row["path"])
+    except FileNotFoundError:  # as spectra/retrieve answers it
+        raise not_found(f"{file} is in the catalog but its file is missing from storage") from None
     except sky_layers.LayerError as exc:
         raise ApiError(422, f"{file} cannot be drawn: {exc}") from None
     return Response(body, media_type="image/png", headers={"Cache-Control": "private, max-age=600"})
