@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from sqlalchemy import Engine, select
 from starlette.datastructures import FormData
@@ -70,9 +71,7 @@ async def basket_page(
     """The basket: each product with its size, md5 and access, the count and
     total size of what the user may fetch, and the three ways to fetch it."""
     names = await _files(request, file)
-    user, _ = portal_user(request)
-    with engine.connect() as conn:
-        resolved = bundle.resolve(conn, user, [f"mast:JWST/product/{n}" for n in names])
+    resolved = await run_in_threadpool(_resolved, request, engine, names)
     readable = [f for f in resolved if f.filename]
     return _page(
         request,
@@ -83,6 +82,13 @@ async def basket_page(
         total_bytes=sum(f.size for f in readable),
         unavailable=[f.uri.rsplit("/", 1)[-1] for f in resolved if not f.filename],
     )
+
+
+def _resolved(request: Request, engine: Engine, names: list[str]) -> list:
+    """The basket's products as the caller sees them (catalog reads: off the event loop)."""
+    user, _ = portal_user(request)
+    with engine.connect() as conn:
+        return bundle.resolve(conn, user, [f"mast:JWST/product/{n}" for n in names])
 
 
 for _method in ("GET", "POST"):
@@ -134,22 +140,12 @@ def zip_stream(rows: list[dict], date: datetime) -> Iterator[bytes]:
     yield sink.take()
 
 
-async def basket_zip(
-    request: Request,
-    file: list[str] = Query([], description=FILE_HELP),
-    engine: Engine = Depends(deps.catalog),
-) -> Response:
-    """The products as one zip (``JWST/<obs_id>/<file>`` and ``MD5SUMS``), streamed."""
-    names = await _files(request, file)
-    if not names:
-        raise bad_request(
-            "no products: send the field 'file' once per product", accepted="file=<name>"
-        )
+def _checked_rows(request: Request, engine: Engine, names: list[str]) -> list[dict]:
+    """The products, each checked as its download is (404 / 401 / 403), with their
+    place in the zip, and present in storage at their catalogued size (409 if not).
+    Catalog and storage reads: run off the event loop."""
     user = deps.current_user(request)
-    rows = []
-    for name in names:
-        row = deps.readable_product(engine, user, name)  # 404 / 401 / 403 as a download
-        rows.append(row)
+    rows = [deps.readable_product(engine, user, name) for name in names]
     with engine.connect() as conn:
         obs_ids = dict(
             conn.execute(
@@ -167,6 +163,21 @@ async def basket_zip(
                 f"{row['filename']} is missing from storage or changed since it was ingested; "
                 "the archive operator should re-run 'webbarchive ingest'",
             )
+    return rows
+
+
+async def basket_zip(
+    request: Request,
+    file: list[str] = Query([], description=FILE_HELP),
+    engine: Engine = Depends(deps.catalog),
+) -> Response:
+    """The products as one zip (``JWST/<obs_id>/<file>`` and ``MD5SUMS``), streamed."""
+    names = await _files(request, file)
+    if not names:
+        raise bad_request(
+            "no products: send the field 'file' once per product", accepted="file=<name>"
+        )
+    rows = await run_in_threadpool(_checked_rows, request, engine, names)
     now = datetime.now(UTC)
     name = "webbarchive_" + now.strftime("%Y-%m-%dT%H%M%S") + ".zip"
     return StreamingResponse(
