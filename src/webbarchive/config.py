@@ -132,7 +132,12 @@ class Settings:
     heavy_queries: int = setting(
         "HEAVY_QUERIES",
         4,
-        "heavy queries (TAP, pixel search, Mashup) running at once in the whole server",
+        "heavy queries (TAP, pixel search) running at once in each API worker process",
+    )
+    mashup_queries: int = setting(
+        "MASHUP_QUERIES",
+        4,
+        "Mashup queries running at once in each API worker process (a gate apart from TAP's)",
     )
     heavy_queries_per_client: int = setting(
         "HEAVY_QUERIES_PER_CLIENT",
@@ -193,6 +198,13 @@ class Settings:
     )
     pool_wait_s: float = setting(
         "POOL_WAIT_S", 5.0, "seconds a heavy request may wait in its class's queue before 503"
+    )
+    gil_switch_ms: float = setting(
+        "GIL_SWITCH_MS",
+        1.0,
+        "milliseconds a thread may keep Python's GIL while another waits for it "
+        "(sys.setswitchinterval; Python's default is 5): shorter lets the event loop and "
+        "light requests in sooner between the Python steps of heavy work",
     )
     metadata_threads: int = setting(
         "METADATA_THREADS",

@@ -365,3 +365,39 @@ def test_async_jobs_wait_for_a_slot_like_sync_queries(small_catalog):
                 break
             time.sleep(0.1)
         assert phase == "COMPLETED"
+
+
+def _mashup_filtered(client: TestClient):
+    request = {"service": "Mast.Caom.Filtered", "format": "json", "pagesize": 5, "page": 1,
+               "params": {"columns": "*", "filters": [
+                   {"paramName": "obs_collection", "values": ["JWST"]}]}}  # fmt: skip
+    return client.post("/api/v0/invoke", data={"request": orjson.dumps(request).decode()})
+
+
+def test_mashup_does_not_queue_behind_adql(small_catalog):
+    """Mashup (astroquery's metadata service) has a gate of its own: with every
+    ADQL slot held by other users' queries it answers at once, and it is still
+    bounded: with its own slots held it is refused 503 with Retry-After."""
+    settings = Settings.from_env(db_url=small_catalog, heavy_query_wait_s=0.2)
+    app = create_app(settings)
+    adql, mashup = app.state.heavy_queries, app.state.mashup_queries
+    assert adql is not mashup
+    with TestClient(app) as client:
+        for i in range(adql.total):  # every ADQL slot busy, each with another client
+            adql.acquire(f"address:cross-join-{i}")
+        try:
+            answer = _mashup_filtered(client)
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["status"] == "COMPLETE" and answer.json()["data"]
+            for i in range(mashup.total):
+                mashup.acquire(f"address:other-{i}")
+            try:
+                refused = _mashup_filtered(client)
+            finally:
+                for i in range(mashup.total):
+                    mashup.release(f"address:other-{i}")
+        finally:
+            for i in range(adql.total):
+                adql.release(f"address:cross-join-{i}")
+    assert refused.status_code == 503 and refused.headers["retry-after"].isdigit()
+    assert f"maximum of {mashup.total}" in refused.json()["msg"]

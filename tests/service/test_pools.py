@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import sys
 import threading
 
 import httpx
@@ -167,3 +168,20 @@ def test_a_slow_download_client_holds_no_download_slot(tmp_path):
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def test_gil_switch_interval_setting(tmp_path):
+    """GIL_SWITCH_MS sets the interpreter's switch interval (Python's own is 5 ms);
+    a value that is not positive stops the start, saying which setting."""
+    from webbarchive.config import SettingError
+
+    before = sys.getswitchinterval()
+    try:
+        _app(tmp_path, gil_switch_ms=2.0)
+        assert sys.getswitchinterval() == pytest.approx(0.002)
+        _app(tmp_path)
+        assert sys.getswitchinterval() == pytest.approx(0.001)  # the default
+        with pytest.raises(SettingError, match="GIL_SWITCH_MS"):
+            _app(tmp_path, gil_switch_ms=0)
+    finally:
+        sys.setswitchinterval(before)

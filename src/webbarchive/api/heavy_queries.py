@@ -5,6 +5,12 @@ async jobs), pixel search and Mashup queries. Without a bound, eight cross
 joins filled the event loop's default thread pool (``min(32, cores + 4)``
 threads) and every other query of every user waited behind them.
 
+Mashup has a gate of its own (``MASHUP_QUERIES`` slots, the same share per
+client): it is the metadata service astroquery's ``Observations`` calls, and
+sharing slots with ADQL made a page of 50 observations wait behind other
+users' cross joins (bench/load.py: Mashup p99 297 ms in the mixed load with
+one gate, 183 ms with its own).
+
 Each heavy query takes a slot: at most ``per_client`` for one identity (the
 user behind the token, else the address: :mod:`webbarchive.api.identity`) and
 ``total`` in the server. A query that finds no slot waits up to ``wait_s``
@@ -133,13 +139,19 @@ class HeavyQueries:
 
 
 def install(app) -> None:
-    """Give ``app`` its gate, from its settings."""
+    """Give ``app`` its gates, from its settings."""
     settings = app.state.settings
-    app.state.heavy_queries = HeavyQueries(
-        settings.heavy_queries, settings.heavy_queries_per_client, settings.heavy_query_wait_s
-    )
+    per_client, wait_s = settings.heavy_queries_per_client, settings.heavy_query_wait_s
+    app.state.heavy_queries = HeavyQueries(settings.heavy_queries, per_client, wait_s)
+    app.state.mashup_queries = HeavyQueries(settings.mashup_queries, per_client, wait_s)
 
 
 def gate(app) -> HeavyQueries:
-    """The app's gate (installed by :func:`webbarchive.api.deps.install`)."""
+    """The app's gate of ADQL and pixel-search queries (installed by
+    :func:`webbarchive.api.deps.install`)."""
     return app.state.heavy_queries
+
+
+def mashup_gate(app) -> HeavyQueries:
+    """The app's gate of Mashup queries."""
+    return app.state.mashup_queries

@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 
 from webbarchive.api.deps import catalog, current_user
 from webbarchive.api.errors import Refused, bad_request
-from webbarchive.api.heavy_queries import gate
+from webbarchive.api.heavy_queries import mashup_gate
 from webbarchive.api.identity import identity
 from webbarchive.api.openapi_docs import refine
 from webbarchive.catalog.rights import User, may_read_engineering
@@ -128,7 +128,7 @@ def invoke(
     wait = getattr(
         http_request.app.state, "mashup_wait_seconds", http_request.app.state.settings.mashup_wait_s
     )
-    heavy, who = gate(http_request.app), identity(http_request)
+    heavy, who = mashup_gate(http_request.app), identity(http_request)
 
     def bounded() -> dict[str, Any]:
         with heavy.slot(who):

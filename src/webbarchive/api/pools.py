@@ -23,6 +23,14 @@ for 17 min) so holds no slot and no thread between chunks: before this, 8
 slow clients took the 8 download slots of a worker and every other download
 waited ``wait_s`` and got 503.
 
+Sizes and queues: one thumbnail and one pixel scan run at once per worker (the
+deployment runs a worker per core, deploy/README.md: more heavy work at once
+than cores only makes every thread, light ones included, wait for the CPU and
+the GIL), and 64 requests of a class may wait. A waiting request costs a
+coroutine, not a thread, and a queue of 8 refused 95 thumbnails with 503 in
+20 s of 50 clients (bench/load.py) that a deeper queue served within
+``wait_s``: refusals are for a server that truly cannot catch up.
+
 Configuration: ``WEBBARCHIVE_POOLS="thumbnails=2/8,downloads=off"``
 (``class=size/queue`` or ``class=off``) overrides :data:`DEFAULT_CLASSES`;
 ``WEBBARCHIVE_POOLS=off`` turns the pools off (the thread pool keeps anyio's
@@ -34,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import sys
 import threading
 import weakref
 from collections import deque
@@ -70,8 +79,8 @@ class PoolClass:
 
 
 DEFAULT_CLASSES: tuple[PoolClass, ...] = (
-    PoolClass("thumbnails", ("/thumb", "/assoc_mosaic", "/portal/sky/mosaic.png"), 2, 8),
-    PoolClass("pixel_scans", ("/spectra/api/v0.1/search", "/viz/api/v0.1/search"), 2, 8),
+    PoolClass("thumbnails", ("/thumb", "/assoc_mosaic", "/portal/sky/mosaic.png"), 1, 64),
+    PoolClass("pixel_scans", ("/spectra/api/v0.1/search", "/viz/api/v0.1/search"), 1, 64),
     # No class for TAP, SCS, SIA and SSA: which of their requests is heavy shows
     # only once the ADQL is planned, and a first-come queue in front of them would
     # make a light cone wait behind other users' cross joins (issue 12's guarantee;
@@ -85,7 +94,7 @@ DEFAULT_CLASSES: tuple[PoolClass, ...] = (
             "/spectra/api/v0.1/retrieve",
         ),
         8,
-        32,
+        64,
         body=False,
     ),
 )
@@ -279,8 +288,15 @@ async def _send_refusal(refused: Refused, path: str, send) -> None:
 
 
 def install(app) -> None:
-    """Give ``app`` its pools from its settings (none when ``POOLS=off``)."""
+    """Give ``app`` its pools from its settings (none when ``POOLS=off``), and
+    set the interpreter's GIL switch interval (``GIL_SWITCH_MS``)."""
     settings = app.state.settings
+    if not settings.gil_switch_ms > 0:
+        raise SettingError(f"WEBBARCHIVE_GIL_SWITCH_MS must be > 0, not {settings.gil_switch_ms}")
+    # Process-wide: light requests wait for the GIL between heavy threads' Python
+    # steps; at Python's 5 ms, each of a request's several waits could cost that
+    # much per busy thread (bench/load.py: viz p99 253 ms at 5 ms, 173 ms at 1 ms).
+    sys.setswitchinterval(settings.gil_switch_ms / 1000)
     try:
         classes = classes_from_setting(settings.pools)
     except ValueError as exc:  # a bad value stops the start
