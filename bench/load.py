@@ -40,6 +40,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -262,20 +263,47 @@ def _env(workdir: Path, moto: MotoServer | None = None, **extra: str) -> dict[st
     return env
 
 
-def _rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` and its descendants (MB)."""
-    total, todo = 0, [pid]
+def _rss_mb(pid: int) -> dict[str, float]:
+    """Resident memory of ``pid`` and its descendants (MB): all of it, its
+    anonymous part (heap: what a leak grows) and its file-backed part (mapped
+    segment files and libraries: pages the kernel may take back)."""
+    total = {"VmRSS:": 0, "RssAnon:": 0, "RssFile:": 0}
+    todo = [pid]
     while todo:
         p = todo.pop()
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
+                key = line.split(maxsplit=1)[0] if line else ""
+                if key in total:
+                    total[key] += int(line.split()[1])
             children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
         except OSError:
             continue
         todo += [int(c) for c in children]
-    return total / 1024
+    return {
+        "rss": total["VmRSS:"] / 1024,
+        "anon": total["RssAnon:"] / 1024,
+        "file": total["RssFile:"] / 1024,
+    }
+
+
+class _MemoryTimeline:
+    """The server's memory sampled every ``every_s`` seconds in a thread."""
+
+    def __init__(self, server: Server, every_s: float) -> None:
+        self.samples: list[dict[str, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(server, every_s), daemon=True)
+        self._thread.start()
+
+    def _run(self, server: Server, every_s: float) -> None:
+        while not self._stop.wait(every_s):
+            self.samples.append(server.rss_mb())
+
+    def stop(self) -> str:
+        self._stop.set()
+        self._thread.join()
+        return " ".join(f"{m['rss']:.0f}/{m['anon']:.0f}" for m in self.samples)
 
 
 class Server:
@@ -305,7 +333,7 @@ class Server:
                 raise RuntimeError("the server did not start")
             time.sleep(0.3)
 
-    def rss_mb(self) -> float:
+    def rss_mb(self) -> dict[str, float]:
         return _rss_mb(self.proc.pid)
 
     def stop(self) -> None:
@@ -398,13 +426,20 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def render(title: str, result: Result, rss: tuple[float, float] | None) -> str:
+def render(title: str, result: Result, rss: tuple[dict, dict] | None) -> str:
     lines = [f"## {title}"]
     errors = sum(sum(v.values()) for v in result.errors.values())
+    memory = ""
+    if rss:
+        (start, end), grew = rss, 100 * (rss[1]["rss"] / rss[0]["rss"] - 1)
+        memory = (
+            f"; server RSS {start['rss']:.0f} MB after warm-up (anonymous {start['anon']:.0f}, "
+            f"files {start['file']:.0f}), {end['rss']:.0f} MB at end (anonymous "
+            f"{end['anon']:.0f}, files {end['file']:.0f}): {grew:+.0f}%"
+        )
     lines.append(
         f"{result.total / result.seconds:.1f} requests/s ok, {result.total} ok, "
-        f"{errors} errors in {result.seconds:.0f} s"
-        + (f"; server RSS {rss[0]:.0f} MB after warm-up, {rss[1]:.0f} MB at end" if rss else "")
+        f"{errors} errors in {result.seconds:.0f} s" + memory
     )
     lines.append(
         f"{'route':18s} {'n':>6s} {'req/s':>7s} {'p50 ms':>8s} {'p95 ms':>8s} {'p99 ms':>8s}  errors"
@@ -425,6 +460,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument(
+        "--warmup", type=float, default=30.0, help="seconds of the mixed load before measuring"
+    )
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--pools", default="on,off", help="on, off or both (on,off)")
@@ -490,13 +528,16 @@ def _case(args, url: str, t: Targets, workers: int, workdir: Path, pools: str, m
     """One server: warm-up, the mixed load, then (first pool setting) viz parameters alone."""
     server = Server(url, workers, workdir, pools, moto)
     try:
-        asyncio.run(load(server.base, t, args.clients, 3.0, MIX))  # warm-up
+        asyncio.run(load(server.base, t, args.clients, args.warmup, MIX))
         rss0 = server.rss_mb()
+        timeline = _MemoryTimeline(server, max(5.0, args.seconds / 10))
         mixed = asyncio.run(load(server.base, t, args.clients, args.seconds, MIX))
+        samples = timeline.stop()
         rss1 = server.rss_mb()
         name = f"{where}, {workers} worker(s), pools {pools}"
         load_avg = f" (load average {os.getloadavg()[0]:.1f})"
         print(render(f"mixed: {name}{load_avg}", mixed, (rss0, rss1)), flush=True)
+        print(f"server RSS/anonymous MB during the load: {samples}", flush=True)
         if not args.no_viz_alone and pools == args.pools.split(",")[0]:
             alone = asyncio.run(
                 load(server.base, t, args.clients, args.seconds / 2, (("viz_parameters", 1),))
