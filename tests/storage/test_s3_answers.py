@@ -183,3 +183,22 @@ def test_presigned_redirect_serves_the_same_bytes_with_ranges(storage_archives, 
         assert part.status_code == 206 and part.content == body[100:3000]
         unsigned = httpx.get(location.split("?", 1)[0])
         assert unsigned.status_code == 403  # the signature is what grants access
+
+
+def test_msa_slits_come_from_the_bucket_as_from_the_folder(storage_archives):
+    """Ingest into the bucket builds the DJA slit table from the MSA metadata it
+    put there (astropy reads a cached local copy): the same shutters, sources
+    and positions as the archive catalogued in place, and not none."""
+    from webbarchive.dja.spectra.tables import nirspec_slits
+
+    columns = [c for c in nirspec_slits.c if c.name not in ("slit_row_id", "product_id",
+                                                            "msa_product_id")]  # fmt: skip
+
+    def slits(url: str) -> list[tuple]:
+        with open_catalog(url).connect() as conn:
+            rows = conn.execute(select(*columns)).all()
+        return sorted((tuple(r) for r in rows), key=repr)
+
+    in_place, from_bucket = slits(storage_archives["local"]), slits(storage_archives["s3"])
+    assert in_place, "the mock has MSA slits: an empty table proves nothing"
+    assert from_bucket == in_place

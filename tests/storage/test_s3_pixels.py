@@ -28,6 +28,7 @@ from tests.storage.conftest import BUCKET
 from webbarchive.catalog import accounts
 from webbarchive.catalog.db import open_catalog
 from webbarchive.catalog.schema import products
+from webbarchive.pixels import segment_files
 from webbarchive.pixels.store import pixels_root
 from webbarchive.pixels.tables import pixel_segment_files, pixel_segments
 
@@ -180,6 +181,21 @@ def test_duckdb_plans_read_the_bucket_through_arrow(clients, pixel_archives, mon
         assert answer["paging"]["total"] > 25_000
     assert ("s3", True) in sources and ("file", False) in sources
     assert set(sources) == {("s3", True), ("file", False)}
+
+
+def test_duckdb_reads_each_bucket_footer_once(clients, pixel_archives, monkeypatch):
+    """A repeated search through DuckDB reads no segment footer from the bucket
+    again (each was one ranged GET per candidate segment per query), and
+    answers the same bytes as the local store."""
+    monkeypatch.setattr(query_module, "COUNT_SCAN_MAX_GROUPS", 0)
+    query = "productType=s2d&wavelength=0.6,5.3&flux.gt=0&limit=20"
+    first = _same(_ask(clients, pixel_archives, query))
+    before = segment_files.remote_fragment.cache_info()
+    again = _same(_ask(clients, pixel_archives, query))
+    after = segment_files.remote_fragment.cache_info()
+    assert again == first and first["paging"]["total"] > 0
+    assert after.misses == before.misses, "a footer was read from the bucket again"
+    assert after.hits > before.hits
 
 
 def _cube(pixel_archives) -> tuple[float, float]:

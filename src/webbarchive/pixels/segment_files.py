@@ -38,6 +38,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -150,11 +151,32 @@ def duckdb_source(locations: list[str]) -> tuple[str, dict[str, object]]:
 
     from webbarchive.pixels.store import SCHEMA
 
-    paths = [reader(p)[1] for p in locations]
-    dataset = ds.FileSystemDataset.from_paths(
-        paths, schema=SCHEMA, format=ds.ParquetFileFormat(), filesystem=s3_filesystem()
+    fragments = [remote_fragment(os.getpid(), p) for p in locations]
+    dataset = ds.FileSystemDataset(
+        fragments, schema=SCHEMA, format=_parquet_format(), filesystem=s3_filesystem()
     )
     return DATASET_VIEW, {DATASET_VIEW: dataset}
+
+
+@lru_cache(maxsize=1)
+def _parquet_format():
+    import pyarrow.dataset as ds
+
+    return ds.ParquetFileFormat()
+
+
+@lru_cache(maxsize=8192)
+def remote_fragment(pid: int, location: str):
+    """The pyarrow fragment of a segment in object storage, its footer read once
+    per process (``pid``: a forked process opens its own filesystem). A search
+    through DuckDB read every candidate segment's footer again, one ranged GET
+    each, on every query; segments are never modified, only replaced under a new
+    name, so the cached footer cannot go stale (a deleted one fails its read as
+    :func:`vanished`, and the search plans again)."""
+    filesystem, where = reader(location)
+    fragment = _parquet_format().make_fragment(where, filesystem=filesystem)
+    fragment.ensure_complete_metadata()
+    return fragment
 
 
 def file_sha256(path: Path) -> str:

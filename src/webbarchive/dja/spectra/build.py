@@ -35,6 +35,7 @@ from webbarchive.dja.spectra.tables import (
     nirspec_slits,
     nirspec_traces,
 )
+from webbarchive.storage.choose import open_storage
 from webbarchive.storage.full_disk import disk_full_cause
 
 log = logging.getLogger(__name__)
@@ -267,11 +268,17 @@ def _rebuild_slits(engine: Engine, progress: bool) -> int:
             msametfl += ".fits"
         with engine.connect() as conn:
             exposures = exposures_of(conn, msametfl)
-        for exposure in exposures:
-            try:
-                rows.extend(slit_rows(path, msametfl, exposure, msa_product_id))
-            except Exception as exc:
-                log.warning("no slits from %s for %s: %s", filename, exposure.root, exc)
+        if not exposures:
+            continue
+        try:  # in object storage: a cached local copy (astropy reads local files)
+            with open_storage(path).cached(path) as readable:
+                for exposure in exposures:
+                    try:
+                        rows.extend(slit_rows(str(readable), msametfl, exposure, msa_product_id))
+                    except Exception as exc:
+                        log.warning("no slits from %s for %s: %s", filename, exposure.root, exc)
+        except Exception as exc:  # the store did not give the file
+            log.warning("no slits from %s: %s", filename, exc)
     with engine.begin() as conn:
         conn.execute(delete(nirspec_slits))
         for start in range(0, len(rows), 1000):
