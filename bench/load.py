@@ -287,6 +287,69 @@ def _rss_mb(pid: int) -> dict[str, float]:
     }
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of ``pid`` and its descendants, living ones."""
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / _TICK
+            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except OSError:
+            continue
+        todo += [int(c) for c in children]
+    return total
+
+
+def _postgres_cpu_s() -> float:
+    """CPU seconds of every PostgreSQL process on the machine (the bench's cluster)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if "(postgres)" in stat:
+            fields = stat.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / _TICK
+    return total
+
+
+class _CpuShare:
+    """Where the cores went during a phase: the server's processes, PostgreSQL's
+    and this load generator's, in CPU seconds per second."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.start = self._now()
+
+    def _now(self) -> tuple[float, float, float, float]:
+        me = os.times()
+        return (
+            time.monotonic(),
+            _cpu_s(self.server.proc.pid),
+            _postgres_cpu_s(),
+            me.user + me.system,
+        )
+
+    def report(self) -> str:
+        end = self._now()
+        wall = end[0] - self.start[0]
+        server, database, generator = (
+            (e - s) / wall for s, e in zip(self.start[1:], end[1:], strict=True)
+        )
+        return (
+            f"CPU (cores busy): server {server:.2f}, PostgreSQL {database:.2f}, "
+            f"load generator {generator:.2f}, of {os.cpu_count()}"
+        )
+
+
 class _MemoryTimeline:
     """The server's memory sampled every ``every_s`` seconds in a thread."""
 
@@ -531,18 +594,23 @@ def _case(args, url: str, t: Targets, workers: int, workdir: Path, pools: str, m
         asyncio.run(load(server.base, t, args.clients, args.warmup, MIX))
         rss0 = server.rss_mb()
         timeline = _MemoryTimeline(server, max(5.0, args.seconds / 10))
+        cpu = _CpuShare(server)
         mixed = asyncio.run(load(server.base, t, args.clients, args.seconds, MIX))
+        cpu_mixed = cpu.report()
         samples = timeline.stop()
         rss1 = server.rss_mb()
         name = f"{where}, {workers} worker(s), pools {pools}"
         load_avg = f" (load average {os.getloadavg()[0]:.1f})"
         print(render(f"mixed: {name}{load_avg}", mixed, (rss0, rss1)), flush=True)
         print(f"server RSS/anonymous MB during the load: {samples}", flush=True)
+        print(cpu_mixed, flush=True)
         if not args.no_viz_alone and pools == args.pools.split(",")[0]:
+            cpu = _CpuShare(server)
             alone = asyncio.run(
                 load(server.base, t, args.clients, args.seconds / 2, (("viz_parameters", 1),))
             )
             print(render(f"viz parameters alone: {name}{load_avg}", alone, None), flush=True)
+            print(cpu.report(), flush=True)
     finally:
         server.stop()
 

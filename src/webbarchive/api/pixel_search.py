@@ -57,7 +57,10 @@ PARAMETERS = doc.query(
         for column in PIXEL_COLUMNS
         for op in OPERATORS
     ),
-    *(doc.text(name, f"product {name}, comma-separated values OR") for name in PRODUCT_FILTERS),
+    *(
+        doc.text(name, f"product {name}, comma-separated values OR", pattern=r"[^,\s]")
+        for name in PRODUCT_FILTERS  # at least one value that is not blank
+    ),
     doc.number(
         "ra", "cone centre right ascension (degrees, with dec)", minimum=0, exclusiveMaximum=360
     ),

@@ -18,9 +18,9 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Depends, Query, Response
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
-from webbarchive.api.deps import catalog, current_user, readable_product
+from webbarchive.api.deps import catalog, current_user, readable_product_on
 from webbarchive.api.errors import bad_request, not_found
 from webbarchive.api.openapi_docs import LIMIT, OFFSET, PRODUCT_URI, json_errors, refine
 from webbarchive.api.params import Page, filename_from_uri, paging_headers, product_uri
@@ -95,8 +95,8 @@ KEYWORD_TAIL = (
 _MJD_EPOCH = datetime(1858, 11, 17)
 
 
-def _product(engine: Engine, user: User, uri: str | None) -> dict[str, Any]:
-    return readable_product(engine, user, filename_from_uri(uri))
+def _product(conn: Connection, user: User, uri: str | None) -> dict[str, Any]:
+    return readable_product_on(conn, user, filename_from_uri(uri))
 
 
 def _isot(mjd: float | None) -> str | None:
@@ -241,8 +241,8 @@ def parameters(
     archive does not know a value. dataRights and metaDataRights are computed
     now from the observation's effective release (program override applied).
     """
-    product = _product(engine, user, uri)
-    with engine.connect() as conn:
+    with engine.connect() as conn:  # one connection: each costs round trips
+        product = _product(conn, user, uri)
         observation = queries.observation_of_product(conn, product["obsid"])
     if observation is None:  # a product row always has its observation (foreign key)
         raise not_found(f"no observation for product {product['filename']!r}")
@@ -269,8 +269,8 @@ def keywords_search(
     ``FileSetId`` (MAST-internal numbers: ``null`` here), ``isRestricted``
     (still in exclusive access), ``isItar`` and ``isStale``.
     """
-    product = _product(engine, user, uri)
-    with engine.connect() as conn:
+    with engine.connect() as conn:  # one connection: each costs round trips
+        product = _product(conn, user, uri)
         keywords = queries.product_keywords(conn, product["product_id"])
     return _json(render_keywords(product, keywords))
 
@@ -307,8 +307,8 @@ def products(
     """
     page = Page.parse(limit, offset)
     calib_level = _calib_level(level)
-    product = _product(engine, user, uri)
-    with engine.connect() as conn:
+    with engine.connect() as conn:  # one connection: each costs round trips
+        product = _product(conn, user, uri)
         rows, total = queries.observation_products(
             conn,
             product["obsid"],
