@@ -81,21 +81,25 @@ def _render_observations(conn, obsids: list[int], cols, distances) -> list[dict[
     exprs = [C.observation_expr(c.name).label(c.name) for c in sql_cols]
     rows = conn.execute(
         select(observations.c.obsid.label("_key"), *exprs).where(observations.c.obsid.in_(obsids))
-    ).mappings()
-    by_id = {row["_key"]: row for row in rows}
+    )
+    by_id = {row[0]: row for row in rows}
+    # Per column, decided once per page (not per cell): where its value sits in
+    # the row (None: the distance) and whether it travels as text.
+    position = {c.name: i for i, c in enumerate(sql_cols, start=1)}
+    plan = [
+        (c.name, position.get(c.name), C.wire_type(c) == "string" and c.kind in ("long", "int"))
+        for c in cols
+    ]
     out = []
     for obsid in obsids:
         row = by_id[obsid]
         item = {}
-        for c in cols:
-            if c.name == "distance":
-                item["distance"] = distances.get(obsid)
-            elif (
-                C.wire_type(c) == "string" and c.kind in ("long", "int") and row[c.name] is not None
-            ):
-                item[c.name] = str(row[c.name])
-            else:
-                item[c.name] = row[c.name]
+        for name, at, as_text in plan:
+            if at is None:
+                item[name] = distances.get(obsid)
+                continue
+            value = row[at]
+            item[name] = str(value) if as_text and value is not None else value
         out.append(item)
     return out
 
