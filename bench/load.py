@@ -305,25 +305,19 @@ def _cpu_s(pid: int) -> float:
     return total
 
 
-def _postgres_cpu_s() -> float:
-    """CPU seconds of every PostgreSQL process on the machine (the bench's cluster)."""
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if "(postgres)" in stat:
-            fields = stat.rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / _TICK
-    return total
+def _machine_cpu_s() -> float:
+    """CPU seconds the whole machine has been busy (/proc/stat: all but idle and
+    iowait). PostgreSQL's share is what the server and the generator leave of
+    it: its backends come and go with the pool, and a process's own counters
+    leave with it."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / _TICK
 
 
 class _CpuShare:
-    """Where the cores went during a phase: the server's processes, PostgreSQL's
-    and this load generator's, in CPU seconds per second."""
+    """Where the cores went during a phase: the server's processes, this load
+    generator, and the rest of the machine (PostgreSQL's backends, moto), in
+    CPU seconds per second."""
 
     def __init__(self, server: Server) -> None:
         self.server = server
@@ -334,19 +328,20 @@ class _CpuShare:
         return (
             time.monotonic(),
             _cpu_s(self.server.proc.pid),
-            _postgres_cpu_s(),
             me.user + me.system,
+            _machine_cpu_s(),
         )
 
     def report(self) -> str:
         end = self._now()
         wall = end[0] - self.start[0]
-        server, database, generator = (
+        server, generator, machine = (
             (e - s) / wall for s, e in zip(self.start[1:], end[1:], strict=True)
         )
         return (
-            f"CPU (cores busy): server {server:.2f}, PostgreSQL {database:.2f}, "
-            f"load generator {generator:.2f}, of {os.cpu_count()}"
+            f"CPU (cores busy): server {server:.2f}, load generator {generator:.2f}, "
+            f"the rest (PostgreSQL, moto) {machine - server - generator:.2f}, "
+            f"idle {os.cpu_count() - machine:.2f}"
         )
 
 

@@ -20,7 +20,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy import Connection, Engine
 
-from webbarchive.api.deps import catalog, current_user, readable_product_on
+from webbarchive.api.deps import catalog, current_user, read_catalog, readable_product_on
 from webbarchive.api.errors import bad_request, not_found
 from webbarchive.api.openapi_docs import LIMIT, OFFSET, PRODUCT_URI, json_errors, refine
 from webbarchive.api.params import Page, filename_from_uri, paging_headers, product_uri
@@ -232,7 +232,7 @@ def render_mnemonic(row: dict[str, Any]) -> dict[str, Any]:
 @router.get("/parameters/", include_in_schema=False)
 def parameters(
     uri: str | None = Query(None, description=URI_DOC),
-    engine: Engine = Depends(catalog),
+    engine: Engine = Depends(read_catalog),
     user: User = Depends(current_user),
 ) -> Response:
     """The CAOM parameters of the observation a product belongs to.
@@ -257,7 +257,7 @@ def parameters(
 @router.get("/keywords/search/", include_in_schema=False)
 def keywords_search(
     uri: str | None = Query(None, description=URI_DOC),
-    engine: Engine = Depends(catalog),
+    engine: Engine = Depends(read_catalog),
     user: User = Depends(current_user),
 ) -> Response:
     """Every science-instrument keyword of one product file.
