@@ -175,8 +175,16 @@ def readable_product_on(conn, user: User, filename: str) -> dict:
     more on the same one (on PostgreSQL each connection taken from the pool
     costs a ping and a rollback: two round trips)."""
     from webbarchive.catalog.queries import product_by_filename
-    from webbarchive.catalog.rights import check_named
 
     row = product_by_filename(conn, filename)
-    check_named(user, row, filename, f"no product named {filename!r} in this archive")
+    authorize_product(user, row, filename)
     return row
+
+
+def authorize_product(user: User, row: dict | None, filename: str) -> None:
+    """The authorization of a request that names product ``filename`` (``row``:
+    the product looked up without regard to rights, None when unknown): 404,
+    401 or 403 by :func:`webbarchive.catalog.rights.check_named`."""
+    from webbarchive.catalog.rights import check_named
+
+    check_named(user, row, filename, f"no product named {filename!r} in this archive")

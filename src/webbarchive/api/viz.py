@@ -20,7 +20,13 @@ import orjson
 from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy import Connection, Engine
 
-from webbarchive.api.deps import catalog, current_user, read_catalog, readable_product_on
+from webbarchive.api.deps import (
+    authorize_product,
+    catalog,
+    current_user,
+    read_catalog,
+    readable_product_on,
+)
 from webbarchive.api.errors import bad_request, not_found
 from webbarchive.api.openapi_docs import LIMIT, OFFSET, PRODUCT_URI, json_errors, refine
 from webbarchive.api.params import Page, filename_from_uri, paging_headers, product_uri
@@ -241,9 +247,10 @@ def parameters(
     archive does not know a value. dataRights and metaDataRights are computed
     now from the observation's effective release (program override applied).
     """
-    with engine.connect() as conn:  # one connection: each costs round trips
-        product = _product(conn, user, uri)
-        observation = queries.observation_of_product(conn, product["obsid"])
+    filename = filename_from_uri(uri)
+    with engine.connect() as conn:  # one statement: each costs a round trip
+        product, observation = queries.named_product_observation(conn, filename)
+    authorize_product(user, product, filename)
     if observation is None:  # a product row always has its observation (foreign key)
         raise not_found(f"no observation for product {product['filename']!r}")
     return _json(render_parameters(observation))

@@ -54,6 +54,42 @@ def observation_of_product(conn: Connection, obsid: int) -> dict[str, Any] | Non
     return dict(row) if row else None
 
 
+def named_product_observation(
+    conn: Connection, filename: str
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The product named ``filename`` as :func:`webbarchive.catalog.rights.check_named`
+    reads it (``filename``, ``proposal_id``, effective ``release_mjd``) and its
+    observation as :func:`observation_of_product` gives it, in one statement
+    (one round trip on PostgreSQL instead of two); ``(None, None)`` when no
+    product has that name. Callers authorize the product before using either."""
+    row = (
+        conn.execute(
+            select(
+                observations,
+                observation_release_expr().label("release_mjd"),
+                products.c.filename.label("_product_filename"),
+                products.c.proposal_id.label("_product_proposal_id"),
+                product_release_expr().label("_product_release_mjd"),
+            )
+            .select_from(products.outerjoin(observations, products.c.obsid == observations.c.obsid))
+            .where(products.c.filename == filename)
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return None, None
+    product = {
+        "filename": row["_product_filename"],
+        "proposal_id": row["_product_proposal_id"],
+        "release_mjd": row["_product_release_mjd"],
+    }
+    if row["obsid"] is None:  # no observation row (the foreign key forbids it)
+        return product, None
+    observation = {k: v for k, v in row.items() if not k.startswith("_product_")}
+    return product, observation
+
+
 def product_keywords(conn: Connection, product_id: int) -> list[tuple[str, str | None]]:
     """``(name, JSON-encoded value)`` of every keyword of a product, by name."""
     rows = conn.execute(
