@@ -76,13 +76,21 @@ def _output_columns(raw: Any, with_distance: bool) -> list[C.Column]:
     return [by_name[n.lower()] for n in names]
 
 
-def _render_observations(conn, obsids: list[int], cols, distances) -> list[dict[str, Any]]:
+def _observation_select(cols):
+    """(the SQL columns of ``cols``, a SELECT of ``obsid`` then them)."""
     sql_cols = [c for c in cols if c.name != "distance"]
     exprs = [C.observation_expr(c.name).label(c.name) for c in sql_cols]
-    rows = conn.execute(
-        select(observations.c.obsid.label("_key"), *exprs).where(observations.c.obsid.in_(obsids))
-    )
-    by_id = {row[0]: row for row in rows}
+    return sql_cols, select(observations.c.obsid.label("_key"), *exprs)
+
+
+def _render_observations(conn, obsids: list[int], cols, distances) -> list[dict[str, Any]]:
+    sql_cols, statement = _observation_select(cols)
+    by_id = {row[0]: row for row in conn.execute(statement.where(observations.c.obsid.in_(obsids)))}
+    return _rendered([by_id[obsid] for obsid in obsids], sql_cols, cols, distances)
+
+
+def _rendered(rows, sql_cols, cols, distances) -> list[dict[str, Any]]:
+    """Rows of ``(obsid, *sql_cols)`` as Mashup dicts of ``cols``."""
     # Per column, decided once per page (not per cell): where its value sits in
     # the row (None: the distance) and whether it travels as text.
     position = {c.name: i for i, c in enumerate(sql_cols, start=1)}
@@ -91,12 +99,11 @@ def _render_observations(conn, obsids: list[int], cols, distances) -> list[dict[
         for c in cols
     ]
     out = []
-    for obsid in obsids:
-        row = by_id[obsid]
+    for row in rows:
         item = {}
         for name, at, as_text in plan:
             if at is None:
-                item[name] = distances.get(obsid)
+                item[name] = distances.get(row[0])
                 continue
             value = row[at]
             item[name] = str(value) if as_text and value is not None else value
@@ -168,18 +175,21 @@ def observations_query(
         total = conn.execute(
             select(func.count()).select_from(observations).where(where)
         ).scalar_one()
-        page_ids = list(
-            conn.execute(
-                select(observations.c.obsid)
-                .where(where)
-                .order_by(*(sort_keys(conn, *order) if order else [observations.c.obsid]))
-                .offset(page.offset)
-                .limit(page.pagesize)
-            ).scalars()
-        )
+        if is_count(params.get("columns")):
+            return count_table(total)
+        cols = _output_columns(params.get("columns"), False)
+        sql_cols, statement = _observation_select(cols)
+        rows = conn.execute(  # the page with its columns: one statement, not ids then rows
+            statement.where(where)
+            .order_by(*(sort_keys(conn, *order) if order else [observations.c.obsid]))
+            .offset(page.offset)
+            .limit(page.pagesize)
+        ).all()
+        fields = [{"name": c.name, "type": C.wire_type(c)} for c in cols]
+        return MashupTable(fields, _rendered(rows, sql_cols, cols, {}), total)
     if is_count(params.get("columns")):
         return count_table(total)
-    cols = _output_columns(params.get("columns"), position is not None)
+    cols = _output_columns(params.get("columns"), True)
     fields = [{"name": c.name, "type": C.wire_type(c)} for c in cols]
     return MashupTable(fields, _render_observations(conn, page_ids, cols, distances), total)
 
