@@ -295,18 +295,24 @@ def _timed(request) -> tuple[float, httpx.Response]:
 
 
 def test_eight_users_cross_joins_do_not_block_light_requests(busy_server):
-    """Eight users each run a cross join: a cone search and VOSI answer at once."""
+    """Eight users each run a cross join: a cone search and VOSI answer while the
+    cross joins still run, not after them (a bound in seconds would measure the
+    machine: the cone shares the cores with four running joins)."""
     base, tokens = busy_server
+    started = time.monotonic()
     answers, threads = _heavy_storm(base, [_auth(t) for t in tokens[:8]])
     cone = _timed(lambda: httpx.get(base + "/scs", params={"RA": 53.16, "DEC": -27.78,
                                                             "SR": 0.2}, timeout=300))  # fmt: skip
     vosi = _timed(lambda: httpx.get(base + "/tap/availability", timeout=300))
+    light_done = time.monotonic() - started
     for thread in threads:
         thread.join()
-    print(f"behind 8 users' cross joins: cone {cone[0]:.3f} s, VOSI {vosi[0]:.3f} s")
+    ran = [a.elapsed.total_seconds() for a in answers if a.status_code == 200]
+    print(f"behind 8 users' cross joins: cone {cone[0]:.3f} s, VOSI {vosi[0]:.3f} s, "
+          f"both done {light_done:.1f} s after the joins started; joins took {sorted(ran)}")  # fmt: skip
     assert cone[1].status_code == 200 and vosi[1].status_code == 200
-    assert cone[0] < 2.0, f"a cone search took {cone[0]:.1f} s behind eight cross joins"
-    assert vosi[0] < 2.0
+    # each join ended at least `elapsed` after `started` (it was sent after it)
+    assert ran and light_done < min(ran), "the light requests waited for a cross join to end"
     codes = sorted(a.status_code for a in answers)
     assert codes.count(200) >= 4  # the server's share ran
     refused = [a for a in answers if a.status_code == 503]
