@@ -263,23 +263,37 @@ def _env(workdir: Path, moto: MotoServer | None = None, **extra: str) -> dict[st
     return env
 
 
+def _process_tree(pid: int) -> list[int]:
+    """``pid`` and its living descendants."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except OSError:
+            continue
+        found.append(p)
+        todo += [int(c) for c in children]
+    return found
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:  # the process ended meanwhile
+        return ""
+
+
 def _rss_mb(pid: int) -> dict[str, float]:
     """Resident memory of ``pid`` and its descendants (MB): all of it, its
     anonymous part (heap: what a leak grows) and its file-backed part (mapped
     segment files and libraries: pages the kernel may take back)."""
     total = {"VmRSS:": 0, "RssAnon:": 0, "RssFile:": 0}
-    todo = [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                key = line.split(maxsplit=1)[0] if line else ""
-                if key in total:
-                    total[key] += int(line.split()[1])
-            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
-        except OSError:
-            continue
-        todo += [int(c) for c in children]
+    for p in _process_tree(pid):
+        for line in _read(f"/proc/{p}/status").splitlines():
+            key = line.split(maxsplit=1)[0] if line else ""
+            if key in total:
+                total[key] += int(line.split()[1])
     return {
         "rss": total["VmRSS:"] / 1024,
         "anon": total["RssAnon:"] / 1024,
@@ -292,16 +306,12 @@ _TICK = os.sysconf("SC_CLK_TCK")
 
 def _cpu_s(pid: int) -> float:
     """CPU seconds (user + system) of ``pid`` and its descendants, living ones."""
-    total, todo = 0.0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+    total = 0.0
+    for p in _process_tree(pid):
+        stat = _read(f"/proc/{p}/stat")
+        if stat:
+            fields = stat.rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / _TICK
-            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
-        except OSError:
-            continue
-        todo += [int(c) for c in children]
     return total
 
 
