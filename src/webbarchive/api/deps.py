@@ -11,6 +11,7 @@ import weakref
 
 from fastapi import FastAPI, Request
 from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
 
 from webbarchive.catalog.rights import ANONYMOUS, DEFAULT_COMMUNITY_RIGHTS, CommunityRights, User
 
@@ -26,15 +27,26 @@ ACCEPTED_TOKEN_FORMS = [
 ]
 
 
-def catalog(request: Request) -> Engine:
+def catalog_of(request: Request) -> Engine:
     """The catalog engine of this app."""
+    return request.app.state.engine
+
+
+# The dependencies below are coroutines because FastAPI runs a plain ``def``
+# dependency in its thread pool: a route with the catalog and the user as
+# plain functions made three thread hops where one does (each hop a wait for
+# a free thread and for the GIL behind the heavy threads; bench/load.py).
+
+
+async def catalog(request: Request) -> Engine:
+    """Dependency: the catalog engine of this app."""
     return request.app.state.engine
 
 
 _READERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def read_catalog(request: Request) -> Engine:
+async def read_catalog(request: Request) -> Engine:
     """The catalog for a route that only reads, each statement on its own: on
     PostgreSQL in autocommit, so a connection taken from the pool sends no BEGIN
     before its reads and no ROLLBACK when given back (two of the six round trips
@@ -48,16 +60,31 @@ def read_catalog(request: Request) -> Engine:
     return reader
 
 
-def community_rights(request: Request) -> CommunityRights:
+def community_rights_of(request: Request) -> CommunityRights:
     """Who reads the community collections (``WEBBARCHIVE_COMMUNITY_RIGHTS``)."""
     return getattr(request.app.state, "community_rights", DEFAULT_COMMUNITY_RIGHTS)
 
 
-def current_user(request: Request) -> User:
+async def community_rights(request: Request) -> CommunityRights:
+    """Dependency: :func:`community_rights_of`."""
+    return community_rights_of(request)
+
+
+def user_of(request: Request) -> User:
     """Who is asking: anonymous without a token, the token's user with a valid
-    one; an invalid, revoked or expired token is answered 401 saying which."""
+    one; an invalid, revoked or expired token is answered 401 saying which.
+    Blocking when the request carries a token (a catalog read)."""
     resolver = getattr(request.app.state, "resolve_user", None) or resolve_user
     return resolver(request)
+
+
+async def current_user(request: Request) -> User:
+    """Dependency: :func:`user_of`, on the event loop for a request without a
+    token (nothing to look up), in a thread for one with a token."""
+    resolver = getattr(request.app.state, "resolve_user", None) or resolve_user
+    if resolver is resolve_user and presented_token(request) is None:
+        return resolver(request)
+    return await run_in_threadpool(resolver, request)
 
 
 def presented_token(request: Request) -> str | None:
@@ -99,7 +126,7 @@ def token_session(request: Request):
     result = (None, None)
     if token is not None:
         try:
-            result = (resolve_token(catalog(request), token, now_mjd=_clock(request)), None)
+            result = (resolve_token(catalog_of(request), token, now_mjd=_clock(request)), None)
         except TokenRejected as rejected:
             result = (None, rejected)
     request.state.token_session = result

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query, Request
 
-from webbarchive.api.deps import catalog, current_user, readable_product
+from webbarchive.api.deps import catalog_of, readable_product, user_of
 from webbarchive.api.errors import bad_request, status_of
 from webbarchive.api.openapi_docs import refine
 from webbarchive.api.params import filename_from_uri
@@ -72,7 +72,7 @@ def path_lookup(
         )
     if len(uri) > MAX_URIS:
         raise bad_request(f"at most {MAX_URIS} uri parameters per request, got {len(uri)}")
-    engine, user = catalog(request), current_user(request)
+    engine, user = catalog_of(request), user_of(request)
     answer: dict[str, dict] = {}
     for one in uri:
         try:

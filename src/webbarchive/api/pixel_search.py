@@ -17,7 +17,7 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy import Engine
 
 from webbarchive.api import openapi_docs as doc
-from webbarchive.api.deps import catalog, community_rights, current_user
+from webbarchive.api.deps import catalog, community_rights_of, current_user
 from webbarchive.api.heavy_queries import gate
 from webbarchive.api.identity import identity
 from webbarchive.api.params import Page
@@ -104,7 +104,7 @@ def _search(request: Request, engine: Engine, user: User) -> dict:
     params = request.query_params
     page = Page.parse(params.get("limit"), params.get("offset"), default=1000)
     query = parse(params.multi_items())
-    query.community = community_rights(request)  # who reads msaexp spectra
+    query.community = community_rights_of(request)  # who reads msaexp spectra
     with gate(request.app).slot(identity(request)):
         scan = request.app.state.pixel_cluster.scan()  # None: this process
         found = search(engine, query, user, page.limit, page.offset, scan)

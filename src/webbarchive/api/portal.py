@@ -54,7 +54,7 @@ templates.filters["footprint_json"] = footprint_json
 def portal_user(request: Request) -> tuple[User, str | None]:
     """The user, and why the presented token was refused (None when it was not)."""
     try:
-        return deps.current_user(request), None
+        return deps.user_of(request), None
     except ApiError as exc:
         if exc.status_code != 401:
             raise

@@ -144,7 +144,7 @@ def _checked_rows(request: Request, engine: Engine, names: list[str]) -> list[di
     """The products, each checked as its download is (404 / 401 / 403), with their
     place in the zip, and present in storage at their catalogued size (409 if not).
     Catalog and storage reads: run off the event loop."""
-    user = deps.current_user(request)
+    user = deps.user_of(request)
     rows = [deps.readable_product(engine, user, name) for name in names]
     with engine.connect() as conn:
         obs_ids = dict(

@@ -5,6 +5,7 @@ finds the same job. No connection is held open for a slow query."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import threading
 import time
@@ -27,9 +28,8 @@ class Jobs:
         self._jobs: dict[str, tuple[Future, float]] = {}
         self._lock = threading.Lock()
 
-    def run(self, key: str, fn: Callable[[], Any], wait_seconds: float) -> tuple[bool, Any]:
-        """(True, result) when the job finished within ``wait_seconds``,
-        (False, None) while it is still executing. Re-raises the job's error."""
+    def _future(self, key: str, fn: Callable[[], Any]) -> Future:
+        """The job of ``key``: the running one, else ``fn`` submitted now."""
         now = time.monotonic()
         with self._lock:
             for stale in [
@@ -38,17 +38,43 @@ class Jobs:
                 del self._jobs[stale]
             if key not in self._jobs:
                 self._jobs[key] = (self._executor.submit(fn), now)
-            future = self._jobs[key][0]
+            return self._jobs[key][0]
+
+    def _claimed(self, key: str) -> None:
+        with self._lock:
+            self._jobs.pop(key, None)
+
+    def run(self, key: str, fn: Callable[[], Any], wait_seconds: float) -> tuple[bool, Any]:
+        """(True, result) when the job finished within ``wait_seconds``,
+        (False, None) while it is still executing. Re-raises the job's error."""
+        future = self._future(key, fn)
         try:
             result = future.result(timeout=max(0.0, wait_seconds))
         except FutureTimeout:
             return False, None
         except BaseException:
-            with self._lock:
-                self._jobs.pop(key, None)
+            self._claimed(key)
             raise
-        with self._lock:
-            self._jobs.pop(key, None)
+        self._claimed(key)
+        return True, result
+
+    async def run_async(
+        self, key: str, fn: Callable[[], Any], wait_seconds: float
+    ) -> tuple[bool, Any]:
+        """:meth:`run` from a coroutine: the event loop waits, no thread is
+        held for the wait (one thread hop per request: the job's)."""
+        future = self._future(key, fn)
+        try:
+            result = await asyncio.wait_for(
+                asyncio.shield(asyncio.wrap_future(future)), max(0.0, wait_seconds)
+            )
+        except (TimeoutError, FutureTimeout):
+            return False, None
+        except BaseException:
+            if future.done():
+                self._claimed(key)
+            raise
+        self._claimed(key)
         return True, result
 
     def pending(self) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import Response
 
-from webbarchive.api.deps import current_user
+from webbarchive.api.deps import user_of
 from webbarchive.vo.formats import VOTABLE_MIME, error_votable
 from webbarchive.vo.obscore import QueryContext
 
@@ -44,7 +44,7 @@ async def vo_multi_params(request: Request) -> dict[str, list[str]]:
 
 
 def query_context(request: Request) -> QueryContext:
-    return QueryContext(current_user(request), str(request.base_url).rstrip("/"))
+    return QueryContext(user_of(request), str(request.base_url).rstrip("/"))
 
 
 def votable_response(body: bytes, status_code: int = 200, mime: str = VOTABLE_MIME) -> Response:
@@ -59,7 +59,7 @@ async def run_dal_query(request: Request, adql: str, fix_columns, maxrec_text: s
     """Run a protocol's ADQL and answer a VOTable (errors as ERROR VOTables)."""
     import asyncio
 
-    from webbarchive.api.deps import catalog
+    from webbarchive.api.deps import catalog_of
     from webbarchive.vo.execute import QueryTimeout, run_query
     from webbarchive.vo.formats import FORMATS, render
     from webbarchive.vo.vosi import parse_maxrec
@@ -68,7 +68,7 @@ async def run_dal_query(request: Request, adql: str, fix_columns, maxrec_text: s
 
     def answer() -> Response:  # in a thread: the caller's token and the query read the catalog
         result = run_query(
-            catalog(request),
+            catalog_of(request),
             adql,
             query_context(request),
             maxrec=maxrec,

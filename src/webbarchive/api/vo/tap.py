@@ -16,7 +16,7 @@ from fastapi.responses import (
 from starlette.concurrency import run_in_threadpool
 
 from webbarchive.api import heavy_queries, ratelimit
-from webbarchive.api.deps import catalog, current_user
+from webbarchive.api.deps import catalog_of, user_of
 from webbarchive.api.identity import identity
 from webbarchive.api.vo import documented as doc
 from webbarchive.api.vo import error_response, query_context, vo_params, votable_response
@@ -79,7 +79,7 @@ def _store(request: Request) -> uws.JobStore:
             results_bytes=int(settings.uws_results_mb * uws.MB),
             results_bytes_per_owner=int(settings.uws_results_mb_per_owner * uws.MB),
         )
-        engine = catalog(request)
+        engine = catalog_of(request)
         root = uws.results_root(engine, settings.results_root)
         store = request.app.state.uws_jobs = uws.JobStore(engine, root, caps=caps)
     return store
@@ -185,7 +185,7 @@ async def sync(request: Request) -> Response:
         return await heavy_queries.gate(request.app).run(
             who,
             _answer,
-            catalog(request),
+            catalog_of(request),
             ctx,
             params,
             uploads,
@@ -217,7 +217,7 @@ def _owned_job(request: Request, job_id: str) -> uws.Job | None:
     """The job if the caller owns it (anonymous jobs: whoever holds the id), else
     None, answered 404 as if it did not exist."""
     job = _store(request).get(job_id)
-    if job is None or job.owner != current_user(request).name:
+    if job is None or job.owner != user_of(request).name:
         return None
     return job
 
@@ -237,8 +237,8 @@ def _rights_checked(request: Request, job: uws.Job) -> uws.Job:
     """Withdraw a completed job's result when its owner's rights (the caller's,
     loaded at this request) differ from those it ran with."""
     if job.phase == uws.COMPLETED and not job.withdrawn:
-        with catalog(request).connect() as conn:
-            now = rights_fingerprint(conn, current_user(request))
+        with catalog_of(request).connect() as conn:
+            now = rights_fingerprint(conn, user_of(request))
         if now != job.rights:
             _store(request).withdraw(job, WITHDRAWN)
     return job
@@ -296,7 +296,7 @@ async def job_list(request: Request) -> Response:
 
 
 def _job_list(request: Request, params: dict[str, str]) -> Response:
-    jobs = _store(request).list(current_user(request).name)
+    jobs = _store(request).list(user_of(request).name)
     phases = {p.upper() for p in request.query_params.getlist("PHASE")}
     if phases:
         jobs = [j for j in jobs if j.phase in phases]
@@ -328,7 +328,7 @@ def _create_job(request: Request, params: dict[str, str], uploads) -> Response:
     store = _store(request)
     try:
         job = store.create(
-            current_user(request).name,
+            user_of(request).name,
             identity(request),  # whom the job caps count against
             params,
             {"base_url": query_context(request).base_url, "uploads": uploads, **_limits(request)},
@@ -336,7 +336,7 @@ def _create_job(request: Request, params: dict[str, str], uploads) -> Response:
     except uws.JobLimit as exc:
         return error_response(str(exc), 429)
     if phase == "RUN":
-        store.start(job, _runner(catalog(request)))
+        store.start(job, _runner(catalog_of(request)))
     return RedirectResponse(_job_url(request, job), status_code=303)
 
 
@@ -430,7 +430,7 @@ async def post_phase(request: Request, job_id: str) -> Response:
                 )
             limits = await run_in_threadpool(_limits, request)
             job.context = {"base_url": job.base_url, "uploads": uploads, **limits}
-        await run_in_threadpool(_store(request).start, job, _runner(catalog(request)))
+        await run_in_threadpool(_store(request).start, job, _runner(catalog_of(request)))
     elif phase == "ABORT":
         await run_in_threadpool(_store(request).abort, job)
     else:
