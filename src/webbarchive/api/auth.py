@@ -21,7 +21,13 @@ from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine
 
-from webbarchive.api.deps import catalog, current_user, require_login, token_session
+from webbarchive.api.deps import (
+    catalog,
+    current_user,
+    on_loop_without_token,
+    require_login,
+    token_session,
+)
 from webbarchive.api.errors import ApiError, bad_request, not_found
 from webbarchive.catalog import accounts
 from webbarchive.catalog.rights import User
@@ -61,8 +67,8 @@ TOKENS = "/auth/api/v0.1/tokens"
         }
     },
 )
-def whoami(request: Request) -> dict[str, Any]:
-    session, rejected = token_session(request)
+async def whoami(request: Request) -> dict[str, Any]:
+    session, rejected = await on_loop_without_token(request, token_session)
     if session is None:
         body: dict[str, Any] = {
             "eppn": None,
