@@ -352,6 +352,58 @@ def baseline_sql(query: str, count: bool) -> tuple[str, list]:
     return (sql if count else sql + " LIMIT 1000"), values
 
 
+def duckdb_counts(paths: list[str], predicates) -> tuple[np.ndarray, np.ndarray]:
+    """The count's competitor: DuckDB's parallel scan of whole segments,
+    ``count(*) GROUP BY product_id`` (the wide-count path before the batches)."""
+    from webbarchive.pixels.query import _duckdb, _pixel_where
+    from webbarchive.pixels.segment_files import duckdb_source
+
+    source, tables = duckdb_source(paths)
+    where, values = _pixel_where(predicates)
+    cursor = _duckdb("count")
+    try:
+        for name, table in tables.items():
+            cursor.register(name, table)
+        grouped = cursor.execute(
+            f"SELECT product_id, count(*) AS n FROM {source} WHERE {where} GROUP BY product_id",
+            values,
+        ).fetchnumpy()
+    finally:
+        cursor.close()
+    return np.asarray(grouped["product_id"], np.int64), np.asarray(grouped["n"], np.int64)
+
+
+def compare_count_scanners(engine, parsed, repeat: int) -> tuple[Timing, Timing] | None:
+    """The pixel scan of a count (the segments the catalog planned, derSnr left
+    to the catalog), decoded in batches of row groups and counted by numpy
+    (ours) against DuckDB's grouped scan, same run; both answers checked equal.
+    None when the catalog decides the count without a flux read."""
+    from webbarchive.pixels.query import _candidate_segments, snapshot
+    from webbarchive.pixels.scan import matching_counts, plan
+    from webbarchive.pixels.store import segment_paths
+
+    scanned = [p for p in parsed.predicates if p.column != "derSnr"]
+    if not any(p.column not in ("wavelength", "derSnr") for p in scanned):
+        return None
+    spectra = snapshot(engine, parsed).spectra
+    everyone = np.ones(spectra.size, bool)
+    paths = segment_paths(engine, _candidate_segments(spectra, parsed, everyone))
+    planned = plan(paths, scanned)
+    ours = matching_counts(planned, scanned)
+    ids, n = duckdb_counts([path for path, _ in planned], scanned)
+    order = np.argsort(ids)
+    assert np.array_equal(ours[0], ids[order]) and np.array_equal(ours[1], n[order])
+    return (
+        measure("batches", lambda: matching_counts(plan(paths, scanned), scanned), repeat, 1),
+        measure(
+            "duckdb",
+            lambda: duckdb_counts([path for path, _ in plan(paths, scanned)], scanned),
+            repeat,
+            1,
+        ),
+    )
+
+
 def measure_rates(engine, client=None, repeat: int = 5) -> dict:
     """The scaling model's inputs (:mod:`bench.pixel_scaling`), measured on this store:
 
@@ -567,6 +619,11 @@ def main(argv: list[str] | None = None) -> None:
         print(report(rows[-2:]).splitlines()[-2], flush=True)
         print(report(rows[-1:]).splitlines()[-1], flush=True)
         entry = {"total": ours_total, "page_p50_ms": ours_page.p50, "count_p50_ms": ours_count.p50}
+        scanners = compare_count_scanners(engine, parsed, count_repeat)
+        if scanners is not None:
+            rows.append((f"{label} [count scan: batches vs DuckDB]", *scanners))
+            print(report(rows[-1:]).splitlines()[-1], flush=True)
+            entry.update(batch_scan_p50_ms=scanners[0].p50, duckdb_scan_p50_ms=scanners[1].p50)
         if scan is not None:
             assert count(engine, parsed, ANONYMOUS, scan=scan) == ours_total, label
             assert page(engine, parsed, ANONYMOUS, 1000, 0, scan) == page(

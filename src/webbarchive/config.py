@@ -197,7 +197,10 @@ class Settings:
         "webbarchive.api.pools.DEFAULT_CLASSES); past size + queue, 503 with Retry-After",
     )
     pool_wait_s: float = setting(
-        "POOL_WAIT_S", 5.0, "seconds a heavy request may wait in its class's queue before 503"
+        "POOL_WAIT_S",
+        15.0,
+        "seconds a heavy request may wait in its class's queue before 503 (long enough for "
+        "a full queue of 64 thumbnails to drain, so the queue bound, not the clock, refuses)",
     )
     gil_switch_ms: float = setting(
         "GIL_SWITCH_MS",

@@ -236,7 +236,7 @@ def test_values_never_reach_sql_as_text(api, archive):
 
 @pytest.mark.parametrize("query,predicates", CASES[:3], ids=[c[0] for c in CASES[:3]])
 def test_every_plan_gives_the_same_answer(archive, monkeypatch, query, predicates):
-    """Pixel-first and catalog-first pages, row-group and DuckDB counts, and the
+    """Pixel-first and catalog-first pages, counts by row group and in batches, and the
     semi-join count all equal the brute force."""
     from webbarchive.pixels import query as planner
 
@@ -319,7 +319,7 @@ def test_counts_decided_by_zone_maps_match_brute_force(
     parsed = parse([tuple(kv.split("=", 1)) for kv in query.split("&")])
     expected = len(brute_force(archive.items, predicates, visible=public, keep=keep))
     user = User()
-    for scan_groups in (48, -1):  # row groups directly, then DuckDB
+    for scan_groups in (48, -1):  # row groups one by one, then in batches
         monkeypatch.setattr(planner, "COUNT_SCAN_MAX_GROUPS", scan_groups)
         assert planner.count(archive.engine, parsed, user) == expected
     assert planner.prepare(archive.engine, parsed, user).total() == expected

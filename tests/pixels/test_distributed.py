@@ -55,7 +55,7 @@ def scan(request):
 @pytest.fixture(params=["shallow", "deep"])
 def plans(request):
     """``deep``: every page past the first 300 rows goes catalog first (DuckDB,
-    LIMIT/OFFSET) and every count through DuckDB's grouped scan."""
+    LIMIT/OFFSET) and every count decoded in batches of row groups."""
     with pytest.MonkeyPatch.context() as patch:
         if request.param == "deep":
             patch.setattr(query_module, "PIXEL_FIRST_MAX_ROWS", 300)

@@ -163,7 +163,8 @@ def test_searches_answer_the_same_bytes(clients, pixel_archives, name):
 
 
 def test_duckdb_plans_read_the_bucket_through_arrow(clients, pixel_archives, monkeypatch):
-    """Counts through DuckDB's grouped scan and a deep page by LIMIT/OFFSET: the
+    """Counts decoded in batches of row groups and a deep page through DuckDB
+    (LIMIT/OFFSET) answer the same from the bucket as from the folder: the
     bucket's segments reach DuckDB as a pyarrow dataset, the local ones by path."""
     monkeypatch.setattr(query_module, "COUNT_SCAN_MAX_GROUPS", 0)
     sources = []
@@ -184,11 +185,11 @@ def test_duckdb_plans_read_the_bucket_through_arrow(clients, pixel_archives, mon
 
 
 def test_duckdb_reads_each_bucket_footer_once(clients, pixel_archives, monkeypatch):
-    """A repeated search through DuckDB reads no segment footer from the bucket
-    again (each was one ranged GET per candidate segment per query), and
+    """A repeated deep page through DuckDB reads no segment footer from the
+    bucket again (each was one ranged GET per candidate segment per query), and
     answers the same bytes as the local store."""
     monkeypatch.setattr(query_module, "COUNT_SCAN_MAX_GROUPS", 0)
-    query = "productType=s2d&wavelength=0.6,5.3&flux.gt=0&limit=20"
+    query = "productType=s2d&wavelength=1,5&limit=40&offset=25000"
     first = _same(_ask(clients, pixel_archives, query))
     before = segment_files.remote_fragment.cache_info()
     again = _same(_ask(clients, pixel_archives, query))

@@ -43,7 +43,7 @@ from sqlalchemy import Engine
 from webbarchive.catalog.rights import User
 from webbarchive.pixels import msaexp_source
 from webbarchive.pixels.candidates_sql import shown_candidates
-from webbarchive.pixels.scan import first_rows, has_columns, matching_ids, plan
+from webbarchive.pixels.scan import first_rows, has_columns, matching_counts, matching_ids, plan
 from webbarchive.pixels.segment_files import duckdb_source, unreachable, vanished
 from webbarchive.pixels.spectra import SpectraView, view
 from webbarchive.pixels.store import segment_paths
@@ -430,39 +430,22 @@ def prepare(
     )
 
 
-#: A count whose zone maps leave at most this many row groups reads them directly
-#: (bisecting the sorted wavelengths); wider ones go to DuckDB, which scans in
-#: parallel. Measured at 10^8 pixels on the 2-core box: 313 groups 60 ms direct
-#: vs 83 ms DuckDB, 165 groups 33 vs 50; 737 groups 136 vs 102.
+#: A count whose zone maps leave at most this many row groups reads them one by
+#: one (bisecting the sorted wavelengths); wider ones are decoded in batches of
+#: row groups and counted by numpy (:func:`~webbarchive.pixels.scan.matching_counts`).
 COUNT_SCAN_MAX_GROUPS = 400
-
-
-def _grouped_count(paths: list[str], predicates: list[Predicate]):
-    source, tables = duckdb_source(paths)
-    where, values = _pixel_where(predicates)
-    cursor = _duckdb("count")
-    try:
-        for name, table in tables.items():
-            cursor.register(name, table)
-        grouped = cursor.execute(
-            f"SELECT product_id, count(*) AS n FROM {source} WHERE {where} GROUP BY product_id",
-            values,
-        ).fetchnumpy()
-    finally:
-        cursor.close()
-    return np.asarray(grouped["product_id"], np.int64), np.asarray(grouped["n"], np.int64)
 
 
 def pixel_counts(paths: list[str], predicates: list[Predicate]) -> tuple[np.ndarray, np.ndarray]:
     """(product_id, matching pixels) per spectrum with any match in ``paths``:
-    row groups read directly when the zone maps leave few, else DuckDB counts
-    per spectrum in parallel. The ids may repeat (add their counts)."""
+    row groups read one by one when the zone maps leave few, else in batches.
+    The ids may repeat (add their counts)."""
     if not paths:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     planned = plan(paths, predicates)
     if sum(groups.size for _, groups in planned) <= COUNT_SCAN_MAX_GROUPS:
         return np.unique(matching_ids(planned, predicates), return_counts=True)
-    return _grouped_count([path for path, _ in planned], predicates)
+    return matching_counts(planned, predicates)
 
 
 def candidate_total(
