@@ -11,6 +11,7 @@ from webbarchive.api.app import create_app
 from webbarchive.catalog.rights import User
 from webbarchive.config import Settings
 from webbarchive.pixels.query import parse, search
+from webbarchive.pixels.store import segment_paths
 
 SEARCH = "/spectra/api/v0.1/search"
 
@@ -252,6 +253,29 @@ def test_every_plan_gives_the_same_answer(archive, monkeypatch, query, predicate
         pages.append(found.results)
         assert planner.prepare(archive.engine, parsed, user).total() == len(expected)
     assert pages[0] == pages[1]
+
+
+@pytest.mark.parametrize("query,predicates", CASES, ids=[c[0] for c in CASES])
+def test_counts_in_batches_match_brute_force(archive, monkeypatch, query, predicates):
+    """The wide count's batches (one row group each here) count what the brute
+    force finds, per spectrum as the one-by-one reader does (batches split
+    across many row groups: tests/pixels/test_batch_counts.py)."""
+    from webbarchive.pixels import query as planner
+    from webbarchive.pixels import scan
+
+    parsed = parse([tuple(kv.split("=", 1)) for kv in query.split("&")])
+    expected = brute_force(archive.items, predicates, visible=public)
+    monkeypatch.setattr(planner, "COUNT_SCAN_MAX_GROUPS", -1)
+    monkeypatch.setattr(scan, "COUNT_BATCH_GROUPS", 1)
+    assert planner.count(archive.engine, parsed, User()) == len(expected)
+    spectra = planner.snapshot(archive.engine, parsed).spectra
+    everything = np.ones(spectra.size, bool)
+    paths = segment_paths(archive.engine, planner._candidate_segments(spectra, parsed, everything))
+    scanned = [p for p in parsed.predicates if p.column != "derSnr"]
+    planned = scan.plan(paths, scanned)
+    one_by_one = np.unique(scan.matching_ids(planned, scanned), return_counts=True)
+    batched = scan.matching_counts(planned, scanned)
+    assert np.array_equal(batched[0], one_by_one[0]) and np.array_equal(batched[1], one_by_one[1])
 
 
 @pytest.mark.parametrize("filters", ["instrument=MIRI", "program=1001", "target=TARGET-1"])

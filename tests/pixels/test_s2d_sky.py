@@ -26,7 +26,9 @@ from tests.pixels import synthetic
 from tests.pixels.synthetic import PAST_MJD
 from webbarchive.catalog.db import open_catalog
 from webbarchive.catalog.rights import ANONYMOUS
+from webbarchive.pixels import query as query_module
 from webbarchive.pixels import scan
+from webbarchive.pixels import scan as scan_module
 from webbarchive.pixels.extract import extract
 from webbarchive.pixels.index import update as update_pixels
 from webbarchive.pixels.query import _cone_obsids, count, parse, prepare, search
@@ -196,6 +198,12 @@ def test_cone_keeps_exactly_the_s2d_pixels_inside(slit_archive, radius_arcsec):
     found = search(engine, q, ANONYMOUS, 200_000, 0)
     got = sorted((r["fileName"], r["x"], r["y"]) for r in found.results)
     assert found.total == len(truth) and got == truth
+    # the count's batches of row groups (two groups each, so edges and
+    # interiors split across several) evaluate the same cone
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(query_module, "COUNT_SCAN_MAX_GROUPS", -1)
+        patch.setattr(scan_module, "COUNT_BATCH_GROUPS", 2)
+        assert count(engine, q, ANONYMOUS) == len(truth)
     # DuckDB's count and deep page evaluate the same cone
     prepared = prepare(engine, q, ANONYMOUS)
     assert prepared.total() == len(truth)

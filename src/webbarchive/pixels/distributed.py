@@ -40,9 +40,10 @@ from webbarchive.pixels.query import (
     _pixel_where,
     candidate_total,
     pixel_counts,
+    planned_counts,
     run_restricted,
 )
-from webbarchive.pixels.scan import first_rows, first_rows_within, matching_ids, plan
+from webbarchive.pixels.scan import first_rows, first_rows_within, plan
 from webbarchive.pixels.segment_files import duckdb_source
 from webbarchive.pixels.spectra import SpectraView
 from webbarchive.pixels.store import segment_paths
@@ -245,8 +246,7 @@ class DaskScan(LocalScan):
         if self.local_count_groups:
             planned = plan(paths, predicates)
             if sum(groups.size for _, groups in planned) <= self.local_count_groups:
-                ids, counts = np.unique(matching_ids(planned, predicates), return_counts=True)
-                return candidate_total(ids, counts, spectra, candidates)
+                return candidate_total(*planned_counts(planned, predicates), spectra, candidates)
             paths = [path for path, _ in planned]
             if not paths:
                 return 0
