@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sqlite3
 import time
@@ -407,10 +408,15 @@ def compare_count_scanners(engine, parsed, repeat: int) -> tuple[Timing, Timing]
 def measure_rates(engine, client=None, repeat: int = 5) -> dict:
     """The scaling model's inputs (:mod:`bench.pixel_scaling`), measured on this store:
 
-    - ``segment_scan_pixels_per_s``: one DuckDB thread counting ``flux >= 100``
-      over whole segments (the wide-count path), pixels per second;
-    - ``group_read_s``: seconds per row group read directly and filtered (the
-      narrow-count and first-page path), over the seed query's planned groups;
+    - ``segment_scan_pixels_per_s``: the count's batch reader
+      (:func:`~webbarchive.pixels.scan.matching_counts`, every core) counting
+      ``flux >= 100`` over whole segments, pixels per second per core;
+      ``duckdb_scan_pixels_per_s``: one DuckDB thread doing the same (the
+      wide-count path before the batches), for comparison;
+    - ``group_read_s``: core-seconds per row group of the seed query's planned
+      groups, counted by the batch reader (the count path of a window);
+      ``group_read_one_by_one_s``: seconds per group read one by one (the
+      narrow-count and first-page path);
     - ``seed_groups``, ``row_groups``, ``segments``: the seed query's planned row
       groups and the store's totals (both grow with the archive);
     - ``catalog_plan_s`` and ``spectra``: the server's per-search catalog work
@@ -424,8 +430,9 @@ def measure_rates(engine, client=None, repeat: int = 5) -> dict:
     import pyarrow.parquet as pq
 
     from webbarchive.pixels.query import _candidate_segments, candidate_total, snapshot
-    from webbarchive.pixels.scan import matching_ids, plan
+    from webbarchive.pixels.scan import matching_counts, matching_ids, plan
     from webbarchive.pixels.store import segment_paths
+    from webbarchive.pixels.syntax import Predicate
 
     def p50(fn, n=repeat) -> float:
         fn()
@@ -451,17 +458,25 @@ def measure_rates(engine, client=None, repeat: int = 5) -> dict:
         + ", ".join(f"'{p}'" for p in sample)
         + "]) WHERE flux >= 100 GROUP BY product_id"
     )
-    rates["segment_scan_pixels_per_s"] = rows / p50(lambda: con.execute(sql).fetchall(), 3)
+    rates["duckdb_scan_pixels_per_s"] = rows / p50(lambda: con.execute(sql).fetchall(), 3)
+    cores = os.cpu_count() or 1
+    everything = [Predicate("flux", ">=", 100.0)]
+    whole = plan(sample, everything)
+    rates["segment_scan_pixels_per_s"] = (
+        rows / p50(lambda: matching_counts(whole, everything), 3) / cores
+    )
     seed = parse([tuple(kv.split("=", 1)) for kv in QUERIES[0][1].split("&")])
     snap = snapshot(engine, seed)
     spectra = snap.spectra
+    scanned = [p for p in seed.predicates if p.column != "derSnr"]  # the catalog decides it
     planned = plan(
         segment_paths(engine, _candidate_segments(spectra, seed, np.ones(spectra.size, bool))),
-        seed.predicates,
+        scanned,
     )
     groups = sum(g.size for _, g in planned)
     rates["seed_groups"] = groups
-    rates["group_read_s"] = p50(lambda: matching_ids(planned, seed.predicates)) / max(groups, 1)
+    rates["group_read_s"] = p50(lambda: matching_counts(planned, scanned)) * cores / max(groups, 1)
+    rates["group_read_one_by_one_s"] = p50(lambda: matching_ids(planned, scanned)) / max(groups, 1)
     rates["spectra"] = spectra.size
     ids = spectra.product_id.copy()
     counts = np.ones(ids.size, np.int64)

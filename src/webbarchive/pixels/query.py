@@ -20,9 +20,10 @@ candidates are read. The planner picks, per request:
   excluded) spectra, and the row groups (shallow) or DuckDB (deep) filter by them;
 - **totals** (:func:`count`): spectra wholly inside a wavelength window (when
   the zone maps decide every predicate: wavelength, derSnr) count their stored
-  pixels unread; the others are scanned once (row groups directly, bisecting
-  the sorted wavelengths, for narrow windows; DuckDB in parallel for wide
-  ones) and the matching pixels of the candidates are added up.
+  pixels unread; the others are scanned once (row groups one by one,
+  bisecting the sorted wavelengths, for narrow windows; in batches of row
+  groups on every core, counted by numpy, for wide ones) and the matching
+  pixels of the candidates are added up.
 
 Results come segment by segment (in write order), each in wavelength order:
 the order of the store, stable from one page to the next and the same on
@@ -73,8 +74,9 @@ def _duckdb(purpose: str = "count") -> duckdb.DuckDBPyConnection:
 
     Pages run on a one-thread instance: a LIMIT query stops after a row group
     or two, and a second thread only adds scheduling on a busy machine (2 ms
-    against 12-50 ms measured on the 2-core box). Counts scan whole windows and
-    use every core.
+    against 12-50 ms measured on the 2-core box). Counts (the semi-join count of
+    :meth:`Prepared.total` and the cluster's per-segment counts) scan whole
+    windows and use every core.
     """
     with _duck_lock:
         if purpose not in _duck:
@@ -556,9 +558,9 @@ def count(
 ) -> int:
     """The total. The catalog's view gives the candidates (rights, product
     filters, zone maps) and the segments holding them, so only those segments
-    are read; one pass counts matching pixels per spectrum (row groups directly
-    for narrow windows, DuckDB in parallel for wide ones) and numpy adds the
-    counts of the candidates.
+    are read; one pass counts matching pixels per spectrum (row groups one by
+    one for narrow windows, in batches on every core for wide ones) and numpy
+    adds the counts of the candidates.
 
     When the zone maps decide every predicate (wavelength, derSnr), spectra
     wholly inside the window count their stored pixels (``npix``) without a
