@@ -64,10 +64,12 @@ class Jobs:
         """:meth:`run` from a coroutine: the event loop waits, no thread is
         held for the wait (one thread hop per request: the job's)."""
         future = self._future(key, fn)
+        waiter = asyncio.wrap_future(future)
+        # a job still running at the timeout may fail later: its error is read
+        # by the re-post that finds it, not logged as never retrieved here
+        waiter.add_done_callback(lambda done: done.cancelled() or done.exception())
         try:
-            result = await asyncio.wait_for(
-                asyncio.shield(asyncio.wrap_future(future)), max(0.0, wait_seconds)
-            )
+            result = await asyncio.wait_for(asyncio.shield(waiter), max(0.0, wait_seconds))
         except (TimeoutError, FutureTimeout):
             return False, None
         except BaseException:
