@@ -70,7 +70,14 @@ def test_batches_count_what_numpy_counts(segments, monkeypatch, name):
     monkeypatch.setattr(scan, "COUNT_BATCH_GROUPS", 3)
     planned = scan.plan(paths, predicates)
     groups = [g for _, g in planned]
-    inner = [scan._edge_free(scan.footer(p), g, predicates) for p, g in planned]
+    inner = [
+        scan.wavelengths_inside(
+            scan.footer(p).minimum["wavelength"][g],
+            scan.footer(p).maximum["wavelength"][g],
+            predicates,
+        )
+        for p, g in planned
+    ]
     ids, counts = scan.matching_counts(planned, predicates)
     assert dict(zip(ids.tolist(), counts.tolist(), strict=True)) == expected
     assert expected, "nothing matched: nothing tested"

@@ -43,8 +43,8 @@ def catalog_of(request: Request) -> Engine:
 
 
 async def catalog(request: Request) -> Engine:
-    """Dependency: the catalog engine of this app."""
-    return request.app.state.engine
+    """Dependency: :func:`catalog_of`."""
+    return catalog_of(request)
 
 
 _READERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

@@ -44,7 +44,14 @@ from sqlalchemy import Engine
 from webbarchive.catalog.rights import User
 from webbarchive.pixels import msaexp_source
 from webbarchive.pixels.candidates_sql import shown_candidates
-from webbarchive.pixels.scan import first_rows, has_columns, matching_counts, matching_ids, plan
+from webbarchive.pixels.scan import (
+    first_rows,
+    has_columns,
+    matching_counts,
+    matching_ids,
+    plan,
+    wavelengths_inside,
+)
 from webbarchive.pixels.segment_files import duckdb_source, unreachable, vanished
 from webbarchive.pixels.spectra import SpectraView, view
 from webbarchive.pixels.store import segment_paths
@@ -535,20 +542,6 @@ LOCAL = LocalScan()
 ZONE_MAP_DECIDED = frozenset({"wavelength", "derSnr"})
 
 
-def _wholly_inside(wmin: np.ndarray, wmax: np.ndarray, predicates: list[Predicate]) -> np.ndarray:
-    """Spectra whose every pixel passes the wavelength predicates (derSnr is
-    already exact in the candidates' mask)."""
-    inside = np.ones(wmin.size, bool)
-    for p in predicates:
-        if p.column != "wavelength":
-            continue
-        if p.op == "<>":  # the excluded value must lie outside the spectrum's range
-            inside &= (wmax < p.value) | (wmin > p.value)
-        else:  # a comparison true at both ends holds across the range
-            inside &= p.compare(wmin) & p.compare(wmax)
-    return inside
-
-
 def count(
     engine: Engine,
     query: PixelQuery,
@@ -577,7 +570,7 @@ def count(
     total = 0
     if all(p.column in ZONE_MAP_DECIDED for p in predicates):  # also: no predicate
         wmin, wmax = spectra.wavelength_min, spectra.wavelength_max
-        inside = candidates & _wholly_inside(wmin, wmax, predicates)
+        inside = candidates & wavelengths_inside(wmin, wmax, predicates)
         total = int(spectra.npix[inside].sum())
         candidates &= ~inside & (spectra.npix > 0)
         if not candidates.any():

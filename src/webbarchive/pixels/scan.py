@@ -271,15 +271,18 @@ def _counting_threads() -> ThreadPoolExecutor:
         return _count_pool
 
 
-def _edge_free(foot: SegmentFooter, groups: np.ndarray, predicates: list[Predicate]) -> np.ndarray:
-    """Of ``groups``, those whose wavelengths all pass the wavelength predicates
-    (by their min and max): their wavelength column need not be read."""
-    low, high = foot.minimum["wavelength"][groups], foot.maximum["wavelength"][groups]
-    inside = np.isfinite(low) & np.isfinite(high)
-    for p in predicates:
-        if p.column != "wavelength":
-            continue
-        with np.errstate(invalid="ignore"):
+def wavelengths_inside(
+    low: np.ndarray, high: np.ndarray, predicates: list[Predicate]
+) -> np.ndarray:
+    """Where every wavelength in [low, high] passes the wavelength predicates:
+    a comparison true at both ends holds across the range, and an excluded
+    value must lie outside it. Unknown (NaN) bounds: no. Decides whole spectra
+    (the count's catalog shortcut) and whole row groups (no wavelength read)."""
+    inside = np.ones(np.shape(low), bool)
+    with np.errstate(invalid="ignore"):
+        for p in predicates:
+            if p.column != "wavelength":
+                continue
             if p.op == "<>":
                 inside &= (high < p.value) | (low > p.value)
             else:
@@ -317,7 +320,10 @@ def matching_counts(
     needed = sorted({c for p in predicates for c in p.columns} | {"product_id"})
     batches = []
     for path, groups in planned:
-        inner = _edge_free(footer(path), groups, predicates)
+        foot = footer(path)
+        inner = wavelengths_inside(
+            foot.minimum["wavelength"][groups], foot.maximum["wavelength"][groups], predicates
+        )
         for chosen, columns in (
             (groups[inner], [c for c in needed if c != "wavelength"]),
             (groups[~inner], sorted(set(needed) | {"wavelength"})),
